@@ -1,0 +1,4 @@
+"""``python -m gitplane``."""
+from gitplane.cli import main
+
+raise SystemExit(main())

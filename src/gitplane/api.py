@@ -1,0 +1,62 @@
+"""The library's entry points: each command's work with plain arguments, no CLI involved."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gitplane import checks
+from gitplane.argocd.discover import Platform, Progress, discover
+from gitplane.errors import GitplaneError
+from gitplane.model import resource_id
+from gitplane.proc import Engine
+from gitplane.repo import Repository
+from gitplane.scaffold.files import write_atomic
+from gitplane.yamlio import dump_all
+
+
+def load(path: Path | None = None, env: str | None = None, app: str | None = None,
+         progress: Progress | None = None) -> Platform:
+    """Discover and render the platform at ``path`` (all environments, or ``env``)."""
+    repo = Repository.find(path)
+    envs = [repo.environment(env)] if env else repo.environments()
+    engine = Engine(repo.config.kustomize)
+    try:
+        platform = discover(repo, engine, envs, progress=progress)
+    finally:
+        engine.close()
+    if app and not any(a.app.name == app for er in platform.envs for a in er.apps):
+        known = sorted({a.app.name for er in platform.envs for a in er.apps})
+        raise GitplaneError(f"unknown application '{app}' (known: {', '.join(known)})")
+    return platform
+
+
+def apps(platform: Platform, app: str | None = None) -> list[dict[str, Any]]:
+    return [a.app.to_json() for er in platform.envs for a in er.apps
+            if not app or a.app.name == app]
+
+
+def check(platform: Platform, app: str | None = None, strict: bool = False) -> checks.Result:
+    return checks.run(platform, only_app=app, strict=strict)
+
+
+def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str], str]:
+    """(environment, application) → the YAML Argo CD would apply, objects sorted by id."""
+    out: dict[tuple[str, str], str] = {}
+    for er in platform.envs:
+        for ar in er.apps:
+            if app and ar.app.name != app:
+                continue
+            if not ar.resources:
+                continue
+            objs = sorted((r.obj for r in ar.resources), key=resource_id)
+            out[(er.env.name, ar.app.name)] = dump_all(objs)
+    return out
+
+
+def write_rendered(files: dict[tuple[str, str], str], directory: Path) -> list[Path]:
+    written = []
+    for (env, app), text in sorted(files.items()):
+        path = directory / env / f"{app}.yaml"
+        write_atomic(path, text)
+        written.append(path)
+    return written

@@ -1,0 +1,1 @@
+"""Argo CD semantics offline: Applications, ApplicationSets, generators, templates, discovery."""

@@ -1,0 +1,62 @@
+"""Argo CD Application documents parsed into the model, with the file and field named on error."""
+from __future__ import annotations
+
+from typing import Any
+
+from gitplane.model import Application, Origin, Source
+
+APPLICATION = "Application"
+APPLICATIONSET = "ApplicationSet"
+GROUP = "argoproj.io/"
+
+
+def is_kind(obj: Any, kind: str) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == kind and \
+        str(obj.get("apiVersion") or "").startswith(GROUP)
+
+
+class InvalidApplication(Exception):
+    """The document is an Application but misses what Argo CD needs; message names the field."""
+
+
+def _source(raw: Any, where: str) -> Source:
+    if not isinstance(raw, dict):
+        raise InvalidApplication(f"{where} must be an object")
+    repo_url = raw.get("repoURL")
+    if not isinstance(repo_url, str) or not repo_url:
+        raise InvalidApplication(f"{where}.repoURL is required")
+    rev = raw.get("targetRevision")
+    directory = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
+    path = raw.get("path")
+    chart = raw.get("chart")
+    return Source(repo_url=repo_url, path=str(path) if path is not None else None,
+                  target_revision=str(rev) if rev not in (None, "") else "HEAD",
+                  chart=str(chart) if chart else None, directory=directory or {}, raw=raw)
+
+
+def from_doc(doc: dict[str, Any], origin: Origin, environment: str) -> Application:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    spec = doc.get("spec")
+    assert isinstance(meta, dict)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidApplication("metadata.name is required")
+    if not isinstance(spec, dict):
+        raise InvalidApplication(f"Application '{name}': spec is required")
+    sources: list[Source] = []
+    if spec.get("sources"):
+        if not isinstance(spec["sources"], list):
+            raise InvalidApplication(f"Application '{name}': spec.sources must be a list")
+        sources = [_source(s, f"spec.sources[{i}]") for i, s in enumerate(spec["sources"])]
+    elif spec.get("source") is not None:
+        sources = [_source(spec["source"], "spec.source")]
+    else:
+        raise InvalidApplication(f"Application '{name}': spec.source or spec.sources is "
+                                 "required")
+    dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+    assert isinstance(dest, dict)
+    return Application(
+        name=name, namespace=str(meta.get("namespace") or ""),
+        project=str(spec.get("project") or "default"), sources=sources,
+        destination={str(k): str(v) for k, v in dest.items() if isinstance(v, (str, int))},
+        origin=origin, doc=doc, environment=environment)

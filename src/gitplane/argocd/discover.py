@@ -1,0 +1,253 @@
+"""Discovery: every Application of every environment, found the way Argo CD finds them.
+
+Start at the environment's bootstrap overlays, take Applications as they are, expand
+ApplicationSets, and follow every Application whose source lies in this repository
+(app-of-apps), rendering each source once. Renders of one round run in parallel.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from gitplane.argocd import appset as appsets
+from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
+                                         from_doc, is_kind)
+from gitplane.errors import BoundaryError
+from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
+from gitplane.proc import Engine
+from gitplane.render import Problem, Rendered, directory, kustomize
+from gitplane.repo import Repository
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class AppResult:
+    """One Application in one environment, with what its sources rendered to."""
+
+    app: Application
+    resources: list[Resource] = field(default_factory=list)
+    rendered: bool = False  # every local source rendered without a problem
+
+
+@dataclass
+class EnvResult:
+    env: Environment
+    apps: list[AppResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    roots: dict[str, Rendered] = field(default_factory=dict)
+
+
+@dataclass
+class Platform:
+    """The result of discovery and rendering: the input of checks, reports and render -o."""
+
+    repo: Repository
+    envs: list[EnvResult]
+    engine_version: str
+    rendered_paths: dict[str, Rendered] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for e in self.envs for f in e.findings]
+
+
+def _classify(repo: Repository, src: Source) -> tuple[str, Path | None, str]:
+    """(kind, folder, message) of one source."""
+    if src.chart or not repo.is_self(src.repo_url):
+        return "external", None, ""
+    if src.path is None:
+        return "missing", None, "source has no path"
+    try:
+        folder = repo.resolve(src.path or ".")
+    except BoundaryError as exc:
+        return "refused", None, str(exc)
+    if not folder.is_dir():
+        return "missing", None, f"path '{src.path}' does not exist in the repository"
+    if kustomize.kustomization_file(folder):
+        return "kustomize", folder, ""
+    if (folder / "Chart.yaml").is_file():
+        return "helm", folder, ""
+    return "directory", folder, ""
+
+
+class _Renderer:
+    """Renders each (folder, directory options) once, many in parallel."""
+
+    def __init__(self, repo: Repository, engine: Engine, jobs: int) -> None:
+        self.repo = repo
+        self.engine = engine
+        self.jobs = jobs
+        self.done: dict[str, Rendered] = {}
+
+    @staticmethod
+    def key(kind: str, folder: Path, options: dict[str, Any]) -> str:
+        if kind == "directory" and options:
+            return f"{folder}?{sorted(options.items())}"
+        return str(folder)
+
+    def one(self, kind: str, folder: Path, options: dict[str, Any]) -> Rendered:
+        cfg = self.repo.config
+        if kind == "kustomize":
+            return kustomize.build(self.repo, self.engine, folder, cfg.render_timeout,
+                                   cfg.render_memory_mib * 1024 ** 2)
+        return directory.build(self.repo, folder, options)
+
+    def many(self, jobs: list[tuple[str, Path, dict[str, Any]]], counter: "_Counter") -> None:
+        todo: dict[str, tuple[str, Path, dict[str, Any]]] = {}
+        for kind, folder, options in jobs:
+            k = self.key(kind, folder, options)
+            if k not in self.done:
+                todo[k] = (kind, folder, options)
+        if not todo:
+            return
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {k: pool.submit(self.one, *job) for k, job in sorted(todo.items())}
+            for k, fut in futures.items():
+                self.done[k] = fut.result()
+                counter.step()
+
+
+def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
+    return [Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
+            for p in problems]
+
+
+def discover(repo: Repository, engine: Engine, envs: list[Environment],
+             jobs: int | None = None, progress: Progress | None = None) -> Platform:
+    """Find and render every Application of ``envs``."""
+    renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2))
+    results = [EnvResult(env) for env in envs]
+    folders: list[str] = []
+
+    def list_dirs(repo_url: str, revision: str) -> list[str]:
+        if not repo.is_self(repo_url):
+            raise appsets.GeneratorError(
+                f"repoURL '{repo_url}' is not this repository; another repository's "
+                "folders cannot be listed offline")
+        if not folders:
+            folders.extend(appsets.list_folders(repo.top))
+        return folders
+
+    seen: dict[str, set[str]] = {er.env.name: set() for er in results}
+    roots: list[tuple[EnvResult, str, Path, str]] = []
+    for er in results:
+        if not er.env.roots:
+            er.findings.append(Finding(
+                er.env.name, "", repo.rel(repo.deployments / "bootstrap"), 0,
+                "argocd-path-missing", "", "error",
+                f"environment '{er.env.name}' has no bootstrap overlay "
+                f"({repo.prefix}/bootstrap/*/environments/{er.env.name}/)"))
+        for root in er.env.roots:
+            folder = repo.top / root
+            kind = "kustomize" if kustomize.kustomization_file(folder) else "directory"
+            roots.append((er, root, folder, kind))
+            seen[er.env.name].add(str(folder))
+    counter = _Counter(progress)
+    counter.total += len({str(f) for _, _, f, _ in roots})
+    renderer.many([(k, f, {}) for _, _, f, k in roots], counter)
+    new: list[tuple[EnvResult, AppResult]] = []
+    for er, root, folder, kind in roots:
+        rendered = renderer.done[renderer.key(kind, folder, {})]
+        er.roots[root] = rendered
+        name = root.split("/environments/")[0].rsplit("/", 1)[-1]
+        er.findings.extend(_findings(rendered.problems, er.env.name, f"bootstrap/{name}"))
+        new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, list_dirs))
+    while new:
+        jobs_list = [(k, repo.resolve(s.path or "."), s.directory)
+                     for _, ar in new for k, s in zip(ar.app.kinds, ar.app.sources)
+                     if k in ("kustomize", "directory")]
+        counter.total += len({renderer.key(*j) for j in jobs_list} - set(renderer.done))
+        renderer.many(jobs_list, counter)
+        following: list[tuple[EnvResult, AppResult]] = []
+        for er, ar in new:
+            children: list[Resource] = []
+            ok = True
+            for kind, src in zip(ar.app.kinds, ar.app.sources):
+                if kind not in ("kustomize", "directory"):
+                    continue
+                folder = repo.resolve(src.path or ".")
+                rendered = renderer.done[renderer.key(kind, folder, src.directory)]
+                er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
+                ok = ok and rendered.ok
+                ar.resources.extend(rendered.resources)
+                if str(folder) not in seen[er.env.name]:  # app-of-apps, cycles cut here
+                    seen[er.env.name].add(str(folder))
+                    children.extend(rendered.resources)
+            ar.rendered = ok
+            following.extend((er, c) for c in _collect(repo, er, children, list_dirs))
+        new = following
+    for er in results:
+        er.apps.sort(key=lambda a: a.app.name)
+    return Platform(repo, results, engine.version(), renderer.done)
+
+
+class _Counter:
+    """Progress over a total that grows as app-of-apps are found."""
+
+    def __init__(self, callback: Progress | None) -> None:
+        self.callback = callback
+        self.done = 0
+        self.total = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback:
+            self.callback(self.done, max(self.total, self.done))
+
+
+def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
+             list_dirs: appsets.DirLister) -> list[AppResult]:
+    """Applications and expanded ApplicationSets among ``resources``, added to ``er``."""
+    env = er.env.name
+    found: list[AppResult] = []
+    names = {a.app.name: a for a in er.apps}
+
+    def add(doc: dict[str, Any], origin: Origin) -> None:
+        try:
+            app = from_doc(doc, origin, env)
+        except InvalidApplication as exc:
+            er.findings.append(Finding(env, str((doc.get("metadata") or {}).get("name") or ""),
+                                       origin.file, origin.line, "argocd-invalid", "",
+                                       "error", str(exc)))
+            return
+        if app.name in names:
+            first = names[app.name].app.origin
+            er.findings.append(Finding(
+                env, app.name, origin.file, origin.line, "argocd-duplicate-name", "", "error",
+                f"Application '{app.name}' is also defined at {first.file}:{first.line}; "
+                "Argo CD keeps only one"))
+            return
+        for src in app.sources:
+            kind, _, message = _classify(repo, src)
+            app.kinds.append(kind)
+            if kind in ("missing", "refused"):
+                er.findings.append(Finding(env, app.name, origin.file, origin.line,
+                                           "argocd-path-missing", "", "error",
+                                           f"Application '{app.name}': {message}"))
+            elif kind == "helm":
+                er.findings.append(Finding(
+                    env, app.name, origin.file, origin.line, "source-not-rendered", "",
+                    "warning", f"local Helm chart '{src.path}' is not rendered by this "
+                    "version of gitplane"))
+        ar = AppResult(app)
+        names[app.name] = ar
+        er.apps.append(ar)
+        found.append(ar)
+
+    for res in resources:
+        if is_kind(res.obj, APPLICATION):
+            add(res.obj, Origin(res.file, res.line))
+        elif is_kind(res.obj, APPLICATIONSET):
+            name = res.name
+            exp = appsets.expand(res.obj, list_dirs)
+            for label, message in exp.errors:
+                er.findings.append(Finding(env, name, res.file, res.line, "argocd-generator",
+                                           res.id, "error",
+                                           f"ApplicationSet '{name}' {label}: {message}"))
+            for gen in exp.apps:
+                add(gen.doc, Origin(res.file, res.line, gen.generator, name))
+    return found

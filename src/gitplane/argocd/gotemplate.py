@@ -1,0 +1,667 @@
+"""Go ``text/template`` with the Sprig functions ApplicationSets use, evaluated offline.
+
+Supported: text and actions with ``{{-``/``-}}`` trimming, comments, fields (``.a.b``,
+``$``, ``$x.a``), variables (``$x :=``, ``$x =``), pipelines, parenthesised pipelines,
+``if``/``else if``/``else``, ``range`` (lists and maps, with ``$i, $v :=``), ``with``,
+``break``/``continue`` and the functions in :data:`FUNCS`. ``missingkey=error`` turns a
+missing map key into an error, as in Go.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+
+class TemplateError(Exception):
+    """A template that does not parse or does not execute; the message follows Go's."""
+
+
+_MISSING = object()
+
+
+# -- lexing --------------------------------------------------------------------------------
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<raw>`[^`]*`)
+  | (?P<char>'(?:[^'\\]|\\.)')
+  | (?P<num>-?(?:0[xX][0-9a-fA-F]+|\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+|\d+(?:[eE][-+]?\d+)?))
+  | (?P<decl>:=)
+  | (?P<assign>=)
+  | (?P<field>(?:\$[A-Za-z_0-9]*)?(?:\.[A-Za-z_][A-Za-z_0-9]*)+|\.)
+  | (?P<var>\$[A-Za-z_0-9]*)
+  | (?P<ident>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<pipe>\|)
+  | (?P<lp>\()
+  | (?P<rp>\))
+  | (?P<comma>,)
+""", re.X)
+
+
+def _tokens(src: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if not m:
+            raise TemplateError(f"unexpected {src[pos]!r} in command")
+        pos = m.end()
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            out.append((kind, m.group()))
+    return out
+
+
+# -- nodes ---------------------------------------------------------------------------------
+@dataclass
+class Pipe:
+    decl: list[str]
+    cmds: list[list[Any]]  # each command: list of operands
+    assign: bool = False
+
+
+@dataclass
+class Block:
+    kind: str  # root | if | range | with
+    pipe: Pipe | None = None
+    body: list[Any] = field(default_factory=list)
+    alt: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Operand:
+    kind: str  # field | var | lit | ident | pipe
+    value: Any
+
+
+_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
+
+
+def parse(src: str) -> Block:
+    root = Block("root")
+    stack: list[Block] = [root]
+    in_alt: list[bool] = [False]
+    pos = 0
+    items: list[tuple[str, str]] = []
+    for m in _ACTION.finditer(src):
+        text = src[pos:m.start()]
+        if m.group(1):
+            text = text.rstrip()
+        items.append(("text", text))
+        items.append(("action", m.group(2).strip()))
+        pos = m.end()
+        if m.group(3):
+            rest = src[pos:]
+            pos += len(rest) - len(rest.lstrip())
+    items.append(("text", src[pos:]))
+
+    def add(node: Any) -> None:
+        (stack[-1].alt if in_alt[-1] else stack[-1].body).append(node)
+
+    for kind, value in items:
+        if kind == "text":
+            if value:
+                add(value)
+            continue
+        if value.startswith("/*"):
+            continue
+        word = value.split(None, 1)[0] if value else ""
+        rest = value[len(word):].strip()
+        if word in ("if", "range", "with"):
+            blk = Block(word, _pipe(rest))
+            add(blk)
+            stack.append(blk)
+            in_alt.append(False)
+        elif word == "else":
+            if len(stack) == 1:
+                raise TemplateError("unexpected {{else}}")
+            in_alt[-1] = True
+            if rest:
+                sub_word = rest.split(None, 1)[0]
+                if sub_word not in ("if", "with"):
+                    raise TemplateError(f"unexpected {rest!r} after else")
+                blk = Block(sub_word, _pipe(rest[len(sub_word):].strip()))
+                add(blk)
+                stack.append(blk)
+                in_alt.append(False)
+                blk.kind = sub_word + "-chained"
+        elif word == "end":
+            if len(stack) == 1:
+                raise TemplateError("unexpected {{end}}")
+            while stack[-1].kind.endswith("-chained"):
+                stack[-1].kind = stack[-1].kind[: -len("-chained")]
+                stack.pop()
+                in_alt.pop()
+            stack.pop()
+            in_alt.pop()
+        elif word in ("break", "continue") and not rest:
+            add(word)
+        elif word in ("define", "template", "block"):
+            raise TemplateError(f"{{{{{word}}}}} is not supported in ApplicationSet templates")
+        elif value == "":
+            raise TemplateError("missing value for command")
+        else:
+            add(_pipe(value))
+    if len(stack) > 1:
+        raise TemplateError(f"unexpected EOF (unclosed {{{{{stack[-1].kind}}}}})")
+    return root
+
+
+def _pipe(src: str) -> Pipe:
+    toks = _tokens(src)
+    pipe, rest = _parse_pipe(toks, 0, top=True)
+    if rest != len(toks):
+        raise TemplateError(f"unexpected {toks[rest][1]!r} in command")
+    return pipe
+
+
+def _parse_pipe(toks: list[tuple[str, str]], i: int, top: bool = False) -> tuple[Pipe, int]:
+    decl: list[str] = []
+    assign = False
+    if top:
+        j = i
+        names = []
+        while j < len(toks) and toks[j][0] == "var":
+            names.append(toks[j][1])
+            if j + 1 < len(toks) and toks[j + 1][0] == "comma":
+                j += 2
+                continue
+            break
+        if names and j + 1 < len(toks) and toks[j + 1][0] in ("decl", "assign"):
+            decl = names
+            assign = toks[j + 1][0] == "assign"
+            i = j + 2
+    cmds: list[list[Any]] = []
+    cmd: list[Any] = []
+    while i < len(toks):
+        kind, val = toks[i]
+        if kind == "rp":
+            break
+        if kind == "pipe":
+            if not cmd:
+                raise TemplateError("missing command before |")
+            cmds.append(cmd)
+            cmd = []
+            i += 1
+            continue
+        if kind == "lp":
+            sub, i = _parse_pipe(toks, i + 1)
+            if i >= len(toks) or toks[i][0] != "rp":
+                raise TemplateError("unclosed left paren")
+            i += 1
+            op = Operand("pipe", sub)
+            if i < len(toks) and toks[i][0] == "field" and toks[i][1].startswith("."):
+                op = Operand("chain", (sub, toks[i][1][1:].split(".")))
+                i += 1
+            cmd.append(op)
+            continue
+        cmd.append(_operand(kind, val))
+        i += 1
+    if cmd:
+        cmds.append(cmd)
+    if not cmds:
+        raise TemplateError("missing value for command")
+    return Pipe(decl, cmds, assign), i
+
+
+def _operand(kind: str, val: str) -> Operand:
+    if kind == "str":
+        return Operand("lit", json.loads(val))
+    if kind == "raw":
+        return Operand("lit", val[1:-1])
+    if kind == "char":
+        return Operand("lit", ord(json.loads('"' + val[1:-1] + '"')))
+    if kind == "num":
+        if re.match(r"^-?0[xX]", val):
+            return Operand("lit", int(val, 16))
+        return Operand("lit", float(val) if re.search(r"[.eE]", val) else int(val))
+    if kind == "field":
+        if val == ".":
+            return Operand("field", ("", []))
+        if val.startswith("$"):
+            var, _, rest = val.partition(".")
+            return Operand("field", (var, rest.split(".")))
+        return Operand("field", ("", val[1:].split(".")))
+    if kind == "var":
+        return Operand("field", (val, []))
+    if kind == "ident":
+        if val in ("true", "false"):
+            return Operand("lit", val == "true")
+        if val == "nil":
+            return Operand("lit", None)
+        return Operand("ident", val)
+    raise TemplateError(f"unexpected {val!r} in command")
+
+
+# -- evaluation ----------------------------------------------------------------------------
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+def truthy(v: Any) -> bool:
+    if v is None or v is _MISSING:
+        return False
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return v != 0
+    if isinstance(v, (str, list, dict, tuple)):
+        return len(v) > 0
+    return True
+
+
+def to_text(v: Any) -> str:
+    """Go's ``fmt.Sprint`` of JSON-like values."""
+    if v is None or v is _MISSING:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e21:
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + " ".join(to_text(x) if x is not None else "<nil>" for x in v) + "]"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{to_text(v[k]) if v[k] is not None else '<nil>'}"
+                                 for k in sorted(v)) + "]"
+    return str(v)
+
+
+class _Exec:
+    def __init__(self, data: Any, funcs: dict[str, Callable[..., Any]], missing_error: bool):
+        self.data = data
+        self.funcs = funcs
+        self.missing_error = missing_error
+        self.out: list[str] = []
+
+    def run(self, nodes: list[Any], dot: Any, scope: dict[str, Any]) -> None:
+        for node in nodes:
+            if isinstance(node, str):
+                if node == "break":
+                    raise _Break()
+                if node == "continue":
+                    raise _Continue()
+                self.out.append(node)
+            elif isinstance(node, Pipe):
+                val = self.pipe(node, dot, scope)
+                if not node.decl:
+                    self.out.append(to_text(val))
+            else:
+                self.block(node, dot, scope)
+
+    def block(self, b: Block, dot: Any, scope: dict[str, Any]) -> None:
+        assert b.pipe is not None
+        inner = dict(scope)
+        if b.kind == "range":
+            val = self.pipe(Pipe([], b.pipe.cmds), dot, inner)
+            if isinstance(val, dict):
+                pairs = [(k, val[k]) for k in sorted(val)]
+            elif isinstance(val, (list, tuple)):
+                pairs = list(enumerate(val))
+            elif isinstance(val, int) and not isinstance(val, bool):
+                pairs = [(i, i) for i in range(val)]
+            elif val is None or val is _MISSING:
+                pairs = []
+            else:
+                raise TemplateError(f"range can't iterate over {to_text(val)}")
+            if not pairs:
+                self.run(b.alt, dot, inner)
+            for k, v in pairs:
+                if len(b.pipe.decl) == 1:
+                    inner[b.pipe.decl[0]] = v
+                elif len(b.pipe.decl) == 2:
+                    inner[b.pipe.decl[0]] = k
+                    inner[b.pipe.decl[1]] = v
+                try:
+                    self.run(b.body, v, inner)
+                except _Break:
+                    break
+                except _Continue:
+                    continue
+            return
+        val = self.pipe(b.pipe, dot, inner)
+        if truthy(val):
+            self.run(b.body, val if b.kind == "with" else dot, inner)
+        else:
+            self.run(b.alt, dot, inner)
+
+    def pipe(self, p: Pipe, dot: Any, scope: dict[str, Any]) -> Any:
+        val: Any = _MISSING
+        for i, cmd in enumerate(p.cmds):
+            val = self.command(cmd, dot, scope, val if i else _MISSING)
+        if p.decl:
+            for name in p.decl:
+                if p.assign and name not in scope:
+                    raise TemplateError(f"undefined variable: {name}")
+                scope[name] = val
+        return val
+
+    def command(self, cmd: list[Any], dot: Any, scope: dict[str, Any], piped: Any) -> Any:
+        head = cmd[0]
+        if head.kind == "ident":
+            name = head.value
+            fn = self.funcs.get(name)
+            if fn is None:
+                raise TemplateError(f'function "{name}" not defined')
+            args = [self.arg(a, dot, scope) for a in cmd[1:]]
+            if piped is not _MISSING:
+                args.append(piped)
+            try:
+                return fn(*args)
+            except TemplateError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a function's failure is a template error
+                raise TemplateError(f"error calling {name}: {exc}") from None
+        if len(cmd) > 1 or piped is not _MISSING:
+            raise TemplateError(f"can't give argument to non-function {self._name(head)}")
+        return self.arg(head, dot, scope)
+
+    @staticmethod
+    def _name(op: Operand) -> str:
+        if op.kind == "field":
+            var, path = op.value
+            return (var or "") + ("." + ".".join(path) if path else ("" if var else "."))
+        return str(op.value)
+
+    def arg(self, op: Operand, dot: Any, scope: dict[str, Any]) -> Any:
+        if op.kind == "lit":
+            return op.value
+        if op.kind == "pipe":
+            return self.pipe(op.value, dot, dict(scope))
+        if op.kind == "chain":
+            sub, path = op.value
+            return self.walk(self.pipe(sub, dot, dict(scope)), path, "")
+        if op.kind == "ident":
+            fn = self.funcs.get(op.value)
+            if fn is None:
+                raise TemplateError(f'function "{op.value}" not defined')
+            return fn()
+        var, path = op.value
+        if var:
+            if var == "$":
+                base = self.data
+            elif var in scope:
+                base = scope[var]
+            else:
+                raise TemplateError(f"undefined variable: {var}")
+        else:
+            base = dot
+        return self.walk(base, [p for p in path if p], "")
+
+    def walk(self, base: Any, path: list[str], shown: str) -> Any:
+        cur = base
+        for i, key in enumerate(path):
+            if isinstance(cur, dict):
+                if key in cur:
+                    cur = cur[key]
+                elif self.missing_error:
+                    raise TemplateError(f'map has no entry for key "{key}"')
+                else:
+                    return None
+            elif cur is None or cur is _MISSING:
+                if i == 0 and not self.missing_error:
+                    return None
+                raise TemplateError(f"nil pointer evaluating interface {{}}.{key}")
+            else:
+                raise TemplateError(f"can't evaluate field {key} in type {_gotype(cur)}")
+        return cur
+
+
+def _gotype(v: Any) -> str:
+    return {str: "string", bool: "bool", int: "int", float: "float64", list: "[]interface {}",
+            dict: "map[string]interface {}"}.get(type(v), "interface {}")
+
+
+def execute(src: str, data: Any, options: list[str] | None = None,
+            funcs: dict[str, Callable[..., Any]] | None = None) -> str:
+    """Render ``src`` with ``data``; ``options`` are Go's (``missingkey=error``)."""
+    missing_error = False
+    for opt in options or []:
+        if opt in ("missingkey=error", "missingkey=zero"):
+            missing_error = opt == "missingkey=error"
+        elif opt not in ("missingkey=default", "missingkey=invalid"):
+            raise TemplateError(f'unrecognized option: {opt}')
+    ex = _Exec(data, funcs or FUNCS, missing_error)
+    ex.run(parse(src).body, data, {"$": data})
+    return "".join(ex.out)
+
+
+# -- functions -----------------------------------------------------------------------------
+def normalize(s: str) -> str:
+    """Argo CD's normalize: lower case, DNS-1123-ish, at most 253 characters."""
+    s = re.sub(r"[^a-z0-9.-]", "-", str(s).lower())
+    return s.strip("-.")[:253].strip("-.")
+
+
+def slugify(*args: Any) -> str:
+    """Argo CD's slugify [maxSize=50] [smartTruncate=true] text."""
+    if not args:
+        raise TemplateError("slugify: missing text")
+    text = str(args[-1])
+    size = int(args[0]) if len(args) > 1 else 50
+    smart = bool(args[1]) if len(args) > 2 else True
+    s = re.sub(r"[^a-z0-9-]+", "-", text.lower())
+    s = re.sub(r"-+", "-", s).strip("-")
+    if size > 0 and len(s) > size:
+        if smart:
+            cut = s[:size]
+            idx = cut.rfind("-")
+            s = cut[:idx] if idx > 0 else cut
+        else:
+            s = s[:size]
+    return s.strip("-")
+
+
+def _to_yaml(v: Any) -> str:
+    if v is None:
+        return "null"
+    return yaml.safe_dump(v, default_flow_style=False, sort_keys=True).rstrip("\n")
+
+
+def _from_yaml(s: str) -> Any:
+    try:
+        v = yaml.safe_load(s)
+    except yaml.YAMLError as exc:
+        return {"Error": str(exc)}
+    return v if isinstance(v, dict) else ({} if v is None else v)
+
+
+def _from_yaml_array(s: str) -> Any:
+    v = yaml.safe_load(s)
+    return v if isinstance(v, list) else ([] if v is None else [v])
+
+
+def _default(d: Any, v: Any = _MISSING) -> Any:
+    if v is _MISSING:
+        return d
+    return v if truthy(v) else d
+
+
+def _index(v: Any, *keys: Any) -> Any:
+    for k in keys:
+        if isinstance(v, dict):
+            v = v.get(str(k)) if not isinstance(k, str) else v.get(k)
+        elif isinstance(v, (list, tuple, str)):
+            if not isinstance(k, int) or not 0 <= k < len(v):
+                raise TemplateError(f"error calling index: index out of range: {k}")
+            v = v[k]
+        elif v is None:
+            raise TemplateError("error calling index: index of untyped nil")
+        else:
+            raise TemplateError(f"can't index item of type {_gotype(v)}")
+    return v
+
+
+def _printf(fmt: str, *args: Any) -> str:
+    out: list[str] = []
+    it = iter(args)
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c != "%" or i + 1 >= len(fmt):
+            out.append(c)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(fmt) and fmt[j] in "-+# 0123456789.":
+            j += 1
+        verb = fmt[j] if j < len(fmt) else ""
+        flags = fmt[i + 1:j]
+        i = j + 1
+        if verb == "%":
+            out.append("%")
+            continue
+        arg = next(it, _MISSING)
+        if arg is _MISSING:
+            out.append(f"%!{verb}(MISSING)")
+        elif verb == "q":
+            out.append(json.dumps(to_text(arg)))
+        elif verb in "dxXobeEfgG" and isinstance(arg, (int, float)) and verb:
+            out.append(("%" + flags + verb) % arg)
+        else:
+            out.append(("%" + flags + "s") % to_text(arg))
+    return "".join(out)
+
+
+def _cmp(name: str, op: Callable[[Any, Any], bool]) -> Callable[..., bool]:
+    def f(a: Any, b: Any) -> bool:
+        try:
+            return bool(op(a, b))
+        except TypeError:
+            raise TemplateError(f"error calling {name}: incompatible types for comparison")
+    return f
+
+
+def _eq(a: Any, *bs: Any) -> bool:
+    return any(a == b for b in bs)
+
+
+def _and(*args: Any) -> Any:
+    for a in args:
+        if not truthy(a):
+            return a
+    return args[-1]
+
+
+def _or(*args: Any) -> Any:
+    for a in args:
+        if truthy(a):
+            return a
+    return args[-1]
+
+
+def _trunc(n: int, s: str) -> str:
+    return s[:n] if n >= 0 else s[n:]
+
+
+FUNCS: dict[str, Callable[..., Any]] = {
+    # Go builtins
+    "and": _and, "or": _or, "not": lambda a: not truthy(a), "len": lambda v: len(v),
+    "index": _index, "print": lambda *a: "".join(to_text(x) for x in a),
+    "println": lambda *a: " ".join(to_text(x) for x in a) + "\n", "printf": _printf,
+    "eq": _eq, "ne": _cmp("ne", lambda a, b: a != b), "lt": _cmp("lt", lambda a, b: a < b),
+    "le": _cmp("le", lambda a, b: a <= b), "gt": _cmp("gt", lambda a, b: a > b),
+    "ge": _cmp("ge", lambda a, b: a >= b),
+    "html": lambda s: to_text(s).replace("&", "&amp;").replace("<", "&lt;"),
+    "urlquery": lambda s: __import__("urllib.parse").parse.quote_plus(to_text(s)),
+    "js": lambda s: json.dumps(to_text(s))[1:-1],
+    # Argo CD
+    "normalize": normalize, "slugify": slugify, "toYaml": _to_yaml, "fromYaml": _from_yaml,
+    "fromYamlArray": _from_yaml_array,
+    # Sprig, the subset used in practice
+    "default": _default, "empty": lambda v: not truthy(v), "coalesce":
+        lambda *a: next((x for x in a if truthy(x)), None),
+    "ternary": lambda t, f, c: t if truthy(c) else f,
+    "lower": lambda s: to_text(s).lower(), "upper": lambda s: to_text(s).upper(),
+    "title": lambda s: to_text(s).title(), "trim": lambda s: to_text(s).strip(),
+    "trimAll": lambda c, s: to_text(s).strip(c), "trimPrefix":
+        lambda p, s: s[len(p):] if s.startswith(p) else s,
+    "trimSuffix": lambda p, s: s[: -len(p)] if p and s.endswith(p) else s,
+    "hasPrefix": lambda p, s: to_text(s).startswith(p),
+    "hasSuffix": lambda p, s: to_text(s).endswith(p),
+    "contains": lambda sub, s: sub in to_text(s), "replace": lambda o, n, s:
+        to_text(s).replace(o, n), "repeat": lambda n, s: to_text(s) * n,
+    "trunc": _trunc, "quote": lambda *a: " ".join(json.dumps(to_text(x)) for x in a),
+    "squote": lambda *a: " ".join(f"'{to_text(x)}'" for x in a),
+    "cat": lambda *a: " ".join(to_text(x) for x in a if x is not None),
+    "indent": lambda n, s: "\n".join(" " * n + ln for ln in to_text(s).split("\n")),
+    "nindent": lambda n, s: "\n" + "\n".join(" " * n + ln for ln in to_text(s).split("\n")),
+    "split": lambda sep, s: {f"_{i}": p for i, p in enumerate(to_text(s).split(sep))},
+    "splitList": lambda sep, s: to_text(s).split(sep), "join":
+        lambda sep, v: sep.join(to_text(x) for x in v),
+    "toString": to_text, "toJson": lambda v: json.dumps(v, separators=(",", ":"),
+                                                        sort_keys=True),
+    "toPrettyJson": lambda v: json.dumps(v, indent=2, sort_keys=True),
+    "fromJson": lambda s: json.loads(s),
+    "int": lambda v: int(float(v)) if v not in (None, "") else 0,
+    "int64": lambda v: int(float(v)) if v not in (None, "") else 0,
+    "float64": lambda v: float(v) if v not in (None, "") else 0.0,
+    "atoi": lambda s: int(s) if re.match(r"^-?\d+$", str(s)) else 0,
+    "add": lambda *a: sum(int(x) for x in a), "add1": lambda a: int(a) + 1,
+    "sub": lambda a, b: int(a) - int(b), "mul": lambda *a: __import__("math").prod(
+        int(x) for x in a), "div": lambda a, b: int(int(a) / int(b)),
+    "mod": lambda a, b: int(a) % int(b), "max": lambda *a: max(int(x) for x in a),
+    "min": lambda *a: min(int(x) for x in a),
+    "list": lambda *a: list(a), "first": lambda v: v[0] if v else None,
+    "last": lambda v: v[-1] if v else None, "rest": lambda v: list(v[1:]),
+    "initial": lambda v: list(v[:-1]), "append": lambda v, x: [*v, x],
+    "prepend": lambda v, x: [x, *v], "concat": lambda *ls: [x for v in ls for x in v],
+    "has": lambda x, v: x in v, "uniq": lambda v: list(dict.fromkeys(v)),
+    "sortAlpha": lambda v: sorted(to_text(x) for x in v), "reverse": lambda v: v[::-1],
+    "compact": lambda v: [x for x in v if truthy(x)],
+    "dict": lambda *a: {str(a[i]): (a[i + 1] if i + 1 < len(a) else "")
+                        for i in range(0, len(a), 2)},
+    "get": lambda d, k: d.get(k, ""), "set": lambda d, k, v: {**d, k: v},
+    "unset": lambda d, k: {x: y for x, y in d.items() if x != k},
+    "hasKey": lambda d, k: k in d, "keys": lambda *ds: sorted(k for d in ds for k in d),
+    "values": lambda d: [d[k] for k in d], "pluck": lambda k, *ds: [d[k] for d in ds if k in d],
+    "merge": lambda dst, *srcs: _merge(dst, srcs, False),
+    "mergeOverwrite": lambda dst, *srcs: _merge(dst, srcs, True),
+    "regexMatch": lambda r, s: re.search(_re(r), to_text(s)) is not None,
+    "regexFind": lambda r, s: (lambda m: m.group() if m else "")(re.search(_re(r), to_text(s))),
+    "regexFindAll": lambda r, s, n: [m.group() for m in re.finditer(_re(r), to_text(s))][
+        : None if n < 0 else n],
+    "regexReplaceAll": lambda r, s, rep: re.sub(_re(r), re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>",
+                                                                rep), to_text(s)),
+    "regexReplaceAllLiteral": lambda r, s, rep: re.sub(_re(r), lambda m: rep, to_text(s)),
+    "regexSplit": lambda r, s, n: re.split(_re(r), to_text(s), maxsplit=max(n - 1, 0)
+                                           if n > 0 else 0),
+    "b64enc": lambda s: __import__("base64").b64encode(to_text(s).encode()).decode(),
+    "b64dec": lambda s: __import__("base64").b64decode(to_text(s)).decode(),
+    "sha256sum": lambda s: __import__("hashlib").sha256(to_text(s).encode()).hexdigest(),
+    "sha1sum": lambda s: __import__("hashlib").sha1(to_text(s).encode()).hexdigest(),
+    "kebabcase": lambda s: re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", to_text(s)).replace(
+        "_", "-").lower(),
+    "snakecase": lambda s: re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", to_text(s)).lower(),
+    "semverCompare": lambda c, v: True,
+    "toStrings": lambda v: [to_text(x) for x in v],
+    "typeOf": _gotype, "kindIs": lambda k, v: _gotype(v).endswith(k),
+    "deepCopy": lambda v: json.loads(json.dumps(v)),
+}
+
+
+def _re(pattern: str) -> str:
+    return re.sub(r"\(\?P<", "(?P<", pattern)
+
+
+def _merge(dst: dict[str, Any], srcs: tuple[dict[str, Any], ...], overwrite: bool) -> dict:
+    for src in srcs:
+        for k, v in src.items():
+            if k in dst and isinstance(dst[k], dict) and isinstance(v, dict):
+                _merge(dst[k], (v,), overwrite)
+            elif overwrite or k not in dst or not truthy(dst[k]):
+                dst[k] = v
+    return dst
+
+
+for _fn in ("env", "expandenv", "getHostByName"):
+    FUNCS.pop(_fn, None)  # not available in Argo CD: the template names them and fails

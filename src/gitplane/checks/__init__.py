@@ -1,0 +1,111 @@
+"""Checks: one module per rule, registered in :data:`RULES`; the engine collects and sorts.
+
+A rule module has ``ID``, ``SEVERITY``, a docstring that is its documentation (with a failing
+and a passing example) and ``check(ctx) -> Iterator[Finding]``. Rules produced by a pipeline
+stage (YAML reading, kustomize, discovery) report what that stage found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Iterator
+
+from gitplane.argocd.discover import EnvResult, Platform
+from gitplane.checks import (argocd_duplicate_name, argocd_generator, argocd_invalid,
+                             argocd_path_missing, image_tag_mutable, kustomize_build,
+                             orphan_overlay, schema, schema_unknown_kind,
+                             source_not_rendered, yaml_duplicate_key, yaml_syntax)
+from gitplane.model import Finding, Resource
+
+RULES: dict[str, ModuleType] = {m.ID: m for m in (
+    yaml_syntax, yaml_duplicate_key, kustomize_build, schema, schema_unknown_kind,
+    argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
+    source_not_rendered, orphan_overlay, image_tag_mutable,
+)}
+
+
+@dataclass
+class Unit:
+    """What one Application (or a bootstrap overlay no Application deploys) rendered."""
+
+    environment: str
+    application: str
+    resources: list[Resource]
+
+
+@dataclass
+class Context:
+    platform: Platform
+    only_app: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def units(self) -> Iterator[Unit]:
+        for er in self.platform.envs:
+            yield from _units(er, self.only_app)
+
+    def stage(self, rule: str) -> Iterator[Finding]:
+        for f in self.platform.findings:
+            if f.rule == rule and (not self.only_app or f.application == self.only_app):
+                yield f
+
+
+def _units(er: EnvResult, only_app: str | None) -> Iterator[Unit]:
+    covered: set[str] = set()
+    for ar in er.apps:
+        for src in ar.app.sources:
+            if src.path is not None:
+                covered.add(src.path.strip("/"))
+        if not only_app or ar.app.name == only_app:
+            yield Unit(er.env.name, ar.app.name, ar.resources)
+    if only_app:
+        return
+    for root, rendered in sorted(er.roots.items()):
+        if root not in covered:
+            name = "bootstrap/" + root.split("/environments/")[0].rsplit("/", 1)[-1]
+            yield Unit(er.env.name, name, rendered.resources)
+
+
+@dataclass
+class Result:
+    platform: Platform
+    findings: list[Finding]
+    applications: int
+    resources: int
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    def summary(self) -> dict[str, int]:
+        return {"environments": len(self.platform.envs), "applications": self.applications,
+                "resources": self.resources, "errors": self.errors,
+                "warnings": self.warnings}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary(), "findings": [f.to_json() for f in self.findings]}
+
+
+def run(platform: Platform, only_app: str | None = None, strict: bool = False) -> Result:
+    """Every rule over the platform; findings de-duplicated and sorted."""
+    ctx = Context(platform, only_app)
+    found: set[Finding] = set()
+    for rule in RULES.values():
+        for f in rule.check(ctx):
+            if strict and f.severity == "warning":
+                f = Finding(f.environment, f.application, f.file, f.line, f.rule, f.resource,
+                            "error", f.message)
+            found.add(f)
+    units = list(ctx.units())
+    apps = sum(1 for er in platform.envs for a in er.apps
+               if not only_app or a.app.name == only_app)
+    return Result(platform, sorted(found), apps, sum(len(u.resources) for u in units))
+
+
+def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,
+                     *path: str | int) -> Finding:
+    return Finding(unit.environment, unit.application, res.file,
+                   res.line_of(*path) if path else res.line, rule, res.id, severity, message)

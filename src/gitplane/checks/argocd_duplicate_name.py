@@ -1,0 +1,21 @@
+"""Two Applications with the same name in one environment; Argo CD keeps only one.
+
+Failing: an Application `web` in two overlays of the same environment.
+
+Passing: distinct names (for example prefixed with the domain).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "argocd-duplicate-name"
+SEVERITY = "error"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from ctx.stage(ID)

@@ -1,0 +1,30 @@
+"""An ApplicationSet generator that cannot produce Applications offline, or fails.
+
+Examples: a template that does not execute (`missingkey=error` and an absent key), a git
+generator on another repository, a generator that needs a live service (scmProvider,
+pullRequest, plugin, clusterDecisionResource), an ApplicationSet without a template.
+
+Failing::
+
+    spec:
+      generators:
+        - list: {elements: [{name: web}]}
+      # no template
+
+Passing: the same with `template:` giving metadata.name and spec.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "argocd-generator"
+SEVERITY = "error"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from ctx.stage(ID)

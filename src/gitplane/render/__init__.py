@@ -1,0 +1,28 @@
+"""Rendering: Application sources to Kubernetes objects (kustomize, plain directories)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gitplane.model import Resource
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem found while rendering, before it is attached to an environment/application."""
+
+    rule: str
+    file: str
+    line: int
+    message: str
+    resource: str = ""
+    severity: str = "error"
+
+
+@dataclass
+class Rendered:
+    """What one source rendered to, the problems met, and every file read."""
+
+    resources: list[Resource] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)
+    ok: bool = True

@@ -1,0 +1,80 @@
+"""Plain manifest directories, read the way Argo CD's ``directory`` source reads them."""
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Any
+
+from gitplane.errors import YamlError
+from gitplane.model import Resource
+from gitplane.render import Problem, Rendered
+from gitplane.repo import Repository, is_within
+from gitplane.yamlio import load_file
+
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    m = re.search(r"\{([^{}]*)\}", pattern)
+    if not m:
+        return [pattern]
+    out: list[str] = []
+    for alt in m.group(1).split(","):
+        out.extend(_expand_braces(pattern[: m.start()] + alt + pattern[m.end():]))
+    return out
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Argo CD's glob: ``*`` crosses folders, ``{a,b}`` alternatives."""
+    return any(fnmatch.fnmatchcase(path, p) for p in _expand_braces(pattern))
+
+
+def build(repo: Repository, directory: Path, options: dict[str, Any]) -> Rendered:
+    recurse = bool(options.get("recurse"))
+    include = str(options.get("include") or "")
+    exclude = str(options.get("exclude") or "")
+    out = Rendered()
+    top_real = repo.top.resolve()
+    files = sorted(directory.rglob("*") if recurse else directory.glob("*"))
+    for path in files:
+        rel_in_app = path.relative_to(directory).as_posix()
+        if any(part.startswith(".") for part in Path(rel_in_app).parts):
+            continue
+        if path.suffix not in SUFFIXES or path.is_dir():
+            continue
+        if include and not glob_match(include, rel_in_app):
+            continue
+        if exclude and glob_match(exclude, rel_in_app):
+            continue
+        rel = repo.rel(path)
+        try:
+            real = path.resolve()
+        except (RuntimeError, OSError):
+            out.problems.append(Problem("kustomize-build", rel, 1, "symlink loop"))
+            continue
+        if not is_within(real, top_real):
+            out.problems.append(Problem("kustomize-build", rel, 1,
+                                        "symlink points outside repository; refused"))
+            continue
+        out.files.add(rel)
+        try:
+            docs = load_file(path, rel)
+        except YamlError as exc:
+            out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
+                                        exc.line, exc.reason))
+            continue
+        for doc in docs:
+            items = [doc.obj]
+            if isinstance(doc.obj, dict) and doc.obj.get("kind") == "List" \
+                    and isinstance(doc.obj.get("items"), list):
+                items = doc.obj["items"]
+            for obj in items:
+                if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
+                    out.problems.append(Problem("yaml-syntax", rel, doc.line,
+                                                "not a Kubernetes object (no apiVersion/kind)"))
+                    continue
+                out.resources.append(Resource(obj, rel, doc.line, doc if obj is doc.obj else None))
+    if out.problems:
+        out.ok = False
+    return out

@@ -1,0 +1,413 @@
+"""Kustomize sources: the repository boundary enforced first, then the real engine.
+
+The graph of every kustomization (resources, components, patches, generator files) is walked
+before kustomize runs: remote bases, Helm charts, plugins, paths or symlinks leaving the
+repository, missing files and YAML errors are reported with file and line, and kustomize is
+not run on them. Rendering goes through a wrapper kustomization with
+``buildMetadata: [originAnnotations]`` so each object is traced to its source file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitplane.errors import GitplaneError, YamlError
+from gitplane.model import Resource, resource_id
+from gitplane.proc import Engine
+from gitplane.render import Problem, Rendered
+from gitplane.repo import Repository, is_within
+from gitplane.yamlio import Doc, load_file, load_text
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+ORIGIN = "config.kubernetes.io/origin"
+_REMOTE = re.compile(r"^(https?://|ssh://|git::|git@|github\.com/|gitlab\.com/|bitbucket\.org/)"
+                     r"|\?ref=|\?version=|//.*\.git")
+_BUILTIN_PLUGINS = {
+    "AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "ImageTagTransformer",
+    "LabelTransformer", "NamespaceTransformer", "PatchJson6902Transformer",
+    "PatchStrategicMergeTransformer", "PatchTransformer", "PrefixSuffixTransformer",
+    "PrefixTransformer", "SuffixTransformer", "ReplacementTransformer",
+    "ReplicaCountTransformer", "SecretGenerator", "ValueAddTransformer",
+    "SortOrderTransformer", "IAMPolicyGenerator",
+}
+
+
+def kustomization_file(directory: Path) -> Path | None:
+    found = [directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()]
+    return found[0] if len(found) == 1 else (found[0] if found else None)
+
+
+def is_remote(entry: str) -> bool:
+    return bool(_REMOTE.search(entry))
+
+
+class Graph:
+    """Walks a kustomization tree, collecting files read and problems, within the repository."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self.top_real = repo.top.resolve()
+        self.files: set[str] = set()
+        self.problems: list[Problem] = []
+        self.docs: dict[str, list[Doc]] = {}
+
+    def problem(self, rule: str, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(rule, file, line, message))
+
+    # -- paths -------------------------------------------------------------------------
+    def _inside(self, target: Path, file: str, line: int, what: str) -> Path | None:
+        """The target if it stays in the repository (lexically and after symlinks)."""
+        norm = Path(os.path.normpath(target))
+        if not is_within(norm, self.repo.top):
+            self.problem("kustomize-build", file, line,
+                         f"{what} leaves the repository; refused")
+            return None
+        try:
+            real = norm.resolve()
+        except (RuntimeError, OSError):
+            self.problem("kustomize-build", file, line, f"{what}: symlink loop")
+            return None
+        if not is_within(real, self.top_real):
+            self.problem("kustomize-build", file, line,
+                         f"{what}: symlink points outside repository; refused")
+            return None
+        return norm
+
+    def load(self, path: Path) -> list[Doc] | None:
+        rel = self.repo.rel(path)
+        if rel in self.docs:
+            return self.docs[rel]
+        self.files.add(rel)
+        try:
+            docs = load_file(path, rel)
+        except YamlError as exc:
+            self.problem(getattr(exc, "rule", "yaml-syntax"), exc.file, exc.line, exc.reason)
+            self.docs[rel] = []
+            return None
+        self.docs[rel] = docs
+        return docs
+
+    # -- the walk ------------------------------------------------------------------------
+    def walk(self, directory: Path, stack: tuple[Path, ...] = ()) -> None:
+        if directory in stack:
+            chain = " → ".join(self.repo.rel(p) for p in (*stack[stack.index(directory):],
+                                                          directory))
+            self.problem("kustomize-build", self.repo.rel(stack[-1]), 1, f"cycle: {chain}")
+            return
+        names = [n for n in KUSTOMIZATION_FILES if (directory / n).is_file()]
+        rel_dir = self.repo.rel(directory)
+        if len(names) > 1:
+            self.problem("kustomize-build", rel_dir, 1,
+                         f"Found multiple kustomization files: {', '.join(names)}")
+            return
+        if not names:
+            self.problem("kustomize-build", rel_dir, 1,
+                         "unable to find one of 'kustomization.yaml', 'kustomization.yml' or "
+                         "'Kustomization' in the folder")
+            return
+        kfile = directory / names[0]
+        if kfile.is_symlink() and self._inside(kfile, self.repo.rel(kfile), 1,
+                                               "kustomization file") is None:
+            return
+        docs = self.load(kfile)
+        if docs is None:
+            return
+        rel = self.repo.rel(kfile)
+        if not docs:
+            self.problem("kustomize-build", rel, 1, "kustomization file is empty")
+            return
+        doc = docs[0]
+        k = doc.obj
+        if not isinstance(k, dict):
+            self.problem("kustomize-build", rel, doc.line, "kustomization is not a mapping")
+            return
+        stack = (*stack, directory)
+        for key in ("helmCharts", "helmGlobals", "helmChartInflationGenerator"):
+            if key in k:
+                self.problem("kustomize-build", rel, doc.line_of(key),
+                             f"'{key}': Helm inside kustomize is not rendered "
+                             "(no --enable-helm); use an Argo CD Helm source")
+        for key in ("resources", "bases", "components"):
+            for i, entry in enumerate(_list(k.get(key))):
+                self._entry(directory, rel, doc, key, i, entry, stack)
+        self._files(directory, rel, doc, k)
+
+    def _entry(self, directory: Path, rel: str, doc: Doc, key: str, i: int, entry: Any,
+               stack: tuple[Path, ...]) -> None:
+        line = doc.line_of(key, i)
+        if not isinstance(entry, str) or not entry:
+            self.problem("kustomize-build", rel, line, f"{key}[{i}] must be a path")
+            return
+        if is_remote(entry):
+            self.problem("kustomize-build", rel, line,
+                         f"{key}[{i}] '{entry}' is remote; gitplane renders offline and "
+                         "does not fetch it")
+            return
+        if entry.startswith("/"):
+            self.problem("kustomize-build", rel, line, f"{key}[{i}] '{entry}' is absolute")
+            return
+        target = self._inside(directory / entry, rel, line, f"{key}[{i}] '{entry}'")
+        if target is None:
+            return
+        if target.is_dir():
+            self.walk(target, stack)
+        elif target.is_file():
+            self._manifest(target)
+        else:
+            self.problem("kustomize-build", rel, line, f"{key}[{i}] '{entry}' not found")
+
+    def _manifest(self, path: Path) -> None:
+        docs = self.load(path)
+        if docs is not None and not docs:
+            self.problem("yaml-syntax", self.repo.rel(path), 1,
+                         "contributed 0 objects (empty or comments only)")
+
+    def _file_ref(self, directory: Path, rel: str, line: int, what: str, entry: str,
+                  parse: bool) -> None:
+        if is_remote(entry):
+            self.problem("kustomize-build", rel, line, f"{what} '{entry}' is remote; refused")
+            return
+        if entry.startswith("/"):
+            self.problem("kustomize-build", rel, line, f"{what} '{entry}' is absolute; refused")
+            return
+        target = self._inside(directory / entry, rel, line, f"{what} '{entry}'")
+        if target is None:
+            return
+        if not target.is_file():
+            self.problem("kustomize-build", rel, line, f"{what} '{entry}' not found")
+            return
+        if parse:
+            self.load(target)
+        else:
+            self.files.add(self.repo.rel(target))
+
+    def _files(self, directory: Path, rel: str, doc: Doc, k: dict[str, Any]) -> None:
+        for i, p in enumerate(_list(k.get("patches"))):
+            if isinstance(p, dict) and isinstance(p.get("path"), str):
+                self._file_ref(directory, rel, doc.line_of("patches", i, "path"),
+                               f"patches[{i}].path", p["path"], True)
+        for i, p in enumerate(_list(k.get("patchesStrategicMerge"))):
+            if isinstance(p, str) and "\n" not in p and not p.lstrip().startswith(("{", "-")):
+                self._file_ref(directory, rel, doc.line_of("patchesStrategicMerge", i),
+                               f"patchesStrategicMerge[{i}]", p, True)
+        for i, p in enumerate(_list(k.get("patchesJson6902"))):
+            if isinstance(p, dict) and isinstance(p.get("path"), str):
+                self._file_ref(directory, rel, doc.line_of("patchesJson6902", i, "path"),
+                               f"patchesJson6902[{i}].path", p["path"], True)
+        for i, p in enumerate(_list(k.get("replacements"))):
+            if isinstance(p, dict) and isinstance(p.get("path"), str):
+                self._file_ref(directory, rel, doc.line_of("replacements", i, "path"),
+                               f"replacements[{i}].path", p["path"], True)
+        for key in ("crds", "configurations"):
+            for i, p in enumerate(_list(k.get(key))):
+                if isinstance(p, str):
+                    self._file_ref(directory, rel, doc.line_of(key, i), f"{key}[{i}]", p, True)
+        for gen in ("configMapGenerator", "secretGenerator"):
+            for i, g in enumerate(_list(k.get(gen))):
+                if not isinstance(g, dict):
+                    continue
+                for j, f in enumerate(_list(g.get("files"))):
+                    if isinstance(f, str):
+                        path = f.split("=", 1)[1] if "=" in f else f
+                        self._file_ref(directory, rel, doc.line_of(gen, i, "files", j),
+                                       f"{gen}[{i}].files[{j}]", path, False)
+                envs = _list(g.get("envs")) + ([g["env"]] if isinstance(g.get("env"), str)
+                                               else [])
+                for j, f in enumerate(envs):
+                    if isinstance(f, str):
+                        self._file_ref(directory, rel, doc.line_of(gen, i), f"{gen}[{i}] env",
+                                       f, False)
+        for key in ("generators", "transformers", "validators"):
+            for i, entry in enumerate(_list(k.get(key))):
+                line = doc.line_of(key, i)
+                if isinstance(entry, str) and "\n" not in entry:
+                    target = self._inside(directory / entry, rel, line, f"{key}[{i}]")
+                    if target is None:
+                        continue
+                    if target.is_dir():
+                        self.walk(target, ())
+                        continue
+                    if not target.is_file():
+                        self.problem("kustomize-build", rel, line,
+                                     f"{key}[{i}] '{entry}' not found")
+                        continue
+                    plugin_docs = self.load(target) or []
+                    objs = [d.obj for d in plugin_docs]
+                else:
+                    try:
+                        objs = [d.obj for d in load_text(str(entry), rel)] if isinstance(
+                            entry, str) else [entry]
+                    except YamlError:
+                        objs = []
+                for obj in objs:
+                    if _is_plugin(obj):
+                        self.problem("kustomize-build", rel, line,
+                                     f"{key}[{i}]: plugins and KRM functions are disabled "
+                                     "(not rendered)")
+
+
+def _is_plugin(obj: Any) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ann = meta.get("annotations") if isinstance(meta, dict) else None
+    if isinstance(ann, dict) and ("config.kubernetes.io/function" in ann
+                                  or "config.k8s.io/function" in ann):
+        return True
+    api = str(obj.get("apiVersion") or "")
+    return api not in ("builtin", "kustomize.config.k8s.io/v1beta1",
+                       "kustomize.config.k8s.io/v1alpha1", "") \
+        and obj.get("kind") not in _BUILTIN_PLUGINS
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+_ABS_PATH = re.compile(r"(/[\w.@+-]+)+")
+
+
+def readable_error(stderr: str, top: Path, scratch: Path) -> str:
+    """kustomize's chain of wrapped errors, shortened, with paths made relative."""
+    text = stderr.strip().splitlines()
+    msg = next((ln for ln in reversed(text) if ln.startswith("error:") or
+                ln.startswith("Error:")), text[-1] if text else "kustomize failed")
+    msg = re.sub(r"^(error|Error):\s*", "", msg)
+    msg = re.sub(r"map\[string\]interface \{\}\{.*\}", "<object redacted>", msg)
+    msg = re.sub(r"missing kind in object \{.*\}", "missing kind in object (not a Kubernetes "
+                 "object)", msg)
+    for base, repl in ((str(scratch), ""), (str(top.resolve()) + "/", ""), (str(top) + "/", "")):
+        msg = msg.replace(base, repl)
+    if "already registered id" in msg:
+        m = re.search(r"already registered id: (\S+)", msg)
+        msg = f"the same object is defined twice: {m.group(1) if m else ''} " \
+              "(may not add resource with an already registered id)"
+    elif "accumulating resources" in msg and "no such file" in msg:
+        m = re.search(r"accumulating resources from '([^']+)'", msg)
+        msg = f"resource '{m.group(1) if m else '?'}' not found"
+    elif len(msg) > 400:
+        parts = [p for p in msg.split(": ") if p]
+        msg = ": ".join(parts[-3:])
+    return msg
+
+
+def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
+          memory: int = 2 * 1024 ** 3) -> Rendered:
+    """Render one kustomization directory within the repository boundary."""
+    graph = Graph(repo)
+    graph.walk(directory)
+    out = Rendered(files=graph.files)
+    if graph.problems:
+        out.problems = graph.problems
+        out.ok = False
+        return out
+    kfile = kustomization_file(directory)
+    krel = repo.rel(kfile) if kfile else repo.rel(directory)
+    scratch = Path(tempfile.mkdtemp(prefix="gitplane-k-", dir=_scratch_parent()))
+    try:
+        wrapper = scratch / "kustomization.yaml"
+        wrapper.write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": [os.path.relpath(directory, scratch)],
+            "buildMetadata": ["originAnnotations"]}))
+        try:
+            res = engine.build(scratch, timeout=timeout, memory=memory)
+        except GitplaneError as exc:
+            limit = f"{timeout:g} s / {memory // 1024 ** 2} MiB"
+            out.problems.append(Problem("kustomize-build", krel, 1,
+                                        f"render of {repo.rel(directory)} failed: {exc} "
+                                        f"(limits {limit})"))
+            out.ok = False
+            return out
+        if res.returncode != 0:
+            msg = readable_error(res.stderr, repo.top, scratch)
+            if res.returncode < 0 or "out of memory" in res.stderr or "cannot allocate" in \
+                    res.stderr:
+                msg = f"render of {repo.rel(directory)} exceeded " \
+                      f"{memory // 1024 ** 2} MiB of memory"
+            out.problems.append(Problem("kustomize-build", krel, 1, msg))
+            out.ok = False
+            return out
+        try:
+            docs = load_text(res.stdout.decode("utf-8", "replace"), krel)
+        except YamlError as exc:
+            out.problems.append(Problem("kustomize-build", krel, 1,
+                                        f"engine output unreadable: {exc.reason}"))
+            out.ok = False
+            return out
+        for doc in docs:
+            if not isinstance(doc.obj, dict):
+                continue
+            out.resources.append(_traced(repo, graph, scratch, doc.obj, krel))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def _scratch_parent() -> str | None:
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def _traced(repo: Repository, graph: Graph, scratch: Path, obj: dict[str, Any],
+            fallback: str) -> Resource:
+    """Strip the origin annotation and turn it into a file and line."""
+    meta = obj.get("metadata")
+    origin: Any = None
+    if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
+        ann = meta["annotations"]
+        raw = ann.pop(ORIGIN, None)
+        if not ann:
+            del meta["annotations"]
+        if isinstance(raw, str):
+            try:
+                origin = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                origin = None
+    file, line = fallback, 1
+    if isinstance(origin, dict):
+        ref = origin.get("path") or origin.get("configuredIn")
+        if isinstance(ref, str):
+            path = Path(os.path.normpath(scratch / ref))
+            rel = repo.rel(path)
+            if not rel.startswith("/"):
+                file = rel
+                line, src = _line_in(graph.docs.get(rel) or [], obj, "configuredIn" in origin)
+                return Resource(obj, file, line, src)
+    return Resource(obj, file, line)
+
+
+def _line_in(docs: list[Doc], obj: dict[str, Any], generated: bool) -> tuple[int, Doc | None]:
+    kind = obj.get("kind")
+    name = str((obj.get("metadata") or {}).get("name") or "")
+    if generated and docs:
+        doc = docs[0]
+        k = doc.obj if isinstance(doc.obj, dict) else {}
+        for gen in ("configMapGenerator", "secretGenerator"):
+            for i, g in enumerate(_list(k.get(gen))):
+                if isinstance(g, dict) and g.get("name") and name.find(str(g["name"])) >= 0:
+                    return doc.line_of(gen, i), None
+        return doc.line, None
+    best: Doc | None = None
+    for doc in docs:
+        o = doc.obj
+        if not isinstance(o, dict) or o.get("kind") != kind:
+            continue
+        src = str((o.get("metadata") or {}).get("name") or "") if isinstance(
+            o.get("metadata"), dict) else ""
+        if src == name:
+            return doc.line, doc
+        if src and src in name and best is None:
+            best = doc
+    if best is not None:
+        return best.line, best
+    return (docs[0].line if docs else 1), None
+
+
+__all__ = ["build", "Graph", "kustomization_file", "is_remote", "resource_id"]

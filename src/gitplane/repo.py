@@ -1,0 +1,165 @@
+"""The repository: where it is, its Git facts, its environments and its layout."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitplane import proc
+from gitplane.config import Config, load as load_config
+from gitplane.errors import BoundaryError, GitplaneError
+from gitplane.model import Environment
+
+DEPLOYMENTS = "deployments"
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def normalize_url(url: str) -> str:
+    """Compare repository URLs after dropping scheme, user, ``.git`` and ``git@host:`` form."""
+    u = url.strip().lower()
+    m = re.match(r"^[\w.-]+@([^:/]+):(.*)$", u)
+    if m:
+        u = f"{m.group(1)}/{m.group(2)}"
+    u = re.sub(r"^[a-z+]+://", "", u)
+    u = re.sub(r"^[^@/]+@", "", u)
+    u = u.rstrip("/")
+    if u.endswith(".git"):
+        u = u[:-4]
+    return u
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        res = proc.git(["rev-parse", "--show-toplevel"], cwd=path)
+    except GitplaneError:
+        return None
+    if res.returncode != 0:
+        return None
+    return Path(res.stdout.decode().strip())
+
+
+def origin_url(top: Path) -> str | None:
+    try:
+        res = proc.git(["config", "--get", "remote.origin.url"], cwd=top)
+    except GitplaneError:
+        return None
+    url = res.stdout.decode().strip()
+    return url if res.returncode == 0 and url else None
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """Whole-component containment (``/r-evil`` is not within ``/r``)."""
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Repository:
+    root: Path  # the folder that holds deployments/
+    top: Path  # Git top level (Argo CD paths are relative to it); root when not in Git
+    config: Config = field(default_factory=Config)
+    origin: str | None = None
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Repository":
+        start = (start or Path.cwd())
+        if not start.exists():
+            raise GitplaneError(f"{start}: no such directory")
+        if not start.is_dir():
+            raise GitplaneError(f"{start}: not a directory")
+        start = start.resolve()
+        for cand in (start, *start.parents):
+            if (cand / DEPLOYMENTS).is_dir():
+                root = cand
+                break
+        else:
+            raise GitplaneError(f"{start}: no platform here (no '{DEPLOYMENTS}/' folder in it "
+                                "or its parents); create one with 'gitplane init'")
+        top = git_toplevel(root) or root
+        if not is_within(root, top):
+            top = root
+        config = load_config(root)
+        return cls(root=root, top=top, config=config, origin=origin_url(top))
+
+    # -- paths ---------------------------------------------------------------------------
+    def rel(self, path: Path) -> str:
+        """Repository-relative POSIX name of ``path`` (for messages and Argo CD paths)."""
+        try:
+            return path.relative_to(self.top).as_posix()
+        except ValueError:
+            return str(path)
+
+    @property
+    def prefix(self) -> str:
+        """Argo CD path of the platform root (``deployments`` unless nested in a repository)."""
+        rel = self.rel(self.root)
+        return DEPLOYMENTS if rel in ("", ".") else f"{rel}/{DEPLOYMENTS}"
+
+    def resolve(self, rel: str) -> Path:
+        """An Argo CD path made absolute, refused when it is absolute or leaves the repository."""
+        if rel.startswith("/"):
+            raise BoundaryError(f"app path is absolute: '{rel}'")
+        candidate = Path(os.path.normpath(self.top / rel))
+        if not is_within(candidate, self.top):
+            raise BoundaryError(f"app path outside root: '{rel}'")
+        real = candidate.resolve()
+        if not is_within(real, self.top.resolve()):
+            raise BoundaryError(f"'{rel}': symlink points outside repository")
+        return candidate
+
+    # -- Argo CD identity ----------------------------------------------------------------
+    def urls(self) -> set[str]:
+        out = {normalize_url(u) for u in self.config.repo_urls}
+        if self.origin:
+            out.add(normalize_url(self.origin))
+        return out
+
+    def is_self(self, repo_url: str) -> bool:
+        return normalize_url(repo_url) in self.urls()
+
+    # -- layout --------------------------------------------------------------------------
+    @property
+    def deployments(self) -> Path:
+        return self.root / DEPLOYMENTS
+
+    def environments(self) -> list[Environment]:
+        env_dir = self.deployments / "environments"
+        names = sorted(p.name for p in env_dir.iterdir() if p.is_dir()) if env_dir.is_dir() \
+            else []
+        if not names:
+            raise GitplaneError(f"{self.rel(self.deployments)}: no environments (expected "
+                                f"folders under {self.rel(env_dir)}/)")
+        out = []
+        boot = self.deployments / "bootstrap"
+        for name in names:
+            roots = sorted(self.rel(p) for p in boot.glob(f"*/environments/{name}")
+                           if p.is_dir()) if boot.is_dir() else []
+            out.append(Environment(name, roots))
+        return out
+
+    def environment(self, name: str) -> Environment:
+        envs = {e.name: e for e in self.environments()}
+        if name not in envs:
+            raise GitplaneError(f"unknown environment '{name}' (known: {', '.join(envs)})")
+        return envs[name]
+
+    def overlays(self) -> list[tuple[str, str]]:
+        """Every (environment, overlay folder) the layout defines, repository-relative."""
+        out: list[tuple[str, str]] = []
+        d = self.deployments
+        for p in sorted(d.glob("domains/*/apps/*/environments/*")):
+            if p.is_dir():
+                out.append((p.name, self.rel(p)))
+        for p in sorted(d.glob("environments/*/platform-config")):
+            if p.is_dir():
+                out.append((p.parent.name, self.rel(p)))
+        return out
+
+    def apps(self) -> list[tuple[str, str]]:
+        """(domain, app) pairs of the layout."""
+        return sorted((p.parent.parent.name, p.name)
+                      for p in self.deployments.glob("domains/*/apps/*") if p.is_dir())

@@ -1,0 +1,1 @@
+"""Writing the platform: ``init`` (the reference platform) and ``new app|component|env``."""

@@ -1,0 +1,71 @@
+"""Safe writes: all conflicts found before anything is written, each file replaced atomically.
+
+A plan is a set of (path, text) pairs. ``commit`` refuses when any target exists (unless
+``force``), when a target is a symlink, or when it would leave the base folder; otherwise it
+writes each file to a temporary file in the same folder, fsyncs it and renames it into place.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitplane.errors import GitplaneError
+
+
+@dataclass
+class Plan:
+    base: Path
+    files: dict[Path, str] = field(default_factory=dict)
+
+    def add(self, rel: str, text: str) -> None:
+        self.files[self.base / rel] = text
+
+    def conflicts(self) -> list[Path]:
+        return sorted(p for p in self.files if p.exists() or p.is_symlink())
+
+    def commit(self, force: bool = False) -> list[Path]:
+        base_real = self.base.resolve()
+        for path in self.files:
+            if path.is_symlink():
+                raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
+            parent = path.parent.resolve() if path.parent.exists() else None
+            if parent is not None and base_real not in (parent, *parent.parents):
+                raise GitplaneError(f"{path}: leaves {self.base}; refused")
+        existing = self.conflicts()
+        if existing and not force:
+            shown = ", ".join(str(p) for p in existing[:5])
+            more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+            raise GitplaneError(f"refusing to overwrite existing files: {shown}{more} "
+                                "(nothing was written; use --force to overwrite)")
+        for path, text in sorted(self.files.items()):
+            write_atomic(path, text)
+        return sorted(self.files)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass

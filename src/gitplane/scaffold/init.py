@@ -1,0 +1,128 @@
+"""``gitplane init``: the reference platform, from the templates shipped as package data.
+
+Template paths use ``__env__`` for a per-environment folder and ``name.@<env>`` for a file
+that replaces ``name`` in that environment only; text uses ``@@VARIABLE@@`` placeholders
+(never ``{{ }}``, which ApplicationSets use themselves).
+"""
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from gitplane import proc
+from gitplane.config import FILENAME as CONFIG_FILE
+from gitplane.errors import GitplaneError
+from gitplane.repo import NAME_RE, git_toplevel, origin_url
+from gitplane.scaffold.files import Plan
+
+DEFAULT_ENVS = ("staging", "production")
+DEFAULT_REPO_URL = "https://github.com/your-org/your-repo.git"
+PRODUCTION = {"production", "prod"}
+
+#: ResourceQuota per environment: the seed's production values, half of them elsewhere.
+QUOTAS = {
+    True: {"QUOTA_REQUESTS_CPU": "4", "QUOTA_REQUESTS_MEMORY": "8Gi",
+           "QUOTA_LIMITS_CPU": "8", "QUOTA_LIMITS_MEMORY": "16Gi"},
+    False: {"QUOTA_REQUESTS_CPU": "2", "QUOTA_REQUESTS_MEMORY": "4Gi",
+            "QUOTA_LIMITS_CPU": "4", "QUOTA_LIMITS_MEMORY": "8Gi"},
+}
+
+
+def check_name(kind: str, name: str) -> None:
+    if not NAME_RE.match(name) or len(name) > 63:
+        raise GitplaneError(f"invalid {kind} name '{name}': use lower-case letters, digits "
+                            "and '-', starting and ending with a letter or digit (DNS-1123, "
+                            "at most 63 characters)")
+
+
+def env_vars(env: str) -> dict[str, str]:
+    prod = env in PRODUCTION
+    return {"ENV": env, "LOG_LEVEL": "info" if prod else "debug", **QUOTAS[prod]}
+
+
+def _templates() -> Iterator[tuple[str, str]]:
+    root = resources.files("gitplane") / "templates" / "platform"
+
+    def walk(node: object, prefix: str) -> Iterator[tuple[str, str]]:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):  # type: ignore[attr-defined]
+            rel = f"{prefix}/{child.name}" if prefix else child.name
+            if child.is_dir():
+                yield from walk(child, rel)
+            else:
+                yield rel, child.read_text(encoding="utf-8")
+
+    yield from walk(root, "")
+
+
+def substitute(text: str, values: dict[str, str], where: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in values:
+            raise GitplaneError(f"template {where}: unknown placeholder @@{key}@@")
+        return values[key]
+    return re.sub(r"@@([A-Z_]+)@@", sub, text)
+
+
+def plan_platform(target: Path, envs: list[str], values: dict[str, str],
+                  only: set[str] | None = None) -> Plan:
+    """Every file of the reference platform for ``envs``; ``only`` keeps matching prefixes."""
+    plan = Plan(target)
+    templates = dict(_templates())
+    for rel, text in templates.items():
+        if ".@" in rel.rsplit("/", 1)[-1]:
+            continue
+        targets = [(rel.replace("__env__", e), e) for e in envs] if "__env__" in rel \
+            else [(rel, None)]
+        for out, env in targets:
+            if only is not None and not any(out.startswith(p) for p in only):
+                continue
+            src = templates.get(f"{rel}.@{env}", text) if env else text
+            plan.add(out, substitute(src, {**values, **(env_vars(env) if env else {})}, rel))
+    return plan
+
+
+def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = None,
+         force: bool = False) -> tuple[Path, list[Path], str]:
+    """Write the reference platform into ``directory/deployments``; returns (dir, files, url)."""
+    envs = list(dict.fromkeys(envs or DEFAULT_ENVS))
+    for env in envs:
+        check_name("environment", env)
+    if directory.exists() and not directory.is_dir():
+        raise GitplaneError(f"{directory}: exists and is not a directory")
+    probe = directory if directory.exists() else next(
+        (p for p in directory.absolute().parents if p.exists()), Path("/"))
+    top = git_toplevel(probe)
+    url = repo_url or (origin_url(top) if top else None) or DEFAULT_REPO_URL
+    absolute = directory.absolute()
+    prefix = "deployments"
+    if top is not None:
+        rel = absolute.resolve().relative_to(top.resolve()) if absolute.exists() else \
+            _relative_missing(absolute, top)
+        if str(rel) not in ("", "."):
+            prefix = f"{rel.as_posix()}/deployments"
+    values = {"REPO_URL": url, "PREFIX": prefix,
+              "APP_SEGMENT": str(len(prefix.split("/")) + 3)}
+    plan = plan_platform(directory, envs, values)
+    plan.add(CONFIG_FILE, _config_text(url))
+    written = plan.commit(force=force)
+    if top is None:
+        res = proc.git(["init", "-q", str(directory)], cwd=directory)
+        if res.returncode != 0:
+            raise GitplaneError(f"git init {directory} failed: {res.stderr.strip()}")
+    return directory, written, url
+
+
+def _relative_missing(absolute: Path, top: Path) -> Path:
+    try:
+        return absolute.relative_to(top.resolve())
+    except ValueError:
+        return absolute.relative_to(top)
+
+
+def _config_text(url: str) -> str:
+    return ('# gitplane settings; see "Configuration" in the gitplane README.\n'
+            "# URLs that mean this repository in Applications and ApplicationSets, besides\n"
+            "# the Git remote 'origin'.\n"
+            f"repoURLs:\n  - {url}\n")

@@ -1,0 +1,233 @@
+"""``gitplane new app|component|env``: the seed's "Usage" steps as commands."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from gitplane.errors import GitplaneError
+from gitplane.repo import Repository
+from gitplane.scaffold.edit import edit, save
+from gitplane.scaffold.files import Plan
+from gitplane.scaffold.init import check_name
+
+DOMAIN_NAMESPACE = {"applications": "applications", "workloads": "workloads"}
+KUSTOMIZATION_HEAD = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+
+
+def _domain(repo: Repository, domain: str) -> Path:
+    path = repo.deployments / "domains" / domain
+    if not (path / "apps").is_dir():
+        known = sorted(p.name for p in (repo.deployments / "domains").glob("*") if p.is_dir())
+        raise GitplaneError(f"unknown domain '{domain}' (known: {', '.join(known) or 'none'})")
+    return path
+
+
+def _namespace(domain: str, app: str) -> str:
+    return DOMAIN_NAMESPACE.get(domain, app)
+
+
+def _check_image(image: str) -> None:
+    from gitplane.checks.image_tag_mutable import mutable
+
+    why = mutable(image)
+    if why or not re.match(r"^[\w.\-/:@]+$", image):
+        raise GitplaneError(f"image '{image}' {why or 'is not a valid image reference'}; "
+                            "give a pinned tag, e.g. nginx:1.27.3")
+
+
+def new_app(repo: Repository, name: str, domain: str, image: str = "nginx:1.27.3",
+            port: int = 80) -> list[Path]:
+    check_name("app", name)
+    _check_image(image)
+    if not 1 <= port <= 65535:
+        raise GitplaneError(f"invalid port {port}: use 1-65535")
+    dom = _domain(repo, domain)
+    for _, existing in repo.apps():
+        if existing == name:
+            raise GitplaneError(f"app '{name}' already exists "
+                                f"({repo.rel(next(repo.deployments.glob('domains/*/apps/' + name)))})")
+    ns = _namespace(domain, name)
+    app_dir = dom / "apps" / name
+    plan = Plan(app_dir)
+    resources = ["manifests/deployment.yaml", "manifests/service.yaml"]
+    if domain not in DOMAIN_NAMESPACE:
+        resources.insert(0, "manifests/namespace.yaml")
+        plan.add("base/manifests/namespace.yaml",
+                 f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+    plan.add("base/kustomization.yaml", KUSTOMIZATION_HEAD + (
+        "labels:\n  - pairs:\n"
+        f"      app.kubernetes.io/name: {name}\n"
+        f"      app.kubernetes.io/part-of: {domain}\n"
+        "resources:\n" + "".join(f"  - {r}\n" for r in resources)))
+    plan.add("base/manifests/deployment.yaml", _deployment(name, ns, image, port))
+    plan.add("base/manifests/service.yaml", _service(name, ns, port))
+    for env in repo.environments():
+        plan.add(f"environments/{env.name}/kustomization.yaml",
+                 KUSTOMIZATION_HEAD + "resources:\n  - ../../base\n")
+    edits = []
+    if domain == "infrastructure":
+        edits.append(_add_list_element(repo, name))
+    written = plan.commit()
+    for path, before, after, shown in edits:
+        save(path, before, after, shown)
+        written.append(path)
+    return written
+
+
+def _add_list_element(repo: Repository, name: str) -> tuple[Path, str, str, str]:
+    """The infrastructure ApplicationSet's list generator gets ``- name: NAME``."""
+    path = repo.deployments / "bootstrap" / "platform-apps" / "base" / "apps.yaml"
+    shown = repo.rel(path)
+    if not path.is_file():
+        raise GitplaneError(f"{shown}: not found; cannot register the infrastructure app")
+    before = path.read_text(encoding="utf-8")
+
+    def change(doc: Any) -> None:
+        try:
+            elements = doc["spec"]["generators"][0]["list"]["elements"]
+        except (KeyError, IndexError, TypeError):
+            raise GitplaneError(f"{shown}: has no list generator at "
+                                "spec.generators[0].list.elements") from None
+        from ruamel.yaml.comments import CommentedMap
+
+        item = CommentedMap()
+        item["name"] = name
+        elements.append(item)
+
+    return path, before, edit(path, change, shown), shown
+
+
+def _deployment(name: str, ns: str, image: str, port: int) -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+        - name: {name}
+          image: {image}
+          ports:
+            - name: http
+              containerPort: {port}
+          resources:
+            requests:
+              cpu: 100m
+              memory: 128Mi
+            limits:
+              cpu: 500m
+              memory: 256Mi
+          readinessProbe:
+            tcpSocket:
+              port: http
+          livenessProbe:
+            tcpSocket:
+              port: http
+"""
+
+
+def _service(name: str, ns: str, port: int) -> str:
+    return f"""apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  selector:
+    app: {name}
+  ports:
+    - name: http
+      port: {port}
+      targetPort: http
+"""
+
+
+def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Path]:
+    check_name("component", name)
+    dom = _domain(repo, domain)
+    base = dom / "apps" / app / "base"
+    kfile = base / "kustomization.yaml"
+    if not kfile.is_file():
+        raise GitplaneError(f"app '{app}' has no base in domain '{domain}' "
+                            f"({repo.rel(kfile)} not found)")
+    target = base / name
+    if target.exists():
+        raise GitplaneError(f"{repo.rel(target)}: already exists")
+    shown = repo.rel(kfile)
+    before = kfile.read_text(encoding="utf-8")
+
+    def change(doc: Any) -> None:
+        res = doc.get("resources")
+        if res is None:
+            from ruamel.yaml.comments import CommentedSeq
+
+            res = CommentedSeq()
+            doc["resources"] = res
+        if not isinstance(res, list):
+            raise GitplaneError(f"{shown}: 'resources' is not a list")
+        if name in res:
+            raise GitplaneError(f"{shown}: already lists '{name}'")
+        res.append(name)
+
+    after = edit(kfile, change, shown)
+    own_ns = domain not in DOMAIN_NAMESPACE
+    ns = name if own_ns else DOMAIN_NAMESPACE[domain]
+    plan = Plan(target)
+    resources = (["manifests/namespace.yaml"] if own_ns else []) + ["manifests/config.yaml"]
+    plan.add("kustomization.yaml", KUSTOMIZATION_HEAD + "resources:\n" +
+             "".join(f"  - {r}\n" for r in resources))
+    if own_ns:
+        plan.add("manifests/namespace.yaml",
+                 f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+    plan.add("manifests/config.yaml",
+             f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-config\n"
+             f"  namespace: {ns}\n  labels:\n    app.kubernetes.io/component: {name}\n"
+             f"data:\n  COMPONENT: {name}\n")
+    written = plan.commit()
+    save(kfile, before, after, shown)
+    return [*written, kfile]
+
+
+def new_env(repo: Repository, name: str, source: str | None = None) -> list[Path]:
+    check_name("environment", name)
+    envs = [e.name for e in repo.environments()]
+    if name in envs:
+        raise GitplaneError(f"environment '{name}' already exists")
+    src = source or ("staging" if "staging" in envs else envs[0])
+    if src not in envs:
+        raise GitplaneError(f"unknown environment '{src}' (known: {', '.join(envs)})")
+    d = repo.deployments
+    plan = Plan(d)
+    folders = [p for p in (d / "environments" / src, *d.glob(f"bootstrap/*/environments/{src}"),
+                           *d.glob(f"domains/*/apps/*/environments/{src}")) if p.is_dir()]
+    for folder in folders:
+        for f in sorted(folder.rglob("*")):
+            if f.is_symlink():
+                raise GitplaneError(f"{repo.rel(f)}: is a symlink; copy it by hand")
+            if not f.is_file():
+                continue
+            rel = f.relative_to(d).as_posix()
+            out = re.sub(rf"(^|/)environments/{re.escape(src)}(/|$)",
+                         rf"\1environments/{name}\2", rel, count=1)
+            text = f.read_text(encoding="utf-8")
+            text = re.sub(rf"/environments/{re.escape(src)}(?=[/'\"\s]|$)",
+                          f"/environments/{name}", text, flags=re.M)
+            if f.name.endswith((".yaml", ".yml")):
+                text = re.sub(rf"^(\s*ENV:\s*)([\"']?){re.escape(src)}\2\s*$",
+                              rf"\g<1>\g<2>{name}\g<2>", text, flags=re.M)
+                text = re.sub(rf"^(\s*gitplane\.io/environment:\s*){re.escape(src)}\s*$",
+                              rf"\g<1>{name}", text, flags=re.M)
+            plan.add(out, text)
+    if not plan.files:
+        raise GitplaneError(f"environment '{src}' has nothing to copy")
+    return plan.commit()

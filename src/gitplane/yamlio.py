@@ -1,0 +1,183 @@
+"""Safe YAML reading: C loader, line numbers, duplicate keys, alias bombs and depth refused.
+
+Every problem is a :class:`~gitplane.errors.YamlError` naming the file and line; nothing here
+raises anything else for bad input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitplane.errors import YamlError
+
+#: Expanded node budget per document: far above any real manifest, far below a bomb.
+MAX_NODES = 500_000
+#: Nesting budget; Kubernetes objects are rarely deeper than 30.
+MAX_DEPTH = 200
+#: Largest file read, in bytes (RELIABILITY #36).
+MAX_BYTES = 10 * 1024 * 1024
+
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Safe loader that keeps timestamps and ``=`` as the strings Kubernetes sees."""
+
+
+def _as_str(loader: Any, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_str)
+_Loader.add_constructor("tag:yaml.org,2002:value", _as_str)
+
+
+@dataclass
+class Doc:
+    """One non-empty YAML document: the value, its first line, and its node tree for lines."""
+
+    obj: Any
+    line: int
+    node: yaml.Node
+
+    def line_of(self, *path: str | int) -> int:
+        """Line of the value at ``path`` (keys and indexes), or of the closest parent."""
+        node = self.node
+        line = node.start_mark.line + 1
+        for step in path:
+            nxt = None
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value == step:
+                        nxt = v
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if 0 <= step < len(node.value):
+                    nxt = node.value[step]
+            if nxt is None:
+                return line
+            node = nxt
+            line = node.start_mark.line + 1
+        return line
+
+
+def _check(node: yaml.Node, file: str) -> None:
+    """Refuse duplicate keys, self-containing anchors, too deep nesting and alias bombs."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def walk(n: yaml.Node, depth: int) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise YamlError(file, n.start_mark.line + 1, "anchor value contains itself")
+        if depth > MAX_DEPTH:
+            raise YamlError(file, n.start_mark.line + 1,
+                            f"nesting too deep (over {MAX_DEPTH} levels)")
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            active.add(key)
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        err = YamlError(file, k.start_mark.line + 1,
+                                        f"duplicate key '{k.value}' (first at line "
+                                        f"{seen[k.value]})")
+                        err.rule = "yaml-duplicate-key"  # type: ignore[attr-defined]
+                        raise err
+                    seen[k.value] = k.start_mark.line + 1
+                total += walk(k, depth + 1) + walk(v, depth + 1)
+            active.discard(key)
+        elif isinstance(n, yaml.SequenceNode):
+            active.add(key)
+            for v in n.value:
+                total += walk(v, depth + 1)
+            active.discard(key)
+        if total > MAX_NODES:
+            raise YamlError(file, n.start_mark.line + 1,
+                            f"document expands to over {MAX_NODES} nodes "
+                            "(alias bomb?); refused")
+        sizes[key] = total
+        return total
+
+    walk(node, 0)
+
+
+def load_text(text: str, file: str) -> list[Doc]:
+    """Parse every non-empty document of ``text``; ``file`` is the name used in errors."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    loader = _Loader(text)
+    docs: list[Doc] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            _check(node, file)
+            obj = loader.construct_document(node)
+            if obj is None:
+                continue
+            docs.append(Doc(obj, node.start_mark.line + 1, node))
+    except YamlError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise YamlError(file, line, what or "invalid YAML") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(file, 1, str(exc).splitlines()[0]) from None
+    except RecursionError:
+        raise YamlError(file, 1, "nesting too deep") from None
+    except (ValueError, TypeError) as exc:  # e.g. unhashable keys from constructors
+        raise YamlError(file, 1, f"cannot construct value: {exc}") from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+def load_file(path: Path, file: str) -> list[Doc]:
+    """Read and parse ``path``; ``file`` is its repository-relative name for messages."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise YamlError(file, 1, f"file is {size} bytes, over the {MAX_BYTES} byte limit")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlError(file, 1, f"cannot read: {exc.strerror}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise YamlError(file, 1, "invalid UTF-16") from None
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise YamlError(file, line, "invalid UTF-8") from None
+    return load_text(text, file)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style dumper for rendered output; strings YAML 1.1 would misread stay quoted."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_all(objs: list[Any]) -> str:
+    """Deterministic multi-document YAML (keys sorted), as written by ``render``."""
+    return yaml.dump_all(objs, Dumper=_Dumper, default_flow_style=False, sort_keys=True,
+                         explicit_start=True, allow_unicode=True, width=4096)
