@@ -109,7 +109,7 @@ def git_directory_params(gen: dict[str, Any], go: bool, folders: list[str]) -> l
         segments = folder.split("/")
         base = segments[-1]
         if go:
-            pinfo = {"path": folder, "basename": base, "filename": "",
+            pinfo = {"path": folder, "basename": base,
                      "basenameNormalized": normalize(base), "segments": segments}
             params: dict[str, Any] = {}
             if prefix:
@@ -203,7 +203,12 @@ def _params(gen: dict[str, Any], go: bool, list_dirs: DirLister) -> list[dict[st
     if "git" in gen:
         git = gen["git"] or {}
         if git.get("directories"):
-            folders = list_dirs(str(git.get("repoURL") or ""), str(git.get("revision") or ""))
+            try:
+                folders = list_dirs(str(git.get("repoURL") or ""),
+                                    str(git.get("revision") or ""))
+            except GeneratorError as exc:
+                raise GeneratorError("error generating params from git: error getting "
+                                     f"directories from repo: {exc}") from None
             return git_directory_params(git, go, folders)
         if git.get("files"):
             raise GeneratorError("the git files generator is not supported by this version "

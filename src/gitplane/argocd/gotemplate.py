@@ -467,17 +467,26 @@ def _to_yaml(v: Any) -> str:
     return yaml.safe_dump(v, default_flow_style=False, sort_keys=True).rstrip("\n")
 
 
-def _from_yaml(s: str) -> Any:
+def _yaml_value(s: Any, want: type, go_type: str) -> Any:
     try:
-        v = yaml.safe_load(s)
+        v = yaml.safe_load(to_text(s))
     except yaml.YAMLError as exc:
-        return {"Error": str(exc)}
-    return v if isinstance(v, dict) else ({} if v is None else v)
+        raise TemplateError(f"error converting YAML to JSON: {exc}") from None
+    if v is None:
+        return want()
+    if not isinstance(v, want):
+        raise TemplateError("error unmarshaling JSON: while decoding JSON: json: cannot "
+                            f"unmarshal {_gotype(v).split()[0].strip('[]')} into Go value of "
+                            f"type {go_type}")
+    return v
 
 
-def _from_yaml_array(s: str) -> Any:
-    v = yaml.safe_load(s)
-    return v if isinstance(v, list) else ([] if v is None else [v])
+def _from_yaml(s: Any) -> Any:
+    return _yaml_value(s, dict, "map[string]interface {}")
+
+
+def _from_yaml_array(s: Any) -> Any:
+    return _yaml_value(s, list, "[]interface {}")
 
 
 def _default(d: Any, v: Any = _MISSING) -> Any:

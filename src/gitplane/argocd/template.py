@@ -13,7 +13,7 @@ def fasttemplate(text: str, params: dict[str, Any]) -> str:
     """Argo CD's default mode: ``{{ key }}`` replaced when the key exists, kept otherwise."""
     def sub(m: re.Match[str]) -> str:
         key = m.group(1).strip()
-        if key in params:
+        if key and key in params:
             value = params[key]
             return value if isinstance(value, str) else str(value)
         return m.group(0)
@@ -21,7 +21,12 @@ def fasttemplate(text: str, params: dict[str, Any]) -> str:
 
 
 def render(value: Any, params: dict[str, Any], go: bool, options: list[str]) -> Any:
-    """Template every string (map keys included) in ``value``, as Argo CD's deeplyReplace."""
+    """Template every string (map keys included) in ``value``, as Argo CD's deeplyReplace.
+
+    With no params at all Argo CD leaves the template as it is, in both modes.
+    """
+    if not params:
+        return value
     if isinstance(value, str):
         if "{{" not in value:
             return value

@@ -1,0 +1,64 @@
+"""Shared fixtures: real git repositories in temporary folders, the real kustomize engine."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from gitplane.cli import main
+from gitplane.scaffold.init import init
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture(scope="session")
+def _reference_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("reference") / "platform"
+    init(base)
+    return base
+
+
+@pytest.fixture
+def platform(tmp_path: Path, _reference_template: Path) -> Path:
+    """A fresh copy of the reference platform in its own git repository."""
+    dest = tmp_path / "platform"
+    shutil.copytree(_reference_template, dest, symlinks=True)
+    return dest
+
+
+class Run:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(list(args))
+        out, err = self.capsys.readouterr()
+        assert "Traceback" not in err, err
+        return code, out, err
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.delenv("GITPLANE_KUSTOMIZE", raising=False)
+    return Run(capsys)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+RunFn = Callable[..., tuple[int, str, str]]
