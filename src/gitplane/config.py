@@ -43,13 +43,15 @@ def load(root: Path) -> Config:
     data: Any = docs[0].obj
     if not isinstance(data, dict):
         raise ConfigError(f"{FILENAME}:{docs[0].line}: must be a mapping of settings")
+    value: Any
     for key, value in data.items():
         line = docs[0].line_of(str(key))
         if key not in _KEYS:
             raise ConfigError(f"{FILENAME}:{line}: unknown key '{key}' "
                               f"(valid: {', '.join(sorted(_KEYS))})")
         attr, typ = _KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, typ):
+        ok = isinstance(value, typ) and not isinstance(value, bool)
+        if not ok:
             raise ConfigError(f"{FILENAME}:{line}: '{key}' has the wrong type")
         if key == "repoURLs" and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{FILENAME}:{line}: 'repoURLs' must be a list of strings")

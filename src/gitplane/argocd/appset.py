@@ -188,11 +188,12 @@ def expand(appset: dict[str, Any], list_dirs: DirLister) -> Expansion:
                 result.errors.append((label, f"failed to execute go template: {exc}"
                                       if go else str(exc)))
                 continue
+            meta: dict[str, Any] = dict(doc.get("metadata") or {})
             app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-                   "metadata": doc.get("metadata") or {}, "spec": doc.get("spec") or {}}
+                   "metadata": meta, "spec": doc.get("spec") or {}}
             ns = (appset.get("metadata") or {}).get("namespace")
-            if ns and not app["metadata"].get("namespace"):
-                app["metadata"]["namespace"] = ns
+            if ns and not meta.get("namespace"):
+                meta["namespace"] = ns
             result.apps.append(Generated(app, label, pi))
     return result
 

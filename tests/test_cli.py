@@ -1,0 +1,242 @@
+"""The command line against golden output, exit codes and hostile input."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SHARED, RunFn, git, write
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("GITPLANE_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_version_and_help(run: RunFn) -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("gitplane, version ")
+    code, out, _ = run("--help")
+    assert code == 0 and "check" in out
+
+
+def test_apps_table_and_json(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "apps")
+    assert code == 0
+    _golden("apps.txt", out)
+    code, out, _ = run("-C", str(platform), "apps", "-o", "json")
+    assert code == 0
+    _golden("apps.json", out)
+    data = json.loads(out)
+    for app in data:
+        assert {"name", "environment", "project", "origin", "source", "destination"} <= set(app)
+        assert {"file", "generator"} <= set(app["origin"])
+
+
+def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["summary"]["errors"] == 0
+    assert data["summary"]["environments"] == 2
+    assert {f["rule"] for f in data["findings"]} == {"schema-unknown-kind"}
+    _golden("check.json", out)
+    code, text, _ = run("-C", str(platform), "check")
+    assert code == 0 and text.endswith("0 errors, 24 warnings\n")
+    code, _, _ = run("-C", str(platform), "check", "--strict")
+    assert code == 1
+
+
+def test_output_is_deterministic(run: RunFn, platform: Path) -> None:
+    first = run("-C", str(platform), "check", "--format", "json")[1]
+    assert run("-C", str(platform), "check", "--format", "json")[1] == first
+
+
+def test_render_to_directory_holds_every_seed_object(run: RunFn, platform: Path,
+                                                     tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    code, _, err = run("-C", str(platform), "render", "-o", str(out_dir))
+    assert code == 0, err
+    for env in ("staging", "production"):
+        objs = {}
+        for f in sorted((out_dir / env).glob("*.yaml")):
+            for d in yaml.safe_load_all(f.read_text()):
+                objs[(d["kind"], d["metadata"]["name"])] = d
+        assert objs[("IngressClass", "nginx")]["spec"]["controller"] == "k8s.io/ingress-nginx"
+        issuer = objs[("ClusterIssuer", "letsencrypt-prod")]["spec"]["acme"]
+        assert issuer["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+        assert issuer["solvers"][0]["http01"]["ingress"]["class"] == "nginx"
+        assert ("TFJob", "tensorflow-training") in objs
+        assert ("Application", "argocd") in objs
+        assert ("ApplicationSet", "infrastructure-apps") in objs
+        quota = objs[("ResourceQuota", "compute-resources")]
+        config = objs[("ConfigMap", "environment-config")]["data"]
+        for name in ("kube-prometheus-stack", "grafana", "loki", "opentelemetry-operator",
+                     "spark-operator", "cert-manager", "ingress-nginx", "sealed-secrets"):
+            assert ("Application", name) in objs
+        assert objs[("Deployment", "web-app")]["spec"]["template"]["spec"]["containers"][0][
+            "image"] == "nginx:1.27.3"
+        if env == "production":
+            assert quota["spec"]["hard"] == {"requests.cpu": "4", "requests.memory": "8Gi",
+                                             "limits.cpu": "8", "limits.memory": "16Gi"}
+            assert config == {"ENV": "production", "LOG_LEVEL": "info"}
+            assert objs[("Deployment", "web-app")]["spec"]["replicas"] == 3
+        else:
+            assert config == {"ENV": "staging", "LOG_LEVEL": "debug"}
+
+
+def test_render_stdout_one_app(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "render", "--env", "staging", "--app", "web-app")
+    assert code == 0
+    assert out.startswith("# environment: staging, application: web-app\n---\n")
+    kinds = [d["kind"] for d in yaml.safe_load_all(out) if d]
+    assert kinds == ["Service", "Deployment"]
+
+
+def test_init_refuses_second_time_and_changes_nothing(run: RunFn, tmp_path: Path) -> None:
+    code, _, _ = run("init", str(tmp_path / "x"))
+    assert code == 0
+    assert (tmp_path / "x/.git").is_dir()
+    before = {p: p.read_bytes() for p in (tmp_path / "x").rglob("*") if p.is_file()
+              and ".git/" not in str(p)}
+    code, _, err = run("init", str(tmp_path / "x"))
+    assert code == 2 and "refusing to overwrite" in err
+    after = {p: p.read_bytes() for p in (tmp_path / "x").rglob("*") if p.is_file()
+             and ".git/" not in str(p)}
+    assert before == after
+    (tmp_path / "x/deployments/environments/staging/platform-config/limits.yaml").write_text("x")
+    code, _, _ = run("init", str(tmp_path / "x"), "--force")
+    assert code == 0
+    assert "ResourceQuota" in (tmp_path / "x/deployments/environments/staging/"
+                               "platform-config/limits.yaml").read_text()
+
+
+def test_init_in_existing_repository_uses_origin_and_prefix(run: RunFn, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "remote", "add", "origin", "git@github.com:acme/platform.git")
+    code, _, _ = run("init", str(repo / "infra"), "--env", "dev", "--env", "prod")
+    assert code == 0
+    app = (repo / "infra/deployments/bootstrap/argocd/environments/dev/kustomization.yaml")
+    assert "infra/deployments/bootstrap/argocd/environments/dev" in app.read_text()
+    assert "git@github.com:acme/platform.git" in (
+        repo / "infra/deployments/bootstrap/argocd/base/install.yaml").read_text()
+    code, out, _ = run("-C", str(repo / "infra"), "check", "--format", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["summary"]["environments"] == 2 and data["summary"]["errors"] == 0
+    code, out, _ = run("-C", str(repo / "infra"), "apps", "-o", "json")
+    assert any(a["name"] == "web-app" and a["environment"] == "dev" for a in json.loads(out))
+
+
+def test_bad_input_exits_2_with_one_line(run: RunFn, tmp_path: Path) -> None:
+    code, _, err = run("-C", str(tmp_path / "missing"), "apps")
+    assert code == 2 and err.count("\n") == 1 and "no such directory" in err
+    code, _, err = run("-C", str(tmp_path), "check")
+    assert code == 2 and "no platform here" in err
+    code, _, err = run("init", str(tmp_path / "y"), "--env", "Bad_Env")
+    assert code == 2 and "invalid environment name" in err
+    assert not (tmp_path / "y").exists()
+    code, _, err = run("check", "--format", "xml")
+    assert code == 2
+
+
+def test_unknown_env_and_app(run: RunFn, platform: Path) -> None:
+    code, _, err = run("-C", str(platform), "apps", "--env", "qa")
+    assert code == 2 and "unknown environment 'qa'" in err
+    code, _, err = run("-C", str(platform), "check", "--app", "nope")
+    assert code == 2 and "unknown application 'nope'" in err
+
+
+def test_bad_config_is_refused_with_key(run: RunFn, platform: Path) -> None:
+    (platform / "gitplane.yaml").write_text("repoURLs: [x]\nfoo: 1\n")
+    code, _, err = run("-C", str(platform), "check")
+    assert code == 2 and "gitplane.yaml:2: unknown key 'foo'" in err
+
+
+def test_yaml_error_is_a_finding_with_file_and_line(run: RunFn, platform: Path) -> None:
+    base = platform / "deployments/domains/applications/apps/web-app/base"
+    (base / "manifests/service.yaml").write_text("apiVersion: v1\nkind: Service\n"
+                                                 "metadata: {name: [web\n")
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    assert code == 1
+    found = [f for f in json.loads(out)["findings"] if f["rule"] == "yaml-syntax"]
+    assert {f["environment"] for f in found} == {"staging", "production"}
+    assert all(f["file"].endswith("web-app/base/manifests/service.yaml") and f["line"] == 4
+               and f["application"] == "web-app" for f in found)
+
+
+def test_missing_resource_breaks_only_that_app(run: RunFn, platform: Path) -> None:
+    k = platform / "deployments/domains/workloads/apps/ml-pipeline/base/kustomization.yaml"
+    k.write_text(k.read_text() + "  - manifests/nope.yaml\n")
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    errors = [f for f in data["findings"] if f["severity"] == "error"]
+    assert {(f["environment"], f["application"], f["rule"]) for f in errors} == {
+        ("staging", "ml-pipeline", "kustomize-build"),
+        ("production", "ml-pipeline", "kustomize-build")}
+    assert all(f["line"] == 6 and "manifests/nope.yaml' not found" in f["message"]
+               for f in errors)
+    code, out, _ = run("-C", str(platform), "apps", "-o", "json")
+    assert code == 0 and any(a["name"] == "web-app" for a in json.loads(out))
+
+
+def test_path_missing_and_orphan(run: RunFn, platform: Path) -> None:
+    apps = platform / "deployments/domains/applications/apps"
+    (apps / "web-app/environments/qa").mkdir()
+    (apps / "web-app/environments/qa/kustomization.yaml").write_text(
+        "resources: [../../base]\n")
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    data = json.loads(out)
+    [orphan] = [f for f in data["findings"] if f["rule"] == "orphan-overlay"]
+    assert orphan["environment"] == "qa" and orphan["application"] == "web-app"
+    assert orphan["file"].endswith("web-app/environments/qa/kustomization.yaml")
+    # An Application pointing at a folder that does not exist.
+    inst = platform / "deployments/bootstrap/argocd/base/platform-apps.yaml"
+    write(platform / "deployments/bootstrap/argocd/base/extra.yaml",
+          inst.read_text().replace("name: platform-apps", "name: extra").replace(
+              "bootstrap/platform-apps/base", "does/not/exist"))
+    k = platform / "deployments/bootstrap/argocd/base/kustomization.yaml"
+    k.write_text(k.read_text() + "  - extra.yaml\n")
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    assert code == 1
+    missing = [f for f in json.loads(out)["findings"] if f["rule"] == "argocd-path-missing"]
+    assert {(f["environment"], f["application"]) for f in missing} == {
+        ("staging", "extra"), ("production", "extra")}
+    assert missing[0]["file"] == "deployments/bootstrap/argocd/base/extra.yaml"
+
+
+def test_rules_lists_every_rule(run: RunFn) -> None:
+    code, out, _ = run("rules", "-o", "json")
+    ids = {r["id"] for r in json.loads(out)}
+    assert {"yaml-syntax", "yaml-duplicate-key", "kustomize-build", "schema",
+            "schema-unknown-kind", "argocd-path-missing", "orphan-overlay",
+            "image-tag-mutable"} <= ids
+
+
+def test_envs(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "envs", "-o", "json")
+    assert code == 0
+    assert [e["name"] for e in json.loads(out)] == ["production", "staging"]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/ not present")
+def test_shared_is_not_required_for_the_cli(run: RunFn) -> None:
+    assert run("--version")[0] == 0
+
+
+def test_types() -> None:
+    """mypy over the package, as STYLE asks; skipped when mypy is not installed."""
+    api = pytest.importorskip("mypy.api")
+    out, err, code = api.run(["--config-file", str(Path(__file__).parents[1] /
+                                                   "pyproject.toml")])
+    assert code == 0, out + err

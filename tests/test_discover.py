@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write
+from gitplane import api
+
+DOMAIN_APPS = {"networking", "security", "observability", "ml-pipeline", "data-processing",
+               "web-app", "platform-config"}
+CHARTS = {"argo-cd", "ingress-nginx", "cert-manager", "sealed-secrets", "kube-prometheus-stack",
+          "grafana", "loki", "opentelemetry-operator", "spark-operator"}
+
+
+def test_reference_platform_applications(platform: Path) -> None:
+    p = api.load(platform)
+    assert [er.env.name for er in p.envs] == ["production", "staging"]
+    for er in p.envs:
+        names = {a.app.name for a in er.apps}
+        assert names == DOMAIN_APPS | CHARTS | {"argocd", "platform-apps", "training-operator"}
+        by_name = {a.app.name: a.app for a in er.apps}
+        web = by_name["web-app"]
+        assert web.source is not None
+        assert web.source.path == \
+            f"deployments/domains/applications/apps/web-app/environments/{er.env.name}"
+        assert web.origin.file == "deployments/bootstrap/platform-apps/base/applications.yaml"
+        assert web.origin.generator == "generators[0].git"
+        assert by_name["networking"].origin.file == "deployments/bootstrap/platform-apps/base/apps.yaml"
+        assert by_name["networking"].origin.generator == "generators[0].list"
+        assert by_name["argocd"].origin.generator is None
+        assert by_name["ingress-nginx"].kinds == ["external"]
+        assert by_name["ingress-nginx"].origin.file.endswith("ingress-nginx/manifests/controller.yaml")
+        assert by_name["training-operator"].source.target_revision == "v1.9.2"  # type: ignore
+        assert er.findings == [] or all(f.severity == "warning" for f in er.findings)
+
+
+def test_production_web_app_has_three_replicas(platform: Path) -> None:
+    p = api.load(platform, env="production")
+    [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
+    [dep] = [r for r in web.resources if r.kind == "Deployment"]
+    assert dep.obj["spec"]["replicas"] == 3
+    staging = api.load(platform, env="staging")
+    [web] = [a for a in staging.envs[0].apps if a.app.name == "web-app"]
+    assert [r.obj["spec"]["replicas"] for r in web.resources if r.kind == "Deployment"] == [1]
+
+
+def test_app_of_apps_cycle_and_foreign_repo(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    app = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n"
+           "  namespace: argocd\nspec:\n  project: default\n  source:\n"
+           "    repoURL: https://example.com/me.git\n    path: {path}\n"
+           "  destination:\n    server: https://kubernetes.default.svc\n    namespace: x\n")
+    write(root / "gitplane.yaml", "repoURLs: [https://example.com/me.git]\n")
+    (root / "deployments/environments/dev").mkdir(parents=True)
+    write(root / "deployments/bootstrap/root/environments/dev/app.yaml",
+          app.format(name="a", path="apps/a"))
+    write(root / "apps/a/b.yaml", app.format(name="b", path="apps/b"))
+    write(root / "apps/b/a.yaml", app.format(name="a-again", path="apps/a"))
+    write(root / "apps/b/missing.yaml", app.format(name="m", path="apps/nope"))
+    p = api.load(root)
+    names = sorted(a.app.name for a in p.envs[0].apps)
+    assert names == ["a", "a-again", "b", "m"]
+    [f] = p.findings
+    assert (f.rule, f.application, f.file) == ("argocd-path-missing", "m", "apps/b/missing.yaml")

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import write
+from gitplane.model import resource_id
+from gitplane.proc import Engine
+from gitplane.render import kustomize
+from gitplane.repo import Repository
+
+K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n"
+
+
+@pytest.fixture
+def engine() -> Engine:
+    eng = Engine()
+    yield eng
+    eng.close()
+
+
+def _repo(root: Path) -> Repository:
+    (root / "deployments").mkdir(parents=True, exist_ok=True)
+    return Repository.find(root)
+
+
+def _build(root: Path, rel: str, engine: Engine) -> kustomize.Rendered:
+    return kustomize.build(_repo(root), engine, root / rel)
+
+
+def _direct(folder: Path) -> list[dict]:
+    kubectl = Path(sysconfig.get_path("scripts")) / "kubectl"
+    out = subprocess.run([str(kubectl), "kustomize", str(folder)], check=True,
+                         capture_output=True, text=True).stdout
+    return sorted((d for d in yaml.safe_load_all(out) if d), key=resource_id)
+
+
+def test_every_reference_overlay_renders_as_kustomize_does(platform: Path,
+                                                           engine: Engine) -> None:
+    repo = Repository.find(platform)
+    overlays = [o for _, o in repo.overlays()] + [
+        repo.rel(p) for p in sorted(platform.glob("deployments/bootstrap/*/environments/*"))]
+    assert len(overlays) == 18
+    for rel in overlays:
+        got = kustomize.build(repo, engine, platform / rel)
+        assert got.ok, got.problems
+        mine = sorted((r.obj for r in got.resources), key=resource_id)
+        assert mine == _direct(platform / rel), rel
+        assert all(not r.file.startswith("/") and r.line >= 1 for r in got.resources)
+
+
+def test_origin_file_and_line(platform: Path, engine: Engine) -> None:
+    rel = "deployments/domains/applications/apps/web-app/environments/production"
+    got = kustomize.build(Repository.find(platform), engine, platform / rel)
+    by_kind = {r.kind: r for r in got.resources}
+    dep = by_kind["Deployment"]
+    assert dep.file == "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
+    assert dep.line == 1
+    assert dep.obj["spec"]["replicas"] == 3
+    assert "annotations" not in dep.obj["metadata"]
+
+
+def test_missing_resource_names_entry_and_line(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "resources:\n  - cm.yaml\n  - nope.yaml\n")
+    write(tmp_path / "o/cm.yaml", CM.format(name="x"))
+    got = _build(tmp_path, "o", engine)
+    assert not got.ok
+    [p] = got.problems
+    assert (p.rule, p.file, p.line) == ("kustomize-build", "o/kustomization.yaml", 5)
+    assert "resources[1] 'nope.yaml' not found" in p.message
+
+
+@pytest.mark.parametrize("entry, expect", [
+    ("../../outside", "leaves the repository"),
+    ("https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0",
+     "is remote"),
+    ("github.com/org/repo//base?ref=main", "is remote"),
+    ("/etc", "is absolute"),
+])
+def test_refused_entries(tmp_path: Path, engine: Engine, entry: str, expect: str) -> None:
+    root = tmp_path / "repo"
+    write(tmp_path / "outside/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "outside/cm.yaml", CM.format(name="secret"))
+    write(root / "o/kustomization.yaml", K + f"resources:\n  - {entry}\n")
+    got = _build(root, "o", engine)
+    assert not got.ok and expect in got.problems[0].message
+    assert got.resources == []
+
+
+def test_symlinks_leaving_the_repository(tmp_path: Path, engine: Engine) -> None:
+    root = tmp_path / "repo"
+    write(tmp_path / "outside/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "outside/cm.yaml", CM.format(name="secret"))
+    write(root / "o/kustomization.yaml", K + "resources:\n  - linkdir\n  - passwd.yaml\n")
+    os.symlink(tmp_path / "outside", root / "o/linkdir")
+    os.symlink("/etc/passwd", root / "o/passwd.yaml")
+    got = _build(root, "o", engine)
+    messages = [p.message for p in got.problems]
+    assert len(messages) == 2 and all("symlink points outside repository" in m
+                                      for m in messages)
+
+
+def test_symlink_loop(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "resources:\n  - a.yaml\n")
+    os.symlink(tmp_path / "o/b.yaml", tmp_path / "o/a.yaml")
+    os.symlink(tmp_path / "o/a.yaml", tmp_path / "o/b.yaml")
+    got = _build(tmp_path, "o", engine)
+    assert "symlink loop" in got.problems[0].message
+
+
+def test_cycle(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "a/kustomization.yaml", K + "resources: [../b]\n")
+    write(tmp_path / "b/kustomization.yaml", K + "resources: [../a]\n")
+    got = _build(tmp_path, "a", engine)
+    assert got.problems[0].message == "cycle: a → b → a"
+
+
+def test_helm_and_plugins_refused(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "helmCharts:\n  - name: x\n"
+          "transformers:\n  - fn.yaml\n")
+    write(tmp_path / "o/fn.yaml", "apiVersion: example.com/v1\nkind: Evil\nmetadata:\n"
+          "  name: e\n  annotations:\n    config.kubernetes.io/function: |\n"
+          "      exec: {path: /bin/sh}\n")
+    got = _build(tmp_path, "o", engine)
+    msgs = " ".join(p.message for p in got.problems)
+    assert "Helm inside kustomize" in msgs and "plugins and KRM functions are disabled" in msgs
+
+
+def test_generator_files_must_stay_inside(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "configMapGenerator:\n  - name: c\n"
+          "    files:\n      - /etc/hostname\n      - key=../../x.txt\n")
+    got = _build(tmp_path, "o", engine)
+    assert [p.line for p in got.problems] == [6, 7]
+
+
+def test_no_kustomization_and_empty(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "resources: [../p, ../q]\n")
+    (tmp_path / "p").mkdir()
+    write(tmp_path / "q/kustomization.yaml", "# nothing here\n")
+    got = _build(tmp_path, "o", engine)
+    msgs = [p.message for p in got.problems]
+    assert any("unable to find one of" in m for m in msgs)
+    assert any("empty" in m for m in msgs)
+
+
+def test_alias_bomb_never_reaches_kustomize(tmp_path: Path, engine: Engine) -> None:
+    bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i, n in enumerate("bcdefghij"):
+        bomb.append(f"{n}: &{n} [" + ",".join([f"*{'abcdefghij'[i]}"] * 9) + "]")
+    write(tmp_path / "o/kustomization.yaml", K + "resources: [bomb.yaml]\n")
+    write(tmp_path / "o/bomb.yaml", "\n".join(bomb) + "\n")
+    got = _build(tmp_path, "o", engine)
+    assert got.problems[0].rule == "yaml-syntax"
+    assert "alias bomb" in got.problems[0].message
+
+
+def test_duplicate_object_message_is_readable(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "resources: [a.yaml, b.yaml]\n")
+    write(tmp_path / "o/a.yaml", CM.format(name="same"))
+    write(tmp_path / "o/b.yaml", CM.format(name="same"))
+    got = _build(tmp_path, "o", engine)
+    [p] = got.problems
+    assert p.file == "o/kustomization.yaml"
+    assert "defined twice" in p.message and "ConfigMap" in p.message
+    assert str(tmp_path) not in p.message
+
+
+def test_engine_timeout_is_a_finding(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "o/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "o/cm.yaml", CM.format(name="x"))
+    got = kustomize.build(_repo(tmp_path), engine, tmp_path / "o", timeout=0.001)
+    assert not got.ok and "exceeded" in got.problems[0].message
