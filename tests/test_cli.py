@@ -240,3 +240,16 @@ def test_types() -> None:
     out, err, code = api.run(["--config-file", str(Path(__file__).parents[1] /
                                                    "pyproject.toml")])
     assert code == 0, out + err
+
+
+def test_init_into_ignored_folder_makes_its_own_repository(run: RunFn, tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    git(outer, "remote", "add", "origin", "https://example.com/tool.git")
+    (outer / ".gitignore").write_text("demo/\n")
+    code, out, _ = run("init", str(outer / "demo"))
+    assert code == 0 and "your-org/your-repo" in out
+    assert (outer / "demo/.git").is_dir()
+    assert "path: deployments/bootstrap" in (
+        outer / "demo/deployments/bootstrap/argocd/base/install.yaml").read_text()

@@ -34,4 +34,4 @@ def check(ctx: Context) -> Iterator[Finding]:
         unit, res = items[0]
         more = f" ({len(items)} objects)" if len(items) > 1 else ""
         yield resource_finding(ID, SEVERITY, unit, res,
-                               f"no schema for {kind}{more}; not validated")
+                               f"no schema for {kind}{more}")

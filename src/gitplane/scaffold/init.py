@@ -94,6 +94,8 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
     probe = directory if directory.exists() else next(
         (p for p in directory.absolute().parents if p.exists()), Path("/"))
     top = git_toplevel(probe)
+    if top is not None and _ignored(directory, top):
+        top = None  # a git-ignored folder is not part of that repository: give it its own
     url = repo_url or (origin_url(top) if top else None) or DEFAULT_REPO_URL
     absolute = directory.absolute()
     prefix = "deployments"
@@ -112,6 +114,12 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
         if res.returncode != 0:
             raise GitplaneError(f"git init {directory} failed: {res.stderr.strip()}")
     return directory, written, url
+
+
+def _ignored(directory: Path, top: Path) -> bool:
+    res = proc.git(["check-ignore", "-q", "--no-index", str(directory.absolute()) + "/"],
+                   cwd=top)
+    return res.returncode == 0
 
 
 def _relative_missing(absolute: Path, top: Path) -> Path:
