@@ -106,7 +106,10 @@ class Repository:
         candidate = Path(os.path.normpath(self.top / rel))
         if not is_within(candidate, self.top):
             raise BoundaryError(f"app path outside root: '{rel}'")
-        real = candidate.resolve()
+        try:
+            real = candidate.resolve()
+        except (RuntimeError, OSError):
+            raise BoundaryError(f"'{rel}': symlink loop") from None
         if not is_within(real, self.top.resolve()):
             raise BoundaryError(f"'{rel}': symlink points outside repository")
         return candidate

@@ -7,6 +7,7 @@ live service, or are not implemented yet, are reported as findings, never guesse
 from __future__ import annotations
 
 import copy
+import os
 import fnmatch
 
 from dataclasses import dataclass, field
@@ -225,14 +226,13 @@ def _params(gen: dict[str, Any], go: bool, list_dirs: DirLister) -> list[dict[st
 
 
 def list_folders(root: Path) -> list[str]:
-    """Every folder under ``root`` (no ``.git``), repository-relative, sorted."""
-    out = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if any(part.startswith(".git") for part in rel.parts):
-            continue
-        if p.is_dir() and not p.is_symlink():
-            out.append(rel.as_posix())
+    """Every folder under ``root`` (no ``.git``, symlinks not followed), relative, sorted."""
+    out: list[str] = []
+    for current, dirs, _ in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs
+                   if d != ".git" and not os.path.islink(os.path.join(current, d))]
+        base = Path(current).relative_to(root)
+        out.extend((base / d).as_posix() for d in dirs)
     return sorted(out)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,22 @@ def glob_match(pattern: str, path: str) -> bool:
     return any(fnmatch.fnmatchcase(path, p) for p in _expand_braces(pattern))
 
 
+def _walk(directory: Path) -> list[Path]:
+    """Every file below ``directory``; symlinked folders are not followed (Argo CD neither)."""
+    out: list[Path] = []
+    for current, dirs, files in os.walk(directory, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out.extend(Path(current) / f for f in files)
+    return out
+
+
 def build(repo: Repository, directory: Path, options: dict[str, Any]) -> Rendered:
     recurse = bool(options.get("recurse"))
     include = str(options.get("include") or "")
     exclude = str(options.get("exclude") or "")
     out = Rendered()
     top_real = repo.top.resolve()
-    files = sorted(directory.rglob("*") if recurse else directory.glob("*"))
+    files = sorted(_walk(directory) if recurse else directory.glob("*"))
     for path in files:
         rel_in_app = path.relative_to(directory).as_posix()
         if any(part.startswith(".") for part in Path(rel_in_app).parts):

@@ -144,15 +144,7 @@ class Graph:
         if not isinstance(entry, str) or not entry:
             self.problem("kustomize-build", rel, line, f"{key}[{i}] must be a path")
             return
-        if is_remote(entry):
-            self.problem("kustomize-build", rel, line,
-                         f"{key}[{i}] '{entry}' is remote; gitplane renders offline and "
-                         "does not fetch it")
-            return
-        if entry.startswith("/"):
-            self.problem("kustomize-build", rel, line, f"{key}[{i}] '{entry}' is absolute")
-            return
-        target = self._inside(directory / entry, rel, line, f"{key}[{i}] '{entry}'")
+        target = self._target(directory, rel, line, f"{key}[{i}]", entry)
         if target is None:
             return
         if target.is_dir():
@@ -168,15 +160,22 @@ class Graph:
             self.problem("yaml-syntax", self.repo.rel(path), 1,
                          "contributed 0 objects (empty or comments only)")
 
-    def _file_ref(self, directory: Path, rel: str, line: int, what: str, entry: str,
-                  parse: bool) -> None:
+    def _target(self, directory: Path, rel: str, line: int, what: str,
+                entry: str) -> Path | None:
+        """The local path an entry names, or None after reporting why it is refused."""
         if is_remote(entry):
-            self.problem("kustomize-build", rel, line, f"{what} '{entry}' is remote; refused")
-            return
+            self.problem("kustomize-build", rel, line,
+                         f"{what} '{entry}' is remote; gitplane renders offline and does "
+                         "not fetch it")
+            return None
         if entry.startswith("/"):
             self.problem("kustomize-build", rel, line, f"{what} '{entry}' is absolute; refused")
-            return
-        target = self._inside(directory / entry, rel, line, f"{what} '{entry}'")
+            return None
+        return self._inside(directory / entry, rel, line, f"{what} '{entry}'")
+
+    def _file_ref(self, directory: Path, rel: str, line: int, what: str, entry: str,
+                  parse: bool) -> None:
+        target = self._target(directory, rel, line, what, entry)
         if target is None:
             return
         if not target.is_file():
@@ -227,7 +226,7 @@ class Graph:
             for i, entry in enumerate(_list(k.get(key))):
                 line = doc.line_of(key, i)
                 if isinstance(entry, str) and "\n" not in entry:
-                    target = self._inside(directory / entry, rel, line, f"{key}[{i}]")
+                    target = self._target(directory, rel, line, f"{key}[{i}]", entry)
                     if target is None:
                         continue
                     if target.is_dir():
