@@ -253,3 +253,19 @@ def test_init_into_ignored_folder_makes_its_own_repository(run: RunFn, tmp_path:
     assert (outer / "demo/.git").is_dir()
     assert "path: deployments/bootstrap" in (
         outer / "demo/deployments/bootstrap/argocd/base/install.yaml").read_text()
+
+
+def test_render_output_folder_safety(run: RunFn, platform: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out / "mine.txt", "keep me")
+    code, _, err = run("-C", str(platform), "render", "-o", str(out))
+    assert code == 2 and "not empty" in err
+    assert (out / "mine.txt").read_text() == "keep me"
+    out2 = tmp_path / "out2"
+    assert run("-C", str(platform), "render", "-o", str(out2))[0] == 0
+    assert "kustomize: v5.8.1" in (out2 / ".gitplane-render").read_text()
+    write(out2 / "staging/gone.yaml", "stale: true\n")
+    assert run("-C", str(platform), "render", "-o", str(out2), "--env", "staging")[0] == 0
+    assert not (out2 / "staging/gone.yaml").exists()
+    assert (out2 / "staging/web-app.yaml").is_file()
+    assert (out2 / "production/web-app.yaml").is_file()

@@ -53,10 +53,39 @@ def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str]
     return out
 
 
-def write_rendered(files: dict[tuple[str, str], str], directory: Path) -> list[Path]:
+MARKER = ".gitplane-render"
+
+
+def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_version: str,
+                   force: bool = False, envs: list[str] | None = None,
+                   app: str | None = None) -> list[Path]:
+    """Write ``DIR/<env>/<application>.yaml``, replacing only an earlier render of gitplane.
+
+    A folder holding other files is refused unless ``force``; files of an earlier render that
+    this one does not produce (an Application removed since) are deleted, within the
+    environments rendered (``envs``) and when the render is not limited to one ``app``.
+    """
+    from gitplane import __version__
+
+    marker = directory / MARKER
+    if directory.exists() and not directory.is_dir():
+        raise GitplaneError(f"{directory}: exists and is not a directory")
+    previous: set[Path] = set()
+    if marker.is_file():
+        if app is None:
+            previous = {p for env in (envs or []) for p in directory.glob(f"{env}/*.yaml")
+                        if p.is_file()}
+    elif directory.is_dir() and any(directory.iterdir()) and not force:
+        raise GitplaneError(f"{directory}: not empty and not an earlier render of gitplane; "
+                            "choose an empty folder or use --force")
     written = []
     for (env, app), text in sorted(files.items()):
         path = directory / env / f"{app}.yaml"
+        if path.is_symlink():
+            raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
         write_atomic(path, text)
         written.append(path)
+    for stale in sorted(previous - set(written)):
+        stale.unlink()
+    write_atomic(marker, f"gitplane: {__version__}\nkustomize: {engine_version}\n")
     return written

@@ -181,7 +181,8 @@ def apps(env: str | None, app: str | None, fmt: str) -> None:
 @click.option("--app", help="Only this Application.")
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path),
               help="Write DIR/<env>/<application>.yaml instead of printing.")
-def render(env: str | None, app: str | None, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Write into a folder that holds other files.")
+def render(env: str | None, app: str | None, output: Path | None, force: bool) -> None:
     """The manifests Argo CD would apply, per environment and Application."""
     from gitplane import api
 
@@ -189,7 +190,8 @@ def render(env: str | None, app: str | None, output: Path | None) -> None:
         platform = api.load(_state().directory, env, app, progress)
     files = api.rendered(platform, app)
     if output is not None:
-        written = api.write_rendered(files, output)
+        written = api.write_rendered(files, output, platform.engine_version, force,
+                                     [er.env.name for er in platform.envs], app)
         click.echo(f"wrote {len(written)} files into {output}", err=True)
     else:
         for (e, a), text in sorted(files.items()):
