@@ -1,0 +1,137 @@
+"""Benchmark: gitplane against the kustomize engine run once per overlay, in the same run.
+
+    python benchmarks/run.py [--apps N] [--envs M] [--workers W] [--output RESULTS.md]
+
+Generates a synthetic platform in the seed's layout (the reference platform with N extra
+apps in the applications domain and M environments), then measures on that platform:
+
+* baseline: ``kubectl kustomize`` once per overlay (every app overlay and platform-config of
+  every environment, plus the bootstrap overlays), W workers (default 2);
+* ``gitplane check --format json``: discovery, ApplicationSet expansion, every render and
+  every check, cold (no cache exists yet in this version).
+
+Wall time and peak memory (maximum resident set of the measured process tree's largest
+process) are reported, with the ratio against the baseline, as a Markdown table appended to
+``benchmarks/RESULTS.md`` with the machine and the command.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as py_platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sysconfig.get_path("scripts"))
+
+
+def generate(root: Path, apps: int, envs: int) -> list[Path]:
+    """The reference platform plus ``apps`` apps; returns every overlay folder."""
+    env_names = ["staging", "production"] + [f"env{i}" for i in range(3, envs + 1)]
+    env_names = env_names[:envs]
+    args = [str(BIN / "gitplane"), "init", str(root)]
+    for e in env_names:
+        args += ["--env", e]
+    subprocess.run(args, check=True, capture_output=True)
+    base = root / "deployments/domains/applications/apps"
+    template = (base / "web-app").resolve()
+    for i in range(apps):
+        name = f"app-{i:04d}"
+        dest = base / name
+        shutil.copytree(template, dest)
+        for f in dest.rglob("*.yaml"):
+            f.write_text(f.read_text().replace("web-app", name))
+    return sorted(p for p in root.glob("deployments/domains/*/apps/*/environments/*")) + \
+        sorted(root.glob("deployments/environments/*/platform-config")) + \
+        sorted(root.glob("deployments/bootstrap/*/environments/*"))
+
+
+def measured(cmd: list[str]) -> tuple[float, float, bytes]:
+    """(seconds, peak MiB, stdout) of ``cmd`` run in a fresh child that reports its rusage."""
+    probe = ("import resource, subprocess, sys, time, json\n"
+             "t = time.perf_counter()\n"
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, "
+             "stderr=subprocess.DEVNULL)\n"
+             "t = time.perf_counter() - t\n"
+             "sys.stderr.write(json.dumps([t, resource.getrusage("
+             "resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
+             "sys.stdout.buffer.write(p.stdout)\n")
+    res = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True,
+                         env={**os.environ, "CI": "1"})
+    seconds, kib = json.loads(res.stderr.decode().strip().splitlines()[-1])
+    return seconds, kib / 1024, res.stdout
+
+
+def baseline(overlays: list[Path], workers: int) -> tuple[float, float]:
+    kubectl = str(BIN / "kubectl")
+    script = ("import subprocess, sys\n"
+              "from concurrent.futures import ThreadPoolExecutor\n"
+              f"dirs = sys.argv[1:]\n"
+              "def one(d):\n"
+              f"    subprocess.run([{kubectl!r}, 'kustomize', d], capture_output=True)\n"
+              f"with ThreadPoolExecutor({workers}) as pool:\n"
+              "    list(pool.map(one, dirs))\n")
+    seconds, mib, _ = measured([sys.executable, "-c", script, *map(str, overlays)])
+    return seconds, mib
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--apps", type=int, default=100)
+    ap.add_argument("--envs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="gitplane-bench-"))
+    try:
+        root = work / "platform"
+        overlays = generate(root, args.apps, args.envs)
+        base_s, base_mib = baseline(overlays, args.workers)
+        check_s, check_mib, out = measured([str(BIN / "gitplane"), "-C", str(root), "check",
+                                            "--format", "json"])
+        summary = json.loads(out)["summary"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    objs = summary["resources"]
+    rows = [
+        ("baseline: kubectl kustomize per overlay", base_s, base_mib, 1.0),
+        ("gitplane check (cold)", check_s, check_mib, check_s / base_s),
+    ]
+    cmd = " ".join(["python", "benchmarks/run.py", "--apps", str(args.apps), "--envs",
+                    str(args.envs), "--workers", str(args.workers)])
+    lines = [
+        f"## {args.apps} apps × {args.envs} environments ({len(overlays)} overlays, "
+        f"{summary['applications']} Applications, {objs} objects)",
+        "",
+        f"Machine: {py_platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {py_platform.python_version()}, {py_platform.system()} "
+        f"{py_platform.release()}. Command: `{cmd}`. Date: {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| measurement | wall (s) | peak RSS (MiB) | × baseline |",
+        "|---|---:|---:|---:|",
+        *[f"| {n} | {s:.2f} | {m:.0f} | {r:.2f} |" for n, s, m, r in rows],
+        "",
+        f"gitplane check: {objs / check_s:.0f} objects/s end to end; "
+        f"{summary['errors']} errors, {summary['warnings']} warnings.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.output.exists():
+        args.output.write_text("# Benchmark results\n\nAppended by `benchmarks/run.py`; each "
+                               "section is one run, baseline measured in the same run.\n\n")
+    with args.output.open("a") as fh:
+        fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
