@@ -91,3 +91,21 @@ def test_every_rule_is_documented() -> None:
         doc = mod.__doc__ or ""
         assert mod.ID == rid and mod.SEVERITY in ("error", "warning")
         assert "Failing" in doc and "Passing" in doc, rid
+
+
+def test_source_not_rendered(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "source-not-rendered") == []
+    _edit(platform, "deployments/bootstrap/platform-apps/base/applications.yaml",
+          "        targetRevision: HEAD\n",
+          "        targetRevision: v1.0.0\n        kustomize:\n          namePrefix: x-\n")
+    found = _findings(run, platform, "source-not-rendered")
+    web = [f for f in found if f["application"] == "web-app" and f["environment"] == "staging"]
+    assert len(web) == 2
+    assert any("targetRevision 'v1.0.0'" in f["message"] for f in web)
+    assert any("kustomize settings" in f["message"] for f in web)
+    chart = platform / "deployments/domains/applications/apps/web-app/environments/staging"
+    for f in chart.iterdir():
+        f.unlink()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    found = _findings(run, platform, "source-not-rendered")
+    assert any("local Helm chart" in f["message"] for f in found)

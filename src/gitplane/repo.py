@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from gitplane import proc
@@ -123,6 +124,20 @@ class Repository:
 
     def is_self(self, repo_url: str) -> bool:
         return normalize_url(repo_url) in self.urls()
+
+    @cached_property
+    def branch(self) -> str | None:
+        """The checked-out branch, None when detached or not in Git."""
+        try:
+            res = proc.git(["symbolic-ref", "--short", "-q", "HEAD"], cwd=self.top)
+        except GitplaneError:
+            return None
+        name = res.stdout.decode().strip()
+        return name if res.returncode == 0 and name else None
+
+    def is_working_tree(self, revision: str) -> bool:
+        """Whether Argo CD at ``revision`` would see what the working tree holds once pushed."""
+        return revision in ("", "HEAD") or revision == self.branch
 
     # -- layout --------------------------------------------------------------------------
     @property

@@ -111,6 +111,21 @@ class _Renderer:
                 counter.step()
 
 
+def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
+    """What this version renders differently from Argo CD for ``src``, said plainly."""
+    notes = []
+    if not repo.is_working_tree(src.target_revision):
+        notes.append(f"targetRevision '{src.target_revision}' is not the checked-out branch; "
+                     "rendered from the working tree")
+    if kind == "kustomize" and src.raw.get("kustomize"):
+        notes.append("the Application's own kustomize settings are not applied by this "
+                     "version of gitplane")
+    if src.raw.get("helm") or src.raw.get("plugin"):
+        notes.append("helm/plugin settings on a non-Helm source are ignored, as Argo CD "
+                     "ignores them")
+    return notes
+
+
 def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
     return [Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
             for p in problems]
@@ -233,6 +248,10 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                     env, app.name, origin.file, origin.line, "source-not-rendered", "",
                     "warning", f"local Helm chart '{src.path}' is not rendered by this "
                     "version of gitplane"))
+            if kind in ("kustomize", "directory"):
+                for note in _approximations(repo, src, kind):
+                    er.findings.append(Finding(env, app.name, origin.file, origin.line,
+                                               "source-not-rendered", "", "warning", note))
         ar = AppResult(app)
         names[app.name] = ar
         er.apps.append(ar)
