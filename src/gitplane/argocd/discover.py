@@ -20,6 +20,7 @@ from gitplane.model import Application, Environment, Finding, Origin, Resource, 
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, kustomize
 from gitplane.repo import Repository
+from gitplane.yamlio import ParsedFiles
 
 Progress = Callable[[int, int], None]
 
@@ -82,6 +83,7 @@ class _Renderer:
         self.engine = engine
         self.jobs = jobs
         self.done: dict[str, Rendered] = {}
+        self.parsed = ParsedFiles()
 
     @staticmethod
     def key(kind: str, folder: Path, options: dict[str, Any]) -> str:
@@ -93,8 +95,8 @@ class _Renderer:
         cfg = self.repo.config
         if kind == "kustomize":
             return kustomize.build(self.repo, self.engine, folder, cfg.render_timeout,
-                                   cfg.render_memory_mib * 1024 ** 2)
-        return directory.build(self.repo, folder, options)
+                                   cfg.render_memory_mib * 1024 ** 2, self.parsed)
+        return directory.build(self.repo, folder, options, self.parsed)
 
     def many(self, jobs: list[tuple[str, Path, dict[str, Any]]], counter: "_Counter") -> None:
         todo: dict[str, tuple[str, Path, dict[str, Any]]] = {}

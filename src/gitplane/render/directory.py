@@ -11,7 +11,7 @@ from gitplane.errors import YamlError
 from gitplane.model import Resource
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository, is_within
-from gitplane.yamlio import load_file
+from gitplane.yamlio import ParsedFiles
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -40,7 +40,8 @@ def _walk(directory: Path) -> list[Path]:
     return out
 
 
-def build(repo: Repository, directory: Path, options: dict[str, Any]) -> Rendered:
+def build(repo: Repository, directory: Path, options: dict[str, Any],
+          parsed: ParsedFiles | None = None) -> Rendered:
     recurse = bool(options.get("recurse"))
     include = str(options.get("include") or "")
     exclude = str(options.get("exclude") or "")
@@ -69,7 +70,7 @@ def build(repo: Repository, directory: Path, options: dict[str, Any]) -> Rendere
             continue
         out.files.add(rel)
         try:
-            docs = load_file(path, rel)
+            docs = (parsed or ParsedFiles()).load(path, rel)
         except YamlError as exc:
             out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
                                         exc.line, exc.reason))

@@ -22,7 +22,7 @@ from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository, is_within
-from gitplane.yamlio import Doc, load_file, load_text
+from gitplane.yamlio import Doc, ParsedFiles, load_text, load_trusted
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -50,8 +50,9 @@ def is_remote(entry: str) -> bool:
 class Graph:
     """Walks a kustomization tree, collecting files read and problems, within the repository."""
 
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, parsed: ParsedFiles | None = None) -> None:
         self.repo = repo
+        self.parsed = parsed or ParsedFiles()
         self.top_real = repo.top.resolve()
         self.files: set[str] = set()
         self.problems: list[Problem] = []
@@ -85,7 +86,7 @@ class Graph:
             return self.docs[rel]
         self.files.add(rel)
         try:
-            docs = load_file(path, rel)
+            docs = self.parsed.load(path, rel)
         except YamlError as exc:
             self.problem(getattr(exc, "rule", "yaml-syntax"), exc.file, exc.line, exc.reason)
             self.docs[rel] = []
@@ -297,9 +298,9 @@ def readable_error(stderr: str, top: Path, scratch: Path) -> str:
 
 
 def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
-          memory: int = 2 * 1024 ** 3) -> Rendered:
+          memory: int = 2 * 1024 ** 3, parsed: ParsedFiles | None = None) -> Rendered:
     """Render one kustomization directory within the repository boundary."""
-    graph = Graph(repo)
+    graph = Graph(repo, parsed)
     graph.walk(directory)
     out = Rendered(files=graph.files)
     if graph.problems:
@@ -334,16 +335,15 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
             out.ok = False
             return out
         try:
-            docs = load_text(res.stdout.decode("utf-8", "replace"), krel)
+            objs = load_trusted(res.stdout.decode("utf-8", "replace"), krel)
         except YamlError as exc:
             out.problems.append(Problem("kustomize-build", krel, 1,
                                         f"engine output unreadable: {exc.reason}"))
             out.ok = False
             return out
-        for doc in docs:
-            if not isinstance(doc.obj, dict):
-                continue
-            out.resources.append(_traced(repo, graph, scratch, doc.obj, krel))
+        for obj in objs:
+            if isinstance(obj, dict):
+                out.resources.append(_traced(repo, graph, scratch, obj, krel))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out
