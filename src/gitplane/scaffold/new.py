@@ -91,6 +91,8 @@ def _add_list_element(repo: Repository, name: str) -> tuple[Path, str, str, str]
                                 "spec.generators[0].list.elements") from None
         from ruamel.yaml.comments import CommentedMap
 
+        if any(isinstance(e, dict) and e.get("name") == name for e in elements):
+            raise GitplaneError(f"{shown}: the list generator already has '{name}'")
         item = CommentedMap()
         item["name"] = name
         elements.append(item)
