@@ -50,6 +50,7 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
     _golden("check.json", out)
     code, text, _ = run("-C", str(platform), "check")
     assert code == 0 and text.endswith("0 errors, 24 warnings\n")
+    _golden("check.txt", text)
     code, _, _ = run("-C", str(platform), "check", "--strict")
     assert code == 1
 

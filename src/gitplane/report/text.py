@@ -25,8 +25,7 @@ def findings(result: Result, colour: bool) -> str:
                 if colour:
                     sev = click.style(sev, fg=_COLOURS.get(f.severity))
                 where = f"{f.file}:{f.line}" if f.line else f.file
-                res = f" [{f.resource}]" if f.resource else ""
-                lines.append(f"    {sev} {where}: {f.message}{res} ({f.rule})")
+                lines.append(f"    {sev} {where}{_short(f.resource)}: {f.message} ({f.rule})")
     s = result.summary()
     summary = (f"{s['environments']} environments, {s['applications']} applications, "
                f"{s['resources']} resources: {s['errors']} errors, {s['warnings']} warnings")
@@ -36,6 +35,12 @@ def findings(result: Result, colour: bool) -> str:
         lines.append("")
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def _short(resource: str) -> str:
+    """`` Kind/name`` of a ``group/version/Kind/namespace/name`` id (the JSON has it whole)."""
+    parts = resource.split("/")
+    return f" {parts[-3]}/{parts[-1]}" if len(parts) >= 5 else ""
 
 
 def apps_rows(platform: Platform) -> tuple[list[str], list[list[str]]]:
