@@ -1,27 +1,27 @@
-"""ApplicationSets expanded offline: generators produce params, the template makes Applications.
+"""ApplicationSets expanded offline: generators make params, the template makes Applications.
 
-This module implements the list and git-directory generators in both template modes, the
-generator-level template merge and ``templatePatch``-free expansion; generators that need a
-live service, or are not implemented yet, are reported as findings, never guessed.
+Follows Argo CD v3: the generator-level template merged over ``spec.template``, the template
+rendered per params set, ``templatePatch`` applied, the resources finalizer added unless
+``syncPolicy.preserveResourcesOnDeletion``, the namespace defaulted to the ApplicationSet's,
+and the generated Applications validated (a name, no duplicates, a valid destination, a
+known project when projects are known). Each failure is kept with the generator it came
+from; nothing is guessed.
 """
 from __future__ import annotations
 
 import copy
+import json
 import os
-import fnmatch
-
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from gitplane.argocd.gotemplate import TemplateError, normalize
-from gitplane.argocd.template import render
+import yaml
 
-LIVE_GENERATORS = ("scmProvider", "pullRequest", "plugin", "clusterDecisionResource")
+from gitplane.argocd.generators import (GeneratorError, Generators, World, merge_template)
+from gitplane.argocd.template import TemplateError, render
 
-
-class GeneratorError(Exception):
-    """A generator that cannot produce params; the message follows Argo CD's where known."""
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
 @dataclass
@@ -39,190 +39,169 @@ class Expansion:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (generator label, message)
 
 
-#: Lists the folders of a repository (repo URL, revision) -> sorted repo-relative folders,
-#: or raises GeneratorError when the repository cannot be read offline.
-DirLister = Callable[[str, str], list[str]]
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _flatten(f"{prefix}.{i}" if prefix else str(i), v, out)
-    else:
-        out[prefix] = _go_str(value)
-
-
-def _go_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    return str(value)
-
-
-def list_params(gen: dict[str, Any], go: bool) -> list[dict[str, Any]]:
-    elements = gen.get("elements")
-    if elements is None:
-        elements = []
-    if not isinstance(elements, list):
-        raise GeneratorError("list generator: elements must be a list")
-    out: list[dict[str, Any]] = []
-    for el in elements:
-        if not isinstance(el, dict):
-            raise GeneratorError("error unmarshling element: element is not an object")
-        if go:
-            out.append(copy.deepcopy(el))
-            continue
-        params: dict[str, Any] = {}
-        for key, value in el.items():
-            if key == "values" and isinstance(value, dict):
-                for vk, vv in value.items():
-                    params[f"values.{vk}"] = _go_str(vv)
-            else:
-                params[str(key)] = value if isinstance(value, str) else _go_str(value)
-        out.append(params)
-    return out
-
-
-def _match(pattern: str, path: str) -> bool:
-    """Go's ``path.Match``: ``*`` stays within one folder."""
-    pp, sp = pattern.strip("/").split("/"), path.split("/")
-    return len(pp) == len(sp) and all(fnmatch.fnmatchcase(s, p) for p, s in zip(pp, sp))
-
-
-def git_directory_params(gen: dict[str, Any], go: bool, folders: list[str]) -> list[dict]:
-    dirs = gen.get("directories") or []
-    includes = [d.get("path", "") for d in dirs if isinstance(d, dict) and not d.get("exclude")]
-    excludes = [d.get("path", "") for d in dirs if isinstance(d, dict) and d.get("exclude")]
-    prefix = str(gen.get("pathParamPrefix") or "")
-    values = gen.get("values") if isinstance(gen.get("values"), dict) else {}
-    out: list[dict[str, Any]] = []
-    for folder in folders:
-        if not any(_match(p, folder) for p in includes):
-            continue
-        if any(_match(p, folder) for p in excludes):
-            continue
-        segments = folder.split("/")
-        base = segments[-1]
-        if go:
-            pinfo = {"path": folder, "basename": base,
-                     "basenameNormalized": normalize(base), "segments": segments}
-            params: dict[str, Any] = {}
-            if prefix:
-                params[prefix] = {"path": pinfo}
-            else:
-                params["path"] = pinfo
-        else:
-            key = f"{prefix}.path" if prefix else "path"
-            params = {key: folder, f"{key}.basename": base,
-                      f"{key}.basenameNormalized": normalize(base)}
-            for i, seg in enumerate(segments):
-                params[f"{key}[{i}]"] = seg
-        if values:
-            rendered_values = {}
-            for k, v in values.items():
-                try:
-                    rendered_values[k] = render(v, params, go, [])
-                except TemplateError as exc:
-                    raise GeneratorError(f"failed to render values: {exc}") from None
-            if go:
-                params["values"] = rendered_values
-            else:
-                for k, v in rendered_values.items():
-                    params[f"values.{k}"] = v
-        out.append(params)
-    return out
-
-
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base.get(k), v) if k in base else copy.deepcopy(v)
-        return out
-    return copy.deepcopy(over)
-
-
-def generator_label(index: int, gen: dict[str, Any]) -> str:
-    kinds = [k for k in gen if k not in ("selector", "template", "values")]
+def generator_label(index: int, gen: Any) -> str:
+    kinds = [k for k in gen if k not in ("selector", "template", "values")] if isinstance(
+        gen, dict) else []
     return f"generators[{index}].{kinds[0] if kinds else '?'}"
 
 
-def expand(appset: dict[str, Any], list_dirs: DirLister) -> Expansion:
+def strategic_merge(target: Any, patch: Any) -> Any:
+    """The merge Argo CD applies for templatePatch on an Application: maps merged, lists and
+    scalars replaced, null deletes."""
+    if not isinstance(patch, dict) or not isinstance(target, dict):
+        return copy.deepcopy(patch)
+    out = dict(target)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = strategic_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def apply_template_patch(app: dict[str, Any], patch: str, params: dict[str, Any],
+                         options: list[str]) -> dict[str, Any]:
+    try:
+        text = render(patch, params, True, options, keep_without_params=False)
+    except TemplateError as exc:
+        raise GeneratorError(f"failed to execute go template {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise GeneratorError(f"error converting YAML to JSON: {exc}") from None
+    if data is None:
+        return app
+    if not isinstance(data, dict):
+        raise GeneratorError("templatePatch must render to an object")
+    patched = strategic_merge(app, data)
+    project = (app.get("spec") or {}).get("project")
+    if isinstance(patched.get("spec"), dict) and project is not None:
+        patched["spec"]["project"] = project  # Argo CD never lets a patch change the project
+    return patched
+
+
+def render_application(template: dict[str, Any], params: dict[str, Any], go: bool,
+                       options: list[str], sync_policy: dict[str, Any] | None = None,
+                       template_patch: str | None = None,
+                       namespace: str | None = None) -> dict[str, Any]:
+    """One Application from the (merged) template and one params set."""
+    try:
+        doc = render(copy.deepcopy(template), params, go, options)
+    except TemplateError as exc:
+        raise GeneratorError(f"failed to execute go template {exc}" if go else str(exc)) \
+            from None
+    meta = dict(doc.get("metadata") or {})
+    app: dict[str, Any] = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                           "metadata": meta, "spec": doc.get("spec") or {}}
+    finalizers = list(meta.get("finalizers") or [])
+    if not finalizers and not (sync_policy or {}).get("preserveResourcesOnDeletion"):
+        finalizers.append(RESOURCES_FINALIZER)
+    if finalizers:
+        meta["finalizers"] = finalizers
+    else:
+        meta.pop("finalizers", None)
+    if template_patch:
+        app = apply_template_patch(app, template_patch, params, options)
+        meta = app["metadata"]
+    if namespace and not meta.get("namespace"):
+        meta["namespace"] = namespace
+    return app
+
+
+def validate(appset_name: str, apps: list[dict[str, Any]], projects: set[str] | None = None,
+             clusters: dict[str, str] | None = None) -> dict[str, str]:
+    """Argo CD's validateGeneratedApplications: errors keyed by namespace/name."""
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    for app in apps:
+        name = str((app.get("metadata") or {}).get("name") or "")
+        key = qualified_name(app)
+        if not name:
+            errors[key] = (f"ApplicationSet {appset_name} contains an application with no name; "
+                           "a name must be set in the template's metadata.name or via a "
+                           "templatePatch (generateName is not supported)")
+            continue
+        if name in seen:
+            errors[key] = (f"ApplicationSet {appset_name} contains applications with duplicate "
+                           f"name: {name}")
+            continue
+        seen.add(name)
+        spec = app.get("spec") or {}
+        project = str(spec.get("project") or "")
+        if projects is not None and project not in projects:
+            errors[key] = f"application references project {project} which does not exist"
+            continue
+        dest = spec.get("destination") or {}
+        if dest.get("name") and dest.get("server"):
+            errors[key] = ("application destination spec is invalid: application destination "
+                           f"can't have both name and server defined: {dest['name']} "
+                           f"{dest['server']}")
+        elif clusters is not None and dest.get("name") and dest["name"] not in clusters:
+            errors[key] = ("application destination spec is invalid: there are no clusters "
+                           f"with this name: {dest['name']}")
+    return errors
+
+
+def expand(appset: dict[str, Any], world: World, projects: set[str] | None = None,
+           clusters: dict[str, str] | None = None) -> Expansion:
     """Every Application ``appset`` generates; each generator's failure is kept, not raised."""
     spec = appset.get("spec") if isinstance(appset.get("spec"), dict) else {}
-    assert isinstance(spec, dict)
+    meta = appset.get("metadata") if isinstance(appset.get("metadata"), dict) else {}
+    assert isinstance(spec, dict) and isinstance(meta, dict)
     result = Expansion()
     go = bool(spec.get("goTemplate"))
     options = [str(o) for o in spec.get("goTemplateOptions") or []]
-    template = spec.get("template")
+    template: dict[str, Any] = spec["template"] if isinstance(spec.get("template"), dict) else {}
     gens = spec.get("generators")
     if not isinstance(gens, list) or not gens:
         result.errors.append(("spec.generators", "ApplicationSet has no generators"))
         return result
+    engine = Generators(world, go, options)
     for gi, gen in enumerate(gens):
-        label = generator_label(gi, gen if isinstance(gen, dict) else {})
-        if not isinstance(gen, dict):
-            result.errors.append((label, "generator must be an object"))
-            continue
+        label = generator_label(gi, gen)
         try:
-            params_list = _params(gen, go, list_dirs)
-        except GeneratorError as exc:
+            transformed = engine.transform(gen if isinstance(gen, dict) else None)
+        except (GeneratorError, TemplateError) as exc:
             result.errors.append((label, str(exc)))
             continue
-        tmpl = template if isinstance(template, dict) else {}
-        if isinstance(gen.get("template"), dict):
-            tmpl = _merge(tmpl, gen["template"])
-        if not tmpl or not (tmpl.get("metadata") or {}).get("name") and not tmpl.get("spec"):
-            result.errors.append((label, "application template is empty: the ApplicationSet "
-                                         "needs spec.template"))
-            continue
-        for pi, params in enumerate(params_list):
-            try:
-                doc = render(copy.deepcopy(tmpl), params, go, options)
-            except TemplateError as exc:
-                result.errors.append((label, f"failed to execute go template: {exc}"
-                                      if go else str(exc)))
-                continue
-            meta: dict[str, Any] = dict(doc.get("metadata") or {})
-            app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-                   "metadata": meta, "spec": doc.get("spec") or {}}
-            ns = (appset.get("metadata") or {}).get("namespace")
-            if ns and not meta.get("namespace"):
-                meta["namespace"] = ns
-            result.apps.append(Generated(app, label, pi))
+        for params_list, gen_template in transformed:
+            tmpl = merge_template(template, gen_template) if gen_template else template
+            if not (tmpl.get("metadata") or {}).get("name") and not spec.get("templatePatch"):
+                result.errors.append((label, "the ApplicationSet has no template name "
+                                             "(spec.template.metadata.name)"))
+                break
+            for pi, params in enumerate(params_list):
+                try:
+                    app = render_application(tmpl, params, go, options, spec.get("syncPolicy"),
+                                             spec.get("templatePatch"), meta.get("namespace"))
+                except GeneratorError as exc:
+                    result.errors.append((label, str(exc)))
+                    continue
+                result.apps.append(Generated(app, label, pi))
+    problems = validate(str(meta.get("name") or ""), [g.doc for g in result.apps], projects,
+                        clusters)
+    if problems:
+        keep = []
+        for g in result.apps:
+            key = qualified_name(g.doc)
+            if key not in problems:
+                keep.append(g)
+            elif problems[key]:
+                result.errors.append((g.generator, problems[key]))
+                problems[key] = ""  # reported once, every app with that name dropped
+        result.apps = keep
     return result
 
 
-def _params(gen: dict[str, Any], go: bool, list_dirs: DirLister) -> list[dict[str, Any]]:
-    if "list" in gen:
-        return list_params(gen["list"] or {}, go)
-    if "git" in gen:
-        git = gen["git"] or {}
-        if git.get("directories"):
-            try:
-                folders = list_dirs(str(git.get("repoURL") or ""),
-                                    str(git.get("revision") or ""))
-            except GeneratorError as exc:
-                raise GeneratorError("error generating params from git: error getting "
-                                     f"directories from repo: {exc}") from None
-            return git_directory_params(git, go, folders)
-        if git.get("files"):
-            raise GeneratorError("the git files generator is not supported by this version "
-                                 "of gitplane")
-        raise GeneratorError("git generator needs directories or files")
-    for live in LIVE_GENERATORS:
-        if live in gen:
-            raise GeneratorError(f"the {live} generator needs a live service and cannot be "
-                                 "expanded offline")
-    kinds = [k for k in gen if k not in ("selector", "template", "values")]
-    raise GeneratorError(f"the {kinds[0] if kinds else 'empty'} generator is not supported "
-                         "by this version of gitplane")
+def qualified_name(app: dict[str, Any]) -> str:
+    meta = app.get("metadata") or {}
+    name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+    return f"{ns}/{name}" if ns else name
 
 
 def list_folders(root: Path) -> list[str]:
@@ -236,3 +215,5 @@ def list_folders(root: Path) -> list[str]:
     return sorted(out)
 
 
+__all__ = ["expand", "Expansion", "Generated", "GeneratorError", "validate",
+           "render_application", "list_folders"]

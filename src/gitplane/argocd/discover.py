@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitplane.argocd import appset as appsets
+from gitplane.argocd.generators import GeneratorError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
                                          from_doc, is_kind)
 from gitplane.errors import BoundaryError
@@ -138,16 +139,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
     """Find and render every Application of ``envs``."""
     renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2))
     results = [EnvResult(env) for env in envs]
-    folders: list[str] = []
-
-    def list_dirs(repo_url: str, revision: str) -> list[str]:
-        if not repo.is_self(repo_url):
-            raise appsets.GeneratorError(
-                f"repoURL '{repo_url}' is not this repository; another repository's "
-                "folders cannot be listed offline")
-        if not folders:
-            folders.extend(appsets.list_folders(repo.top))
-        return folders
+    world = LocalWorld(repo)
 
     seen: dict[str, set[str]] = {er.env.name: set() for er in results}
     roots: list[tuple[EnvResult, str, Path, str]] = []
@@ -172,7 +164,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
         er.roots[root] = rendered
         name = root.split("/environments/")[0].rsplit("/", 1)[-1]
         er.findings.extend(_findings(rendered.problems, er.env.name, f"bootstrap/{name}"))
-        new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, list_dirs))
+        new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
     while new:
         jobs_list = [(k, repo.resolve(s.path or "."), s.directory)
                      for _, ar in new for k, s in zip(ar.app.kinds, ar.app.sources)
@@ -195,11 +187,66 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
                     seen[er.env.name].add(str(folder))
                     children.extend(rendered.resources)
             ar.rendered = ok
-            following.extend((er, c) for c in _collect(repo, er, children, list_dirs))
+            following.extend((er, c) for c in _collect(repo, er, children, world))
         new = following
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
     return Platform(repo, results, engine.version(), renderer.done)
+
+
+class LocalWorld:
+    """Generators' outside world from this repository: its working tree (for git generators
+    on this repository) and each environment's cluster inventory."""
+
+    def __init__(self, repo: Repository, env: str = "") -> None:
+        self.repo = repo
+        self.env = env
+        self._folders: list[str] | None = None
+        self._files: list[str] | None = None
+
+    def for_env(self, env: str) -> "LocalWorld":
+        other = LocalWorld(self.repo, env)
+        other._folders, other._files = self._folders, self._files
+        return other
+
+    def _check(self, repo_url: str) -> None:
+        if not self.repo.is_self(repo_url):
+            raise GeneratorError(f"repoURL '{repo_url}' is not this repository; another "
+                                 "repository cannot be read offline")
+
+    def directories(self, repo_url: str, revision: str) -> list[str]:
+        self._check(repo_url)
+        if self._folders is None:
+            self._folders = appsets.list_folders(self.repo.top)
+        return self._folders
+
+    def files(self, repo_url: str, revision: str, pattern: str) -> dict[str, str]:
+        self._check(repo_url)
+        if self._files is None:
+            self._files = list_files(self.repo.top)
+        out = {}
+        for rel in self._files:
+            if doublestar_match(pattern, rel):
+                try:
+                    out[rel] = (self.repo.top / rel).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise GeneratorError(f"cannot read {rel}: {exc}") from None
+        return out
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return []
+
+
+def list_files(root: Path) -> list[str]:
+    """Every regular file under ``root`` (no ``.git``, symlinks not followed), relative."""
+    out: list[str] = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs
+                   if d != ".git" and not os.path.islink(os.path.join(current, d))]
+        base = Path(current).relative_to(root)
+        out.extend((base / f).as_posix() for f in files
+                   if not os.path.islink(os.path.join(current, f)))
+    return sorted(out)
 
 
 class _Counter:
@@ -217,7 +264,7 @@ class _Counter:
 
 
 def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
-             list_dirs: appsets.DirLister) -> list[AppResult]:
+             world: "LocalWorld") -> list[AppResult]:
     """Applications and expanded ApplicationSets among ``resources``, added to ``er``."""
     env = er.env.name
     found: list[AppResult] = []
@@ -264,7 +311,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             add(res.obj, Origin(res.file, res.line))
         elif is_kind(res.obj, APPLICATIONSET):
             name = res.name
-            exp = appsets.expand(res.obj, list_dirs)
+            exp = appsets.expand(res.obj, world.for_env(env))
             for label, message in exp.errors:
                 er.findings.append(Finding(env, name, res.file, res.line, "argocd-generator",
                                            res.id, "error",

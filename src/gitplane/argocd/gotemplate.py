@@ -17,7 +17,12 @@ import yaml
 
 
 class TemplateError(Exception):
-    """A template that does not parse or does not execute; the message follows Go's."""
+    """A template that does not parse (``kind`` "parse") or does not execute ("exec"); the
+    message follows Go's (``template: base:LINE:COL: executing "base" at <node>: ...``)."""
+
+    def __init__(self, message: str, kind: str = "exec") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 _MISSING = object()
@@ -41,27 +46,60 @@ _TOKEN = re.compile(r"""
   | (?P<comma>,)
 """, re.X)
 
+Token = tuple[str, str, int]  # kind, text, absolute offset
 
-def _tokens(src: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
+
+class _ParseError(Exception):
+    def __init__(self, pos: int, message: str) -> None:
+        super().__init__(message)
+        self.pos = pos
+
+
+def _tokens(src: str, base: int) -> list[Token]:
+    out: list[Token] = []
     pos = 0
     while pos < len(src):
         m = _TOKEN.match(src, pos)
         if not m:
-            raise TemplateError(f"unexpected {src[pos]!r} in command")
+            raise _ParseError(base + pos, f"unexpected {src[pos]!r} in command")
         pos = m.end()
         kind = m.lastgroup or ""
         if kind != "ws":
-            out.append((kind, m.group()))
+            out.append((kind, m.group(), base + m.start()))
     return out
 
 
 # -- nodes ---------------------------------------------------------------------------------
 @dataclass
+class Operand:
+    kind: str  # field | lit | ident | pipe | chain
+    value: Any
+    pos: int = 0
+    text: str = ""
+
+
+@dataclass
+class Command:
+    args: list[Operand]
+
+    @property
+    def pos(self) -> int:
+        return self.args[0].pos
+
+    def __str__(self) -> str:
+        return " ".join(a.text for a in self.args)
+
+
+@dataclass
 class Pipe:
     decl: list[str]
-    cmds: list[list[Any]]  # each command: list of operands
+    cmds: list[Command]
     assign: bool = False
+    pos: int = 0
+
+    def __str__(self) -> str:
+        head = ", ".join(self.decl) + (" = " if self.assign else " := ") if self.decl else ""
+        return head + " | ".join(str(c) for c in self.cmds)
 
 
 @dataclass
@@ -72,66 +110,94 @@ class Block:
     alt: list[Any] = field(default_factory=list)
 
 
-@dataclass
-class Operand:
-    kind: str  # field | var | lit | ident | pipe
-    value: Any
+_OPEN = "{{"
 
 
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
+def parse(src: str, funcs: dict[str, Callable[..., Any]] | None = None) -> Block:
+    """Parse ``src``; a TemplateError names the line as Go does (``template: base:N: ...``)."""
+    try:
+        return _parse(src, funcs if funcs is not None else FUNCS)
+    except _ParseError as exc:
+        line = src.count("\n", 0, exc.pos) + 1
+        raise TemplateError(f"template: base:{line}: {exc}", "parse") from None
 
 
-def parse(src: str) -> Block:
+def _parse(src: str, funcs: dict[str, Callable[..., Any]]) -> Block:
     root = Block("root")
     stack: list[Block] = [root]
     in_alt: list[bool] = [False]
+    items: list[tuple[str, str, int]] = []
     pos = 0
-    items: list[tuple[str, str]] = []
-    for m in _ACTION.finditer(src):
-        text = src[pos:m.start()]
-        if m.group(1):
+    while True:
+        start = src.find(_OPEN, pos)
+        if start < 0:
+            items.append(("text", src[pos:], pos))
+            break
+        text = src[pos:start]
+        inner = start + 2
+        trim_left = src.startswith("- ", inner) or src.startswith("-\t", inner) or \
+            src.startswith("-\n", inner)
+        if trim_left:
             text = text.rstrip()
-        items.append(("text", text))
-        items.append(("action", m.group(2).strip()))
-        pos = m.end()
-        if m.group(3):
+            inner += 1
+        if src[inner:].lstrip().startswith("/*"):
+            close = src.find("*/", inner)
+            end = src.find("}}", close + 2) if close >= 0 else -1
+        else:
+            end = _find_close(src, inner)
+        if end < 0:
+            raise _ParseError(start, "unclosed action")
+        body = src[inner:end]
+        trim_right = body.endswith((" -", "\t-", "\n-"))
+        if trim_right:
+            body = body[:-1]
+        items.append(("text", text, pos))
+        items.append(("action", body, inner))
+        pos = end + 2
+        if trim_right:
             rest = src[pos:]
             pos += len(rest) - len(rest.lstrip())
-    items.append(("text", src[pos:]))
 
     def add(node: Any) -> None:
         (stack[-1].alt if in_alt[-1] else stack[-1].body).append(node)
 
-    for kind, value in items:
+    for kind, value, at in items:
         if kind == "text":
             if value:
                 add(value)
             continue
-        if value.startswith("/*"):
+        stripped = value.strip()
+        at += len(value) - len(value.lstrip())
+        if stripped.startswith("/*"):
             continue
-        word = value.split(None, 1)[0] if value else ""
-        rest = value[len(word):].strip()
+        word = stripped.split(None, 1)[0] if stripped else ""
+        rest_at = at + len(word) + (len(stripped[len(word):]) - len(stripped[len(word):].lstrip()))
+        rest = stripped[len(word):].strip()
         if word in ("if", "range", "with"):
-            blk = Block(word, _pipe(rest))
+            if not rest:
+                raise _ParseError(at, f"missing value for {word}")
+            blk = Block(word, _pipe(rest, rest_at, funcs))
             add(blk)
             stack.append(blk)
             in_alt.append(False)
         elif word == "else":
             if len(stack) == 1:
-                raise TemplateError("unexpected {{else}}")
+                raise _ParseError(at, "unexpected {{else}}")
             in_alt[-1] = True
             if rest:
                 sub_word = rest.split(None, 1)[0]
                 if sub_word not in ("if", "with"):
-                    raise TemplateError(f"unexpected {rest!r} after else")
-                blk = Block(sub_word, _pipe(rest[len(sub_word):].strip()))
+                    raise _ParseError(at, f"unexpected {rest!r} in else")
+                sub_rest = rest[len(sub_word):].strip()
+                sub_at = rest_at + rest.index(sub_rest) if sub_rest else rest_at
+                blk = Block(sub_word, _pipe(sub_rest, sub_at, funcs))
                 add(blk)
                 stack.append(blk)
                 in_alt.append(False)
                 blk.kind = sub_word + "-chained"
         elif word == "end":
             if len(stack) == 1:
-                raise TemplateError("unexpected {{end}}")
+                raise _ParseError(at, "unexpected {{end}}")
             while stack[-1].kind.endswith("-chained"):
                 stack[-1].kind = stack[-1].kind[: -len("-chained")]
                 stack.pop()
@@ -141,27 +207,46 @@ def parse(src: str) -> Block:
         elif word in ("break", "continue") and not rest:
             add(word)
         elif word in ("define", "template", "block"):
-            raise TemplateError(f"{{{{{word}}}}} is not supported in ApplicationSet templates")
-        elif value == "":
-            raise TemplateError("missing value for command")
+            raise _ParseError(at, f"{{{{{word}}}}} is not supported in ApplicationSet templates")
+        elif not stripped:
+            raise _ParseError(at, "missing value for command")
         else:
-            add(_pipe(value))
+            add(_pipe(stripped, at, funcs))
     if len(stack) > 1:
-        raise TemplateError(f"unexpected EOF (unclosed {{{{{stack[-1].kind}}}}})")
+        raise _ParseError(len(src), "unexpected EOF")
     return root
 
 
-def _pipe(src: str) -> Pipe:
-    toks = _tokens(src)
-    pipe, rest = _parse_pipe(toks, 0, top=True)
+def _find_close(src: str, pos: int) -> int:
+    """The ``}}`` ending the action at ``pos``, skipping quoted strings."""
+    i = pos
+    while i < len(src):
+        c = src[i]
+        if c in "\"`'":
+            j = i + 1
+            while j < len(src) and src[j] != c:
+                j += 2 if src[j] == "\\" and c != "`" else 1
+            i = j + 1
+            continue
+        if src.startswith("}}", i):
+            return i
+        i += 1
+    return -1
+
+
+def _pipe(src: str, at: int, funcs: dict[str, Callable[..., Any]]) -> Pipe:
+    toks = _tokens(src, at)
+    pipe, rest = _parse_pipe(toks, 0, funcs, top=True)
     if rest != len(toks):
-        raise TemplateError(f"unexpected {toks[rest][1]!r} in command")
+        raise _ParseError(toks[rest][2], f"unexpected {toks[rest][1]!r} in command")
     return pipe
 
 
-def _parse_pipe(toks: list[tuple[str, str]], i: int, top: bool = False) -> tuple[Pipe, int]:
+def _parse_pipe(toks: list[Token], i: int, funcs: dict[str, Callable[..., Any]],
+                top: bool = False) -> tuple[Pipe, int]:
     decl: list[str] = []
     assign = False
+    start_pos = toks[i][2] if i < len(toks) else 0
     if top:
         j = i
         names = []
@@ -175,66 +260,71 @@ def _parse_pipe(toks: list[tuple[str, str]], i: int, top: bool = False) -> tuple
             decl = names
             assign = toks[j + 1][0] == "assign"
             i = j + 2
-    cmds: list[list[Any]] = []
-    cmd: list[Any] = []
+    cmds: list[Command] = []
+    cmd: list[Operand] = []
     while i < len(toks):
-        kind, val = toks[i]
+        kind, val, pos = toks[i]
         if kind == "rp":
             break
         if kind == "pipe":
             if not cmd:
-                raise TemplateError("missing command before |")
-            cmds.append(cmd)
+                raise _ParseError(pos, "missing command before |")
+            cmds.append(Command(cmd))
             cmd = []
             i += 1
             continue
         if kind == "lp":
-            sub, i = _parse_pipe(toks, i + 1)
+            sub, i = _parse_pipe(toks, i + 1, funcs)
             if i >= len(toks) or toks[i][0] != "rp":
-                raise TemplateError("unclosed left paren")
+                raise _ParseError(pos, "unclosed left paren")
             i += 1
-            op = Operand("pipe", sub)
+            op = Operand("pipe", sub, pos, f"({sub})")
             if i < len(toks) and toks[i][0] == "field" and toks[i][1].startswith("."):
-                op = Operand("chain", (sub, toks[i][1][1:].split(".")))
+                op = Operand("chain", (sub, toks[i][1][1:].split(".")), toks[i][2],
+                             f"({sub}){toks[i][1]}")
                 i += 1
             cmd.append(op)
             continue
-        cmd.append(_operand(kind, val))
+        cmd.append(_operand(kind, val, pos, funcs))
         i += 1
     if cmd:
-        cmds.append(cmd)
+        cmds.append(Command(cmd))
     if not cmds:
-        raise TemplateError("missing value for command")
-    return Pipe(decl, cmds, assign), i
+        raise _ParseError(start_pos, "missing value for command")
+    return Pipe(decl, cmds, assign, start_pos), i
 
 
-def _operand(kind: str, val: str) -> Operand:
+def _operand(kind: str, val: str, pos: int, funcs: dict[str, Callable[..., Any]]) -> Operand:
     if kind == "str":
-        return Operand("lit", json.loads(val))
+        return Operand("lit", json.loads(val), pos, val)
     if kind == "raw":
-        return Operand("lit", val[1:-1])
+        return Operand("lit", val[1:-1], pos, val)
     if kind == "char":
-        return Operand("lit", ord(json.loads('"' + val[1:-1] + '"')))
+        return Operand("lit", ord(json.loads('"' + val[1:-1] + '"')), pos, val)
     if kind == "num":
         if re.match(r"^-?0[xX]", val):
-            return Operand("lit", int(val, 16))
-        return Operand("lit", float(val) if re.search(r"[.eE]", val) else int(val))
+            return Operand("lit", int(val, 16), pos, val)
+        return Operand("lit", float(val) if re.search(r"[.eE]", val) else int(val), pos, val)
     if kind == "field":
         if val == ".":
-            return Operand("field", ("", []))
-        if val.startswith("$"):
-            var, _, rest = val.partition(".")
-            return Operand("field", (var, rest.split(".")))
-        return Operand("field", ("", val[1:].split(".")))
+            return Operand("field", ("", []), pos, val)
+        var, dot, rest = val.partition(".") if val.startswith("$") else ("", ".", val[1:])
+        path = rest.split(".")
+        # Go places a chained field (.a.b) at its second element.
+        chained = val.find(".", (len(var) + 1) if var else 1)
+        where = pos + chained if (len(path) > 1 or var) and chained > 0 else pos
+        return Operand("field", (var, path), where, val)
     if kind == "var":
-        return Operand("field", (val, []))
+        return Operand("field", (val, []), pos, val)
     if kind == "ident":
         if val in ("true", "false"):
-            return Operand("lit", val == "true")
+            return Operand("lit", val == "true", pos, val)
         if val == "nil":
-            return Operand("lit", None)
-        return Operand("ident", val)
-    raise TemplateError(f"unexpected {val!r} in command")
+            return Operand("lit", None, pos, val)
+        if val not in funcs:
+            raise _ParseError(pos, f'function "{val}" not defined')
+        return Operand("ident", val, pos, val)
+    raise _ParseError(pos, f"unexpected {val!r} in command")
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -276,6 +366,14 @@ def to_text(v: Any) -> str:
     return str(v)
 
 
+class _At(Exception):
+    """An execution error at a node: its offset, its text, Go's message."""
+
+    def __init__(self, pos: int, node: str, message: str) -> None:
+        super().__init__(message)
+        self.pos, self.node, self.message = pos, node, message
+
+
 class _Exec:
     def __init__(self, data: Any, funcs: dict[str, Callable[..., Any]], missing_error: bool):
         self.data = data
@@ -302,7 +400,7 @@ class _Exec:
         assert b.pipe is not None
         inner = dict(scope)
         if b.kind == "range":
-            val = self.pipe(Pipe([], b.pipe.cmds), dot, inner)
+            val = self.pipe(Pipe([], b.pipe.cmds, pos=b.pipe.pos), dot, inner)
             if isinstance(val, dict):
                 pairs = [(k, val[k]) for k in sorted(val)]
             elif isinstance(val, (list, tuple)):
@@ -312,7 +410,7 @@ class _Exec:
             elif val is None or val is _MISSING:
                 pairs = []
             else:
-                raise TemplateError(f"range can't iterate over {to_text(val)}")
+                raise _At(b.pipe.pos, str(b.pipe), f"range can't iterate over {to_text(val)}")
             if not pairs:
                 self.run(b.alt, dot, inner)
             for k, v in pairs:
@@ -341,36 +439,31 @@ class _Exec:
         if p.decl:
             for name in p.decl:
                 if p.assign and name not in scope:
-                    raise TemplateError(f"undefined variable: {name}")
+                    raise _At(p.pos, str(p), f"undefined variable: {name}")
                 scope[name] = val
         return val
 
-    def command(self, cmd: list[Any], dot: Any, scope: dict[str, Any], piped: Any) -> Any:
-        head = cmd[0]
+    def command(self, cmd: Command, dot: Any, scope: dict[str, Any], piped: Any) -> Any:
+        head = cmd.args[0]
         if head.kind == "ident":
             name = head.value
-            fn = self.funcs.get(name)
-            if fn is None:
-                raise TemplateError(f'function "{name}" not defined')
-            args = [self.arg(a, dot, scope) for a in cmd[1:]]
+            fn = self.funcs[name]
+            args = [self.arg(a, dot, scope) for a in cmd.args[1:]]
             if piped is not _MISSING:
                 args.append(piped)
             try:
                 return fn(*args)
-            except TemplateError:
+            except _At:
                 raise
+            except TemplateError as exc:
+                msg = str(exc)
+                raise _At(cmd.pos, str(cmd), msg if msg.startswith("error calling") else
+                          f"error calling {name}: {msg}") from None
             except Exception as exc:  # noqa: BLE001 - a function's failure is a template error
-                raise TemplateError(f"error calling {name}: {exc}") from None
-        if len(cmd) > 1 or piped is not _MISSING:
-            raise TemplateError(f"can't give argument to non-function {self._name(head)}")
+                raise _At(cmd.pos, str(cmd), f"error calling {name}: {exc}") from None
+        if len(cmd.args) > 1 or piped is not _MISSING:
+            raise _At(cmd.pos, str(cmd), f"can't give argument to non-function {head.text}")
         return self.arg(head, dot, scope)
-
-    @staticmethod
-    def _name(op: Operand) -> str:
-        if op.kind == "field":
-            var, path = op.value
-            return (var or "") + ("." + ".".join(path) if path else ("" if var else "."))
-        return str(op.value)
 
     def arg(self, op: Operand, dot: Any, scope: dict[str, Any]) -> Any:
         if op.kind == "lit":
@@ -379,12 +472,9 @@ class _Exec:
             return self.pipe(op.value, dot, dict(scope))
         if op.kind == "chain":
             sub, path = op.value
-            return self.walk(self.pipe(sub, dot, dict(scope)), path, "")
+            return self.walk(self.pipe(sub, dot, dict(scope)), path, op)
         if op.kind == "ident":
-            fn = self.funcs.get(op.value)
-            if fn is None:
-                raise TemplateError(f'function "{op.value}" not defined')
-            return fn()
+            return self.command(Command([op]), dot, scope, _MISSING)
         var, path = op.value
         if var:
             if var == "$":
@@ -392,27 +482,27 @@ class _Exec:
             elif var in scope:
                 base = scope[var]
             else:
-                raise TemplateError(f"undefined variable: {var}")
+                raise _At(op.pos, op.text, f"undefined variable: {var}")
         else:
             base = dot
-        return self.walk(base, [p for p in path if p], "")
+        return self.walk(base, [p for p in path if p], op)
 
-    def walk(self, base: Any, path: list[str], shown: str) -> Any:
+    def walk(self, base: Any, path: list[str], op: Operand) -> Any:
         cur = base
         for i, key in enumerate(path):
             if isinstance(cur, dict):
                 if key in cur:
                     cur = cur[key]
                 elif self.missing_error:
-                    raise TemplateError(f'map has no entry for key "{key}"')
+                    raise _At(op.pos, op.text, f'map has no entry for key "{key}"')
                 else:
                     return None
             elif cur is None or cur is _MISSING:
                 if i == 0 and not self.missing_error:
                     return None
-                raise TemplateError(f"nil pointer evaluating interface {{}}.{key}")
+                raise _At(op.pos, op.text, f"nil pointer evaluating interface {{}}.{key}")
             else:
-                raise TemplateError(f"can't evaluate field {key} in type {_gotype(cur)}")
+                raise _At(op.pos, op.text, f"can't evaluate field {key} in type interface {{}}")
         return cur
 
 
@@ -429,9 +519,16 @@ def execute(src: str, data: Any, options: list[str] | None = None,
         if opt in ("missingkey=error", "missingkey=zero"):
             missing_error = opt == "missingkey=error"
         elif opt not in ("missingkey=default", "missingkey=invalid"):
-            raise TemplateError(f'unrecognized option: {opt}')
-    ex = _Exec(data, funcs or FUNCS, missing_error)
-    ex.run(parse(src).body, data, {"$": data})
+            raise TemplateError(f'unrecognized option: {opt}', "parse")
+    table = funcs or FUNCS
+    ex = _Exec(data, table, missing_error)
+    try:
+        ex.run(parse(src, table).body, data, {"$": data})
+    except _At as at:
+        line = src.count("\n", 0, at.pos) + 1
+        col = at.pos - (src.rfind("\n", 0, at.pos) + 1)
+        raise TemplateError(f'template: base:{line}:{col}: executing "base" at <{at.node}>: '
+                            f"{at.message}") from None
     return "".join(ex.out)
 
 
@@ -610,7 +707,8 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "toString": to_text, "toJson": lambda v: json.dumps(v, separators=(",", ":"),
                                                         sort_keys=True),
     "toPrettyJson": lambda v: json.dumps(v, indent=2, sort_keys=True),
-    "fromJson": lambda s: json.loads(s),
+    "fromJson": lambda s: _from_json(s, False), "mustFromJson": lambda s: _from_json(s, True),
+    "mustToJson": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
     "int": lambda v: int(float(v)) if v not in (None, "") else 0,
     "int64": lambda v: int(float(v)) if v not in (None, "") else 0,
     "float64": lambda v: float(v) if v not in (None, "") else 0.0,
@@ -651,11 +749,23 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "kebabcase": lambda s: re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", to_text(s)).replace(
         "_", "-").lower(),
     "snakecase": lambda s: re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", to_text(s)).lower(),
-    "semverCompare": lambda c, v: True,
+    "base": lambda p: __import__("posixpath").basename(to_text(p)) or ".",
+    "dir": lambda p: __import__("posixpath").dirname(to_text(p)) or ".",
+    "ext": lambda p: __import__("posixpath").splitext(to_text(p))[1],
+    "clean": lambda p: __import__("posixpath").normpath(to_text(p)) if p else ".",
     "toStrings": lambda v: [to_text(x) for x in v],
     "typeOf": _gotype, "kindIs": lambda k, v: _gotype(v).endswith(k),
     "deepCopy": lambda v: json.loads(json.dumps(v)),
 }
+
+
+def _from_json(s: Any, must: bool) -> Any:
+    try:
+        return json.loads(to_text(s))
+    except json.JSONDecodeError as exc:
+        if must:
+            raise TemplateError(f"invalid character in JSON: {exc.msg}") from None
+        return {}
 
 
 def _re(pattern: str) -> str:
