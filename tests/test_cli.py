@@ -270,3 +270,44 @@ def test_render_output_folder_safety(run: RunFn, platform: Path, tmp_path: Path)
     assert not (out2 / "staging/gone.yaml").exists()
     assert (out2 / "staging/web-app.yaml").is_file()
     assert (out2 / "production/web-app.yaml").is_file()
+
+
+def test_appset_generate_errors(run: RunFn, tmp_path: Path) -> None:
+    code, _, err = run("appset", "generate", str(tmp_path / "nope.yaml"))
+    assert code == 2 and "no such file" in err
+    f = write(tmp_path / "x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    code, _, err = run("appset", "generate", str(f))
+    assert code == 2 and "no ApplicationSet" in err
+    appset = write(tmp_path / "a.yaml", """apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: a, namespace: argocd}
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - clusters: {}
+    - list: {elements: [{n: one}]}
+  template:
+    metadata: {name: '{{ .name }}{{ .n }}'}
+    spec:
+      project: default
+      source: {repoURL: https://example.com/r.git, path: x}
+      destination: {server: '{{ .server }}', namespace: x}
+""")
+    code, out, err = run("appset", "generate", str(appset))
+    assert code == 1
+    assert 'a.yaml:8: generators[0].clusters: failed to execute go template {{ .name }}{{ .n }}' \
+        in err and 'map has no entry for key "n"' in err
+    clusters = write(tmp_path / "c.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c\n"
+                     "  labels: {argocd.argoproj.io/secret-type: cluster}\n"
+                     "stringData: {name: prod, server: https://prod.example.com}\n")
+    bad = write(tmp_path / "bad.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n"
+                "stringData: {server: x}\n")
+    code, _, err = run("appset", "generate", str(appset), "--clusters", str(bad))
+    assert code == 2 and "bad.yaml:1: Secret 'c' is not labelled" in err
+    only_clusters = write(tmp_path / "b.yaml", appset.read_text().replace(
+        "    - list: {elements: [{n: one}]}\n", "").replace("{{ .n }}", ""))
+    code, out, _ = run("appset", "generate", str(only_clusters), "--clusters", str(clusters),
+                       "-o", "json")
+    assert code == 0
+    assert sorted(a["metadata"]["name"] for a in json.loads(out)) == ["in-cluster", "prod"]

@@ -30,6 +30,42 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
     return platform
 
 
+def generate_appset(file: Path, clusters_file: Path | None = None,
+                    directory: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The Applications the ApplicationSets in ``file`` generate, offline, and the errors
+    (``file:line: message``), as ``argocd appset generate`` would without a cluster."""
+    from gitplane.argocd import clusters as inventory
+    from gitplane.argocd.appset import expand, generator_path
+    from gitplane.argocd.application import APPLICATIONSET, is_kind
+    from gitplane.argocd.discover import LocalWorld
+    from gitplane.errors import YamlError
+    from gitplane.yamlio import load_file
+
+    if not file.is_file():
+        raise GitplaneError(f"{file}: no such file")
+    repo = Repository.find(directory or file.parent.absolute(), layout=False)
+    shown = str(file)
+    try:
+        docs = load_file(file, shown)
+    except YamlError as exc:
+        raise GitplaneError(str(exc)) from None
+    appsets = [d for d in docs if is_kind(d.obj, APPLICATIONSET) or (
+        isinstance(d.obj, dict) and "kind" not in d.obj and
+        isinstance(d.obj.get("spec"), dict) and "generators" in d.obj["spec"])]
+    if not appsets:
+        raise GitplaneError(f"{shown}: no ApplicationSet in this file")
+    secrets = inventory.load(clusters_file, str(clusters_file)) if clusters_file else []
+    world = LocalWorld(repo, clusters=secrets)
+    apps: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for doc in appsets:
+        result = expand(doc.obj, world, clusters=inventory.destinations(secrets))
+        apps.extend(g.doc for g in result.apps)
+        errors.extend(f"{shown}:{doc.line_of(*generator_path(label))}: {label}: {message}"
+                      for label, message in result.errors)
+    return apps, errors
+
+
 def apps(platform: Platform, app: str | None = None) -> list[dict[str, Any]]:
     return [a.app.to_json() for er in platform.envs for a in er.apps
             if not app or a.app.name == app]

@@ -230,6 +230,37 @@ def check(env: str | None, app: str | None, fmt: str, strict: bool) -> None:
         raise SystemExit(EXIT_FINDINGS)
 
 
+@cli.group()
+def appset() -> None:
+    """ApplicationSets, offline."""
+
+
+@appset.command("generate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--clusters", "clusters_file", type=click.Path(path_type=Path),
+              help="Argo CD cluster Secrets for the clusters generator (default: in-cluster).")
+@click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True)
+def appset_generate(file: Path, clusters_file: Path | None, fmt: str) -> None:
+    """The Applications an ApplicationSet generates (argocd appset generate, offline)."""
+    from gitplane import api
+    from gitplane.report import to_json
+    from gitplane.yamlio import dump_all
+
+    base = _state().directory
+    apps, errors = api.generate_appset(base / file if base else file,
+                                       (base / clusters_file if base else clusters_file)
+                                       if clusters_file else None, base)
+    if fmt == "json":
+        click.echo(to_json(apps), nl=False)
+    elif apps:
+        click.echo(dump_all(apps), nl=False)
+    for e in errors:
+        click.echo(e, err=True)
+    if errors:
+        raise SystemExit(EXIT_FINDINGS)
+
+
 @cli.command()
 @_FORMAT
 def rules(fmt: str) -> None:

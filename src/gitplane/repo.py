@@ -66,7 +66,9 @@ class Repository:
     origin: str | None = None
 
     @classmethod
-    def find(cls, start: Path | None = None) -> "Repository":
+    def find(cls, start: Path | None = None, layout: bool = True) -> "Repository":
+        """The repository at or above ``start``: the folder holding ``deployments/``, or with
+        ``layout=False`` and none found, the Git top level (or ``start`` itself)."""
         start = (start or Path.cwd())
         if not start.exists():
             raise GitplaneError(f"{start}: no such directory")
@@ -78,8 +80,10 @@ class Repository:
                 root = cand
                 break
         else:
-            raise GitplaneError(f"{start}: no platform here (no '{DEPLOYMENTS}/' folder in it "
-                                "or its parents); create one with 'gitplane init'")
+            if layout:
+                raise GitplaneError(f"{start}: no platform here (no '{DEPLOYMENTS}/' folder in "
+                                    "it or its parents); create one with 'gitplane init'")
+            root = git_toplevel(start) or start
         top = git_toplevel(root) or root
         if not is_within(root, top):
             top = root

@@ -22,6 +22,8 @@ from gitplane.argocd.generators import (GeneratorError, Generators, World, merge
 from gitplane.argocd.template import TemplateError, render
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+#: Where Argo CD creates an ApplicationSet's Applications when its manifest names no namespace.
+DEFAULT_NAMESPACE = "argocd"
 
 
 @dataclass
@@ -37,6 +39,14 @@ class Generated:
 class Expansion:
     apps: list[Generated] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (generator label, message)
+
+
+def generator_path(label: str) -> tuple[str | int, ...]:
+    """The document path of the generator a label names (``generators[2].git``)."""
+    import re
+
+    m = re.match(r"generators\[(\d+)\]", label)
+    return ("spec", "generators", int(m.group(1))) if m else ("spec", "generators")
 
 
 def generator_label(index: int, gen: Any) -> str:
@@ -66,7 +76,7 @@ def apply_template_patch(app: dict[str, Any], patch: str, params: dict[str, Any]
     try:
         text = render(patch, params, True, options, keep_without_params=False)
     except TemplateError as exc:
-        raise GeneratorError(f"failed to execute go template {exc}") from None
+        raise GeneratorError(str(exc)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -93,8 +103,7 @@ def render_application(template: dict[str, Any], params: dict[str, Any], go: boo
     try:
         doc = render(copy.deepcopy(template), params, go, options)
     except TemplateError as exc:
-        raise GeneratorError(f"failed to execute go template {exc}" if go else str(exc)) \
-            from None
+        raise GeneratorError(str(exc)) from None
     meta = dict(doc.get("metadata") or {})
     app: dict[str, Any] = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
                            "metadata": meta, "spec": doc.get("spec") or {}}
@@ -178,7 +187,8 @@ def expand(appset: dict[str, Any], world: World, projects: set[str] | None = Non
             for pi, params in enumerate(params_list):
                 try:
                     app = render_application(tmpl, params, go, options, spec.get("syncPolicy"),
-                                             spec.get("templatePatch"), meta.get("namespace"))
+                                             spec.get("templatePatch"),
+                                             meta.get("namespace") or DEFAULT_NAMESPACE)
                 except GeneratorError as exc:
                     result.errors.append((label, str(exc)))
                     continue
@@ -205,11 +215,12 @@ def qualified_name(app: dict[str, Any]) -> str:
 
 
 def list_folders(root: Path) -> list[str]:
-    """Every folder under ``root`` (no ``.git``, symlinks not followed), relative, sorted."""
+    """Every folder under ``root`` as Argo CD's repo server lists them: hidden folders
+    skipped, symlinks not followed, repository-relative, sorted."""
     out: list[str] = []
     for current, dirs, _ in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs
-                   if d != ".git" and not os.path.islink(os.path.join(current, d))]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not os.path.islink(os.path.join(current, d)))
         base = Path(current).relative_to(root)
         out.extend((base / d).as_posix() for d in dirs)
     return sorted(out)

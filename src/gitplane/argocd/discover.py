@@ -16,7 +16,8 @@ from gitplane.argocd import appset as appsets
 from gitplane.argocd.generators import GeneratorError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
                                          from_doc, is_kind)
-from gitplane.errors import BoundaryError
+from gitplane.argocd import clusters as inventory
+from gitplane.errors import BoundaryError, GitplaneError
 from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, kustomize
@@ -198,14 +199,16 @@ class LocalWorld:
     """Generators' outside world from this repository: its working tree (for git generators
     on this repository) and each environment's cluster inventory."""
 
-    def __init__(self, repo: Repository, env: str = "") -> None:
+    def __init__(self, repo: Repository, env: str = "",
+                 clusters: list[dict[str, Any]] | None = None) -> None:
         self.repo = repo
         self.env = env
+        self._clusters = clusters
         self._folders: list[str] | None = None
         self._files: list[str] | None = None
 
     def for_env(self, env: str) -> "LocalWorld":
-        other = LocalWorld(self.repo, env)
+        other = LocalWorld(self.repo, env, self._clusters)
         other._folders, other._files = self._folders, self._files
         return other
 
@@ -234,7 +237,14 @@ class LocalWorld:
         return out
 
     def clusters(self) -> list[dict[str, Any]]:
-        return []
+        if self._clusters is None:
+            path = self.repo.deployments / "environments" / self.env / inventory.FILENAME
+            try:
+                self._clusters = inventory.load(path, self.repo.rel(path)) \
+                    if self.env and path.is_file() else []
+            except GitplaneError as exc:
+                raise GeneratorError(str(exc)) from None
+        return self._clusters
 
 
 def list_files(root: Path) -> list[str]:
@@ -313,7 +323,8 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             name = res.name
             exp = appsets.expand(res.obj, world.for_env(env))
             for label, message in exp.errors:
-                er.findings.append(Finding(env, name, res.file, res.line, "argocd-generator",
+                line = res.line_of(*appsets.generator_path(label))
+                er.findings.append(Finding(env, name, res.file, line, "argocd-generator",
                                            res.id, "error",
                                            f"ApplicationSet '{name}' {label}: {message}"))
             for gen in exp.apps:

@@ -727,7 +727,7 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "compact": lambda v: [x for x in v if truthy(x)],
     "dict": lambda *a: {str(a[i]): (a[i + 1] if i + 1 < len(a) else "")
                         for i in range(0, len(a), 2)},
-    "get": lambda d, k: d.get(k, ""), "set": lambda d, k, v: {**d, k: v},
+    "get": lambda d, k: d.get(k, ""), "dig": lambda *a: _dig(*a), "set": lambda d, k, v: {**d, k: v},
     "unset": lambda d, k: {x: y for x, y in d.items() if x != k},
     "hasKey": lambda d, k: k in d, "keys": lambda *ds: sorted(k for d in ds for k in d),
     "values": lambda d: [d[k] for k in d], "pluck": lambda k, *ds: [d[k] for d in ds if k in d],
@@ -757,6 +757,19 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "typeOf": _gotype, "kindIs": lambda k, v: _gotype(v).endswith(k),
     "deepCopy": lambda v: json.loads(json.dumps(v)),
 }
+
+
+def _dig(*args: Any) -> Any:
+    """Sprig's dig KEY... DEFAULT DICT."""
+    if len(args) < 3:
+        raise TemplateError("dig needs at least three arguments")
+    *keys, default, data = args
+    cur = data
+    for k in keys:
+        if not isinstance(cur, dict) or k not in cur:
+            return default
+        cur = cur[k]
+    return cur
 
 
 def _from_json(s: Any, must: bool) -> Any:
