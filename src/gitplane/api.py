@@ -15,10 +15,15 @@ from gitplane.yamlio import dump_all
 
 
 def load(path: Path | None = None, env: str | None = None, app: str | None = None,
-         progress: Progress | None = None) -> Platform:
-    """Discover and render the platform at ``path`` (all environments, or ``env``)."""
-    repo = Repository.find(path)
-    envs = [repo.environment(env)] if env else repo.environments()
+         progress: Progress | None = None, roots: list[str] | None = None) -> Platform:
+    """Discover and render the platform at ``path`` (all environments, or ``env``); a
+    repository in another layout has one environment whose roots are ``roots`` or found."""
+    repo = Repository.find(path, layout=False)
+    all_envs = repo.environments(roots)
+    if env and env not in {e.name for e in all_envs}:
+        raise GitplaneError(f"unknown environment '{env}' "
+                            f"(known: {', '.join(e.name for e in all_envs)})")
+    envs = [e for e in all_envs if not env or e.name == env]
     engine = Engine(repo.config.kustomize)
     try:
         platform = discover(repo, engine, envs, progress=progress)

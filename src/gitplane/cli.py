@@ -134,6 +134,9 @@ def new_env(name: str, source: str | None) -> None:
 
 _FORMAT = click.option("-o", "--format", "fmt", type=click.Choice(["table", "json"]),
                        default="table", show_default=True)
+_ROOT = click.option("--root", "roots", multiple=True, metavar="PATH",
+                     help="A root Application/ApplicationSet file or folder (repeatable); "
+                          "the repository then has one environment with these roots.")
 
 
 @cli.command()
@@ -143,7 +146,9 @@ def envs(fmt: str) -> None:
     from gitplane.report import to_json
     from gitplane.report.text import table
 
-    repo = _repo()
+    from gitplane.repo import Repository
+
+    repo = Repository.find(_state().directory, layout=False)
     data = [{"name": e.name, "roots": e.roots} for e in repo.environments()]
     if fmt == "json":
         click.echo(to_json(data), nl=False)
@@ -156,15 +161,16 @@ def envs(fmt: str) -> None:
 @cli.command()
 @click.option("--env", help="Only this environment.")
 @click.option("--app", help="Only this Application.")
+@_ROOT
 @_FORMAT
-def apps(env: str | None, app: str | None, fmt: str) -> None:
+def apps(env: str | None, app: str | None, roots: tuple[str, ...], fmt: str) -> None:
     """Every Argo CD Application per environment, after expansion."""
     from gitplane import api
     from gitplane.report import to_json
     from gitplane.report.text import apps_rows, table
 
     with _progress(fmt != "json") as progress:
-        platform = api.load(_state().directory, env, app, progress)
+        platform = api.load(_state().directory, env, app, progress, list(roots))
     if fmt == "json":
         click.echo(to_json(api.apps(platform, app)), nl=False)
         return
@@ -182,12 +188,14 @@ def apps(env: str | None, app: str | None, fmt: str) -> None:
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path),
               help="Write DIR/<env>/<application>.yaml instead of printing.")
 @click.option("--force", is_flag=True, help="Write into a folder that holds other files.")
-def render(env: str | None, app: str | None, output: Path | None, force: bool) -> None:
+@_ROOT
+def render(env: str | None, app: str | None, output: Path | None, force: bool,
+           roots: tuple[str, ...]) -> None:
     """The manifests Argo CD would apply, per environment and Application."""
     from gitplane import api
 
     with _progress(True) as progress:
-        platform = api.load(_state().directory, env, app, progress)
+        platform = api.load(_state().directory, env, app, progress, list(roots))
     files = api.rendered(platform, app)
     if output is not None:
         written = api.write_rendered(files, output, platform.engine_version, force,
@@ -213,14 +221,16 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool) -
 @click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
-def check(env: str | None, app: str | None, fmt: str, strict: bool) -> None:
+@_ROOT
+def check(env: str | None, app: str | None, fmt: str, strict: bool,
+          roots: tuple[str, ...]) -> None:
     """Validate every Application of every environment."""
     from gitplane import api
     from gitplane.report import to_json
     from gitplane.report.text import findings
 
     with _progress(fmt == "text") as progress:
-        platform = api.load(_state().directory, env, app, progress)
+        platform = api.load(_state().directory, env, app, progress, list(roots))
     result = api.check(platform, app, strict)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)

@@ -18,6 +18,8 @@ class Config:
     kubernetes_version: str = "1.37"
     render_timeout: float = 60.0
     render_memory_mib: int = 2048
+    roots: list[str] = field(default_factory=list)
+    environment: str = "default"
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -26,6 +28,8 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "kubernetesVersion": ("kubernetes_version", str),
     "renderTimeoutSeconds": ("render_timeout", (int, float)),
     "renderMemoryMiB": ("render_memory_mib", int),
+    "roots": ("roots", list),
+    "environment": ("environment", str),
 }
 
 
@@ -53,8 +57,8 @@ def load(root: Path) -> Config:
         ok = isinstance(value, typ) and not isinstance(value, bool)
         if not ok:
             raise ConfigError(f"{FILENAME}:{line}: '{key}' has the wrong type")
-        if key == "repoURLs" and not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{FILENAME}:{line}: 'repoURLs' must be a list of strings")
+        if key in ("repoURLs", "roots") and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{FILENAME}:{line}: '{key}' must be a list of strings")
         if key == "kubernetesVersion" and value.lstrip("v") != "1.37":
             raise ConfigError(f"{FILENAME}:{line}: kubernetesVersion '{value}' is not "
                               "supported (this version of gitplane validates 1.37)")

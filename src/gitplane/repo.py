@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 from pathlib import Path
 
@@ -148,7 +149,21 @@ class Repository:
     def deployments(self) -> Path:
         return self.root / DEPLOYMENTS
 
-    def environments(self) -> list[Environment]:
+    @property
+    def seed_layout(self) -> bool:
+        """Whether the repository follows the seed's layout (``deployments/``)."""
+        return self.deployments.is_dir()
+
+    def environments(self, roots: list[str] | None = None) -> list[Environment]:
+        """The environments; a repository in another layout has one (``default`` unless
+        configured) whose roots are ``roots``, the configured ones, or those found."""
+        if roots or not self.seed_layout:
+            chosen = roots or self.config.roots or self.find_roots()
+            for r in chosen:
+                self.resolve(r)  # refuses roots leaving the repository
+                if not (self.top / r).exists():
+                    raise GitplaneError(f"root '{r}' does not exist in {self.top}")
+            return [Environment(self.config.environment, sorted(chosen))]
         env_dir = self.deployments / "environments"
         names = sorted(p.name for p in env_dir.iterdir() if p.is_dir()) if env_dir.is_dir() \
             else []
@@ -163,6 +178,43 @@ class Repository:
             out.append(Environment(name, roots))
         return out
 
+    def find_roots(self) -> list[str]:
+        """Files holding Argo CD Applications or ApplicationSets that no other such
+        Application deploys (its source folder does not contain them)."""
+        from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
+        from gitplane.errors import YamlError
+        from gitplane.yamlio import load_file
+
+        found: dict[str, list[Any]] = {}
+        for current, dirs, files in os.walk(self.top, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                path = Path(current) / name
+                if path.is_symlink():
+                    continue
+                try:
+                    docs = load_file(path, self.rel(path))
+                except YamlError:
+                    continue
+                objs = [d.obj for d in docs
+                        if is_kind(d.obj, APPLICATION) or is_kind(d.obj, APPLICATIONSET)]
+                if objs:
+                    found[self.rel(path)] = objs
+        deployed: list[str] = []
+        for objs in found.values():
+            for obj in objs:
+                spec = obj.get("spec") or {}
+                if is_kind(obj, APPLICATIONSET):
+                    spec = (spec.get("template") or {}).get("spec") or {}
+                for src in [spec.get("source")] + list(spec.get("sources") or []):
+                    if isinstance(src, dict) and isinstance(src.get("path"), str) and \
+                            "{{" not in src["path"] and self.is_self(str(src.get("repoURL"))):
+                        deployed.append(src["path"].strip("/"))
+        return [f for f in sorted(found)
+                if not any(d in ("", ".") or f.startswith(d + "/") for d in deployed)]
+
     def environment(self, name: str) -> Environment:
         envs = {e.name: e for e in self.environments()}
         if name not in envs:
@@ -172,6 +224,8 @@ class Repository:
     def overlays(self) -> list[tuple[str, str]]:
         """Every (environment, overlay folder) the layout defines, repository-relative."""
         out: list[tuple[str, str]] = []
+        if not self.seed_layout:
+            return out
         d = self.deployments
         for p in sorted(d.glob("domains/*/apps/*/environments/*")):
             if p.is_dir():
@@ -183,5 +237,7 @@ class Repository:
 
     def apps(self) -> list[tuple[str, str]]:
         """(domain, app) pairs of the layout."""
+        if not self.seed_layout:
+            return []
         return sorted((p.parent.parent.name, p.name)
                       for p in self.deployments.glob("domains/*/apps/*") if p.is_dir())

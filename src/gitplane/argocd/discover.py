@@ -98,6 +98,8 @@ class _Renderer:
         if kind == "kustomize":
             return kustomize.build(self.repo, self.engine, folder, cfg.render_timeout,
                                    cfg.render_memory_mib * 1024 ** 2, self.parsed)
+        if kind == "file":
+            return directory.build_file(self.repo, folder, self.parsed)
         return directory.build(self.repo, folder, options, self.parsed)
 
     def many(self, jobs: list[tuple[str, Path, dict[str, Any]]], counter: "_Counter") -> None:
@@ -130,6 +132,14 @@ def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
     return notes
 
 
+def root_name(root: str) -> str:
+    """How findings name a root: ``bootstrap/argocd`` in the seed's layout, else its path."""
+    parts = root.split("/")
+    if "bootstrap" in parts and "environments" in parts:
+        return "bootstrap/" + parts[parts.index("environments") - 1]
+    return root
+
+
 def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
     return [Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
             for p in problems]
@@ -145,7 +155,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
     seen: dict[str, set[str]] = {er.env.name: set() for er in results}
     roots: list[tuple[EnvResult, str, Path, str]] = []
     for er in results:
-        if not er.env.roots:
+        if not er.env.roots and repo.seed_layout:
             er.findings.append(Finding(
                 er.env.name, "", repo.rel(repo.deployments / "bootstrap"), 0,
                 "argocd-path-missing", "", "error",
@@ -153,7 +163,8 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
                 f"({repo.prefix}/bootstrap/*/environments/{er.env.name}/)"))
         for root in er.env.roots:
             folder = repo.top / root
-            kind = "kustomize" if kustomize.kustomization_file(folder) else "directory"
+            kind = "file" if folder.is_file() else (
+                "kustomize" if kustomize.kustomization_file(folder) else "directory")
             roots.append((er, root, folder, kind))
             seen[er.env.name].add(str(folder))
     counter = _Counter(progress)
@@ -163,8 +174,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
     for er, root, folder, kind in roots:
         rendered = renderer.done[renderer.key(kind, folder, {})]
         er.roots[root] = rendered
-        name = root.split("/environments/")[0].rsplit("/", 1)[-1]
-        er.findings.extend(_findings(rendered.problems, er.env.name, f"bootstrap/{name}"))
+        er.findings.extend(_findings(rendered.problems, er.env.name, root_name(root)))
         new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
     while new:
         jobs_list = [(k, repo.resolve(s.path or "."), s.directory)
@@ -290,6 +300,9 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             return
         if app.name in names:
             first = names[app.name].app.origin
+            if (first.file, first.line, first.generator) == (origin.file, origin.line,
+                                                             origin.generator):
+                return  # the same object reached twice (an app that deploys its own folder)
             er.findings.append(Finding(
                 env, app.name, origin.file, origin.line, "argocd-duplicate-name", "", "error",
                 f"Application '{app.name}' is also defined at {first.file}:{first.line}; "

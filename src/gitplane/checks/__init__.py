@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterator
 
-from gitplane.argocd.discover import EnvResult, Platform
+from gitplane.argocd.discover import EnvResult, Platform, root_name
 from gitplane.checks import (argocd_duplicate_name, argocd_generator, argocd_invalid,
                              argocd_path_missing, image_tag_mutable, kustomize_build,
                              orphan_overlay, schema, schema_unknown_kind,
@@ -61,8 +61,7 @@ def _units(er: EnvResult, only_app: str | None) -> Iterator[Unit]:
         return
     for root, rendered in sorted(er.roots.items()):
         if root not in covered:
-            name = "bootstrap/" + root.split("/environments/")[0].rsplit("/", 1)[-1]
-            yield Unit(er.env.name, name, rendered.resources)
+            yield Unit(er.env.name, root_name(root), rendered.resources)
 
 
 @dataclass

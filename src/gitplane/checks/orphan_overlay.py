@@ -27,6 +27,8 @@ SEVERITY = "warning"
 def check(ctx: Context) -> Iterator[Finding]:
     platform = ctx.platform
     repo = platform.repo
+    if not repo.seed_layout:
+        return
     deployed: dict[str, set[str]] = {}
     for er in platform.envs:
         paths = deployed.setdefault(er.env.name, set(er.env.roots))

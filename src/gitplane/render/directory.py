@@ -58,34 +58,49 @@ def build(repo: Repository, directory: Path, options: dict[str, Any],
             continue
         if exclude and glob_match(exclude, rel_in_app):
             continue
-        rel = repo.rel(path)
-        try:
-            real = path.resolve()
-        except (RuntimeError, OSError):
-            out.problems.append(Problem("kustomize-build", rel, 1, "symlink loop"))
-            continue
-        if not is_within(real, top_real):
-            out.problems.append(Problem("kustomize-build", rel, 1,
-                                        "symlink points outside repository; refused"))
-            continue
-        out.files.add(rel)
-        try:
-            docs = (parsed or ParsedFiles()).load(path, rel)
-        except YamlError as exc:
-            out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
-                                        exc.line, exc.reason))
-            continue
-        for doc in docs:
-            items = [doc.obj]
-            if isinstance(doc.obj, dict) and doc.obj.get("kind") == "List" \
-                    and isinstance(doc.obj.get("items"), list):
-                items = doc.obj["items"]
-            for obj in items:
-                if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
-                    out.problems.append(Problem("yaml-syntax", rel, doc.line,
-                                                "not a Kubernetes object (no apiVersion/kind)"))
-                    continue
-                out.resources.append(Resource(obj, rel, doc.line, doc if obj is doc.obj else None))
+        read_file(repo, path, out, top_real, parsed)
     if out.problems:
         out.ok = False
+    return out
+
+
+def read_file(repo: Repository, path: Path, out: Rendered, top_real: Path | None = None,
+              parsed: ParsedFiles | None = None) -> None:
+    """The objects of one manifest file into ``out`` (a List is unpacked)."""
+    top_real = top_real or repo.top.resolve()
+    rel = repo.rel(path)
+    try:
+        real = path.resolve()
+    except (RuntimeError, OSError):
+        out.problems.append(Problem("kustomize-build", rel, 1, "symlink loop"))
+        return
+    if not is_within(real, top_real):
+        out.problems.append(Problem("kustomize-build", rel, 1,
+                                    "symlink points outside repository; refused"))
+        return
+    out.files.add(rel)
+    try:
+        docs = (parsed or ParsedFiles()).load(path, rel)
+    except YamlError as exc:
+        out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
+                                    exc.line, exc.reason))
+        return
+    for doc in docs:
+        items = [doc.obj]
+        if isinstance(doc.obj, dict) and doc.obj.get("kind") == "List" \
+                and isinstance(doc.obj.get("items"), list):
+            items = doc.obj["items"]
+        for obj in items:
+            if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
+                out.problems.append(Problem("yaml-syntax", rel, doc.line,
+                                            "not a Kubernetes object (no apiVersion/kind)"))
+                continue
+            out.resources.append(Resource(obj, rel, doc.line, doc if obj is doc.obj else None))
+
+
+def build_file(repo: Repository, path: Path, parsed: ParsedFiles | None = None) -> Rendered:
+    """A single manifest file as a source (a root Application file of a repository)."""
+    out = Rendered()
+    read_file(repo, path, out, parsed=parsed)
+    out.ok = not out.problems
     return out

@@ -58,8 +58,16 @@ class Graph:
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
 
-    def problem(self, rule: str, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(rule, file, line, message))
+    def problem(self, rule: str, file: str, line: int, message: str,
+                severity: str = "error") -> None:
+        self.problems.append(Problem(rule, file, line, message, severity=severity))
+
+    def root_kind(self, directory: Path) -> str:
+        kfile = kustomization_file(directory)
+        docs = self.docs.get(self.repo.rel(kfile)) if kfile else None
+        obj = docs[0].obj if docs else None
+        return str(obj.get("kind") or "Kustomization") if isinstance(obj, dict) else \
+            "Kustomization"
 
     # -- paths -------------------------------------------------------------------------
     def _inside(self, target: Path, file: str, line: int, what: str) -> Path | None:
@@ -159,7 +167,7 @@ class Graph:
         docs = self.load(path)
         if docs is not None and not docs:
             self.problem("yaml-syntax", self.repo.rel(path), 1,
-                         "contributed 0 objects (empty or comments only)")
+                         "contributed 0 objects (empty or comments only)", "warning")
 
     def _target(self, directory: Path, rel: str, line: int, what: str,
                 entry: str) -> Path | None:
@@ -273,7 +281,7 @@ def _list(value: Any) -> list[Any]:
 _ABS_PATH = re.compile(r"(/[\w.@+-]+)+")
 
 
-def readable_error(stderr: str, top: Path, scratch: Path) -> str:
+def readable_error(stderr: str, top: Path, scratch: Path, directory: Path | None = None) -> str:
     """kustomize's chain of wrapped errors, shortened, with paths made relative."""
     text = stderr.strip().splitlines()
     msg = next((ln for ln in reversed(text) if ln.startswith("error:") or
@@ -282,8 +290,14 @@ def readable_error(stderr: str, top: Path, scratch: Path) -> str:
     msg = re.sub(r"map\[string\]interface \{\}\{.*\}", "<object redacted>", msg)
     msg = re.sub(r"missing kind in object \{.*\}", "missing kind in object (not a Kubernetes "
                  "object)", msg)
-    for base, repl in ((str(scratch), ""), (str(top.resolve()) + "/", ""), (str(top) + "/", "")):
+    via_wrapper = os.path.relpath(top, scratch) + "/"
+    for base, repl in ((str(scratch), ""), (str(top.resolve()) + "/", ""), (str(top) + "/", ""),
+                       (via_wrapper, "")):
         msg = msg.replace(base, repl)
+    msg = re.sub(r"accumulating resources: accumulation err='accumulating resources from "
+                 r"'[^']*': ", "", msg)
+    msg = re.sub(r"accumulating (resources|components): accumulateDirectory: \"recursed "
+                 r"accumulation of path '[^']*': (.*)\"$", r"\2", msg)
     if "already registered id" in msg:
         m = re.search(r"already registered id: (\S+)", msg)
         msg = f"the same object is defined twice: {m.group(1) if m else ''} " \
@@ -303,8 +317,8 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
     graph = Graph(repo, parsed)
     graph.walk(directory)
     out = Rendered(files=graph.files)
-    if graph.problems:
-        out.problems = graph.problems
+    out.problems = list(graph.problems)
+    if any(p.severity == "error" for p in graph.problems):
         out.ok = False
         return out
     kfile = kustomization_file(directory)
@@ -312,9 +326,12 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-k-", dir=_scratch_parent()))
     try:
         wrapper = scratch / "kustomization.yaml"
+        # A Component cannot be a resource: it joins the wrapper as a component instead.
+        root_kind = graph.root_kind(directory)
+        entry = "components" if root_kind == "Component" else "resources"
         wrapper.write_text(yaml.safe_dump({
             "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": [os.path.relpath(directory, scratch)],
+            entry: [os.path.relpath(directory, scratch)],
             "buildMetadata": ["originAnnotations"]}))
         try:
             res = engine.build(scratch, timeout=timeout, memory=memory)
@@ -326,7 +343,7 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
             out.ok = False
             return out
         if res.returncode != 0:
-            msg = readable_error(res.stderr, repo.top, scratch)
+            msg = readable_error(res.stderr, repo.top, scratch, directory)
             if res.returncode < 0 or "out of memory" in res.stderr or "cannot allocate" in \
                     res.stderr:
                 msg = f"render of {repo.rel(directory)} exceeded " \
