@@ -149,12 +149,11 @@ def envs(fmt: str) -> None:
     from gitplane.repo import Repository
 
     repo = Repository.find(_state().directory, layout=False)
-    data = [{"name": e.name, "roots": e.roots} for e in repo.environments()]
+    envs = repo.environments()
     if fmt == "json":
-        click.echo(to_json(data), nl=False)
+        click.echo(to_json([{"name": e.name, "roots": e.roots} for e in envs]), nl=False)
     else:
-        click.echo(table(["ENVIRONMENT", "BOOTSTRAP"],
-                         [[d["name"], ", ".join(d["roots"])] for d in data],
+        click.echo(table(["ENVIRONMENT", "ROOTS"], [[e.name, ", ".join(e.roots)] for e in envs],
                          _colour(sys.stdout)), nl=False)
 
 

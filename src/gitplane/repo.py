@@ -159,6 +159,10 @@ class Repository:
         configured) whose roots are ``roots``, the configured ones, or those found."""
         if roots or not self.seed_layout:
             chosen = roots or self.config.roots or self.find_roots()
+            if not chosen and not self._has_kustomizations():
+                raise GitplaneError(f"{self.root}: no platform here (no '{DEPLOYMENTS}/' "
+                                    "folder, no Argo CD Application or ApplicationSet, no "
+                                    "kustomization); create one with 'gitplane init'")
             for r in chosen:
                 self.resolve(r)  # refuses roots leaving the repository
                 if not (self.top / r).exists():
@@ -177,6 +181,13 @@ class Repository:
                            if p.is_dir()) if boot.is_dir() else []
             out.append(Environment(name, roots))
         return out
+
+    def _has_kustomizations(self) -> bool:
+        for current, dirs, files in os.walk(self.top, followlinks=False):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            if {"kustomization.yaml", "kustomization.yml", "Kustomization"} & set(files):
+                return True
+        return False
 
     def find_roots(self) -> list[str]:
         """Files holding Argo CD Applications or ApplicationSets that no other such
