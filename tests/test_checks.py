@@ -109,3 +109,77 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
     found = _findings(run, platform, "source-not-rendered")
     assert any("local Helm chart" in f["message"] for f in found)
+
+
+APPSETS = "deployments/bootstrap/platform-apps/base/applications.yaml"
+PROJECTS = "deployments/bootstrap/argocd/base/projects.yaml"
+
+
+def test_argocd_project(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "argocd-project") == []
+    _edit(platform, APPSETS, "namespace: applications\n      syncPolicy",
+          "namespace: payments\n      syncPolicy")
+    found = _findings(run, platform, "argocd-project")
+    assert {(f["environment"], f["application"]) for f in found} == {
+        ("staging", "web-app"), ("production", "web-app")}
+    assert all("does not permit destination" in f["message"] and f["file"] == APPSETS
+               for f in found)
+    _edit(platform, APPSETS, "      project: applications", "      project: nope")
+    found = _findings(run, platform, "argocd-project")
+    assert all("project 'nope' is not defined" in f["message"] for f in found)
+
+
+def test_argocd_project_source_repos(run: RunFn, platform: Path) -> None:
+    _edit(platform, PROJECTS, "  sourceRepos:\n    - https://github.com/your-org/your-repo.git\n"
+          "  destinations:\n    - server: https://kubernetes.default.svc\n"
+          "      namespace: applications",
+          "  sourceRepos:\n    - https://github.com/other/repo.git\n"
+          "  destinations:\n    - server: https://kubernetes.default.svc\n"
+          "      namespace: applications")
+    found = _findings(run, platform, "argocd-project")
+    assert found and all("does not permit source repository" in f["message"] for f in found)
+
+
+def test_argocd_destination(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "argocd-destination") == []
+    _edit(platform, APPSETS, "        server: https://kubernetes.default.svc\n        namespace: "
+          "applications", "        name: prod-eu\n        namespace: applications")
+    found = _findings(run, platform, "argocd-destination")
+    assert {f["application"] for f in found} == {"web-app"}
+    assert all("'prod-eu' is not in this environment's cluster inventory" in f["message"]
+               for f in found)
+    inv = platform / "deployments/environments/staging/clusters.yaml"
+    inv.write_text(inv.read_text() + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: eu\n"
+                   "  labels: {argocd.argoproj.io/secret-type: cluster}\n"
+                   "stringData: {name: prod-eu, server: https://eu.example.com}\n")
+    found = _findings(run, platform, "argocd-destination")
+    assert {f["environment"] for f in found} == {"production"}
+
+
+def test_argocd_destination_namespace_never_created(run: RunFn, platform: Path) -> None:
+    _edit(platform, "deployments/domains/workloads/apps/ml-pipeline/base/manifests/operator.yaml",
+          "      - CreateNamespace=true\n", "")
+    found = _findings(run, platform, "argocd-destination")
+    assert found and all(f["severity"] == "warning" and f["application"] == "training-operator"
+                         and "namespace 'kubeflow' is not created" in f["message"]
+                         for f in found)
+
+
+@pytest.mark.parametrize("rev, chart, bad", [
+    ("HEAD", False, True), ("", False, True), ("main", False, True), ("v1.9.2", False, False),
+    ("*", True, True), ("^1.2.0", True, True), ("1.x", True, True), (">=1.0 <2", True, True),
+    ("4.12.1", True, False), ("a" * 40, False, False),
+])
+def test_unpinned_revisions(rev: str, chart: bool, bad: bool) -> None:
+    from gitplane.checks.argocd_unpinned import moving
+
+    assert moving(rev, chart) == bad
+
+
+def test_argocd_unpinned(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "argocd-unpinned") == []
+    _edit(platform, "deployments/domains/infrastructure/apps/security/base/cert-manager/"
+          "manifests/controller.yaml", "targetRevision: v1.17.2", "targetRevision: '*'")
+    found = _findings(run, platform, "argocd-unpinned")
+    assert {(f["environment"], f["application"]) for f in found} == {
+        ("staging", "cert-manager"), ("production", "cert-manager")}

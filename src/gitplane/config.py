@@ -20,6 +20,7 @@ class Config:
     render_memory_mib: int = 2048
     roots: list[str] = field(default_factory=list)
     environment: str = "default"
+    clusters: str | None = None
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -30,6 +31,7 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "renderMemoryMiB": ("render_memory_mib", int),
     "roots": ("roots", list),
     "environment": ("environment", str),
+    "clusters": ("clusters", str),
 }
 
 

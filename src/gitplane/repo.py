@@ -226,6 +226,13 @@ class Repository:
         return [f for f in sorted(found)
                 if not any(d in ("", ".") or f.startswith(d + "/") for d in deployed)]
 
+    def inventory_path(self, env: str) -> Path | None:
+        """The cluster inventory of ``env``: ``deployments/environments/<env>/clusters.yaml``
+        in the seed's layout, else the ``clusters`` file of gitplane.yaml."""
+        if self.seed_layout:
+            return self.deployments / "environments" / env / "clusters.yaml"
+        return self.top / self.config.clusters if self.config.clusters else None
+
     def environment(self, name: str) -> Environment:
         envs = {e.name: e for e in self.environments()}
         if name not in envs:

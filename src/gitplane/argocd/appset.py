@@ -39,6 +39,7 @@ class Generated:
 class Expansion:
     apps: list[Generated] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (generator label, message)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # worth a warning, not an error
 
 
 def generator_path(label: str) -> tuple[str | int, ...]:
@@ -179,6 +180,9 @@ def expand(appset: dict[str, Any], world: World, projects: set[str] | None = Non
             result.errors.append((label, str(exc)))
             continue
         for params_list, gen_template in transformed:
+            if not params_list:
+                result.notes.append((label, "generated no Applications (nothing matched: "
+                                            "check its selector, paths or cluster inventory)"))
             tmpl = merge_template(template, gen_template) if gen_template else template
             if not (tmpl.get("metadata") or {}).get("name") and not spec.get("templatePatch"):
                 result.errors.append((label, "the ApplicationSet has no template name "

@@ -42,6 +42,7 @@ class EnvResult:
     apps: list[AppResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     roots: dict[str, Rendered] = field(default_factory=dict)
+    clusters: list[dict[str, Any]] = field(default_factory=list)  # the cluster inventory
 
 
 @dataclass
@@ -202,6 +203,12 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
         new = following
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
+        try:
+            er.clusters = world.for_env(er.env.name).clusters()
+        except GeneratorError as exc:
+            path = repo.inventory_path(er.env.name)
+            er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
+                                       "argocd-destination", "", "error", str(exc)))
     return Platform(repo, results, engine.version(), renderer.done)
 
 
@@ -248,10 +255,10 @@ class LocalWorld:
 
     def clusters(self) -> list[dict[str, Any]]:
         if self._clusters is None:
-            path = self.repo.deployments / "environments" / self.env / inventory.FILENAME
+            path = self.repo.inventory_path(self.env) if self.env else None
             try:
                 self._clusters = inventory.load(path, self.repo.rel(path)) \
-                    if self.env and path.is_file() else []
+                    if path is not None and path.is_file() else []
             except GitplaneError as exc:
                 raise GeneratorError(str(exc)) from None
         return self._clusters
@@ -335,11 +342,12 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
         elif is_kind(res.obj, APPLICATIONSET):
             name = res.name
             exp = appsets.expand(res.obj, world.for_env(env))
-            for label, message in exp.errors:
-                line = res.line_of(*appsets.generator_path(label))
-                er.findings.append(Finding(env, name, res.file, line, "argocd-generator",
-                                           res.id, "error",
-                                           f"ApplicationSet '{name}' {label}: {message}"))
+            for severity, items in (("error", exp.errors), ("warning", exp.notes)):
+                for label, message in items:
+                    line = res.line_of(*appsets.generator_path(label))
+                    er.findings.append(Finding(env, name, res.file, line, "argocd-generator",
+                                               res.id, severity,
+                                               f"ApplicationSet '{name}' {label}: {message}"))
             for gen in exp.apps:
                 add(gen.doc, Origin(res.file, res.line, gen.generator, name))
     return found

@@ -11,8 +11,9 @@ from types import ModuleType
 from typing import Any, Iterator
 
 from gitplane.argocd.discover import EnvResult, Platform, root_name
-from gitplane.checks import (argocd_duplicate_name, argocd_generator, argocd_invalid,
-                             argocd_path_missing, image_tag_mutable, kustomize_build,
+from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_generator,
+                             argocd_invalid, argocd_path_missing, argocd_project,
+                             argocd_unpinned, image_tag_mutable, kustomize_build,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
 from gitplane.model import Finding, Resource
@@ -20,7 +21,8 @@ from gitplane.model import Finding, Resource
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
     yaml_syntax, yaml_duplicate_key, kustomize_build, schema, schema_unknown_kind,
     argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
-    source_not_rendered, orphan_overlay, image_tag_mutable,
+    source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
+    argocd_destination, argocd_unpinned,
 )}
 
 

@@ -1,0 +1,84 @@
+"""An Application whose destination Argo CD cannot resolve, or whose namespace nothing makes.
+
+The cluster must be in the environment's inventory (``name`` or ``server``; the in-cluster
+cluster always exists), not named twice (``name`` and ``server`` together). Namespaced
+objects without a namespace need ``destination.namespace``. A destination namespace that no
+Application of the environment creates needs ``CreateNamespace=true`` (warning).
+
+Failing::
+
+    destination:
+      name: prod-eu          # not in deployments/environments/<env>/clusters.yaml
+
+Passing::
+
+    destination:
+      server: https://kubernetes.default.svc
+      namespace: web
+    syncPolicy:
+      syncOptions: [CreateNamespace=true]
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "argocd-destination"
+SEVERITY = "error"
+IN_CLUSTER = "https://kubernetes.default.svc"
+SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
+CLUSTER_SCOPED = {
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole",
+    "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass", "PriorityClass",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+    "ClusterIssuer", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from ctx.stage(ID)
+    for er in ctx.platform.envs:
+        servers = {c["data"]["server"] for c in er.clusters} | {IN_CLUSTER}
+        names = {c["data"]["name"] for c in er.clusters} | {"in-cluster"}
+        created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
+        created |= {r.name for root in er.roots.values() for r in root.resources
+                    if r.kind == "Namespace"}
+        for ar in er.apps:
+            app = ar.app
+            if ctx.only_app and app.name != ctx.only_app:
+                continue
+            o = app.origin
+            dest = app.destination
+
+            def finding(message: str, severity: str = SEVERITY) -> Finding:
+                return Finding(er.env.name, app.name, o.file, o.line, ID, "", severity, message)
+
+            if dest.get("name") and dest.get("server"):
+                yield finding("destination has both name and server; Argo CD needs one")
+            elif dest.get("name") and dest["name"] not in names:
+                yield finding(f"cluster '{dest['name']}' is not in this environment's cluster "
+                              "inventory")
+            elif dest.get("server") and dest["server"] not in servers:
+                yield finding(f"cluster '{dest['server']}' is not in this environment's cluster "
+                              "inventory")
+            elif not dest.get("name") and not dest.get("server"):
+                yield finding("destination names no cluster (server or name)")
+            namespace = dest.get("namespace", "")
+            if not namespace:
+                loose = [r for r in ar.resources if not r.namespace and
+                         r.kind not in CLUSTER_SCOPED and not r.kind.startswith("Cluster")]
+                if loose:
+                    yield finding(f"{loose[0].kind} '{loose[0].name}' has no namespace and the "
+                                  "destination sets none")
+                continue
+            options = ((app.doc.get("spec") or {}).get("syncPolicy") or {}).get(
+                "syncOptions") or []
+            if namespace not in created and namespace not in SYSTEM_NAMESPACES and \
+                    "CreateNamespace=true" not in options:
+                yield finding(f"namespace '{namespace}' is not created by any Application of "
+                              "this environment and CreateNamespace=true is not set", "warning")

@@ -1,0 +1,55 @@
+"""A Helm chart or another repository's source on a moving revision.
+
+``HEAD``, an empty revision, ``main``/``master``, ``*``, ``latest`` or a version range
+(``^1.2``, ``~1.2``, ``>=1``, ``1.x``) deploys whatever upstream publishes next: the same
+commit of this repository deploys different software over time. Pin a chart version, a tag
+or a commit. Sources in this repository follow it and are not reported.
+
+Failing::
+
+    source:
+      repoURL: https://charts.jetstack.io
+      chart: cert-manager
+      targetRevision: "*"
+
+Passing: ``targetRevision: v1.17.2``.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "argocd-unpinned"
+SEVERITY = "warning"
+MOVING = {"", "head", "main", "master", "latest", "*", "trunk", "develop"}
+
+
+def moving(revision: str, chart: bool) -> bool:
+    rev = revision.strip()
+    if rev.lower() in MOVING:
+        return True
+    if chart and (re.search(r"[*^~<>=|]|\bx\b|\.x|\.X", rev) or " " in rev):
+        return True
+    return False
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    repo = ctx.platform.repo
+    for er in ctx.platform.envs:
+        for ar in er.apps:
+            app = ar.app
+            if ctx.only_app and app.name != ctx.only_app:
+                continue
+            for src in app.sources:
+                if not src.chart and repo.is_self(src.repo_url):
+                    continue
+                if moving(src.target_revision, bool(src.chart)):
+                    what = f"chart '{src.chart}'" if src.chart else f"source '{src.repo_url}'"
+                    yield Finding(er.env.name, app.name, app.origin.file, app.origin.line, ID,
+                                  "", SEVERITY, f"{what} follows the moving revision "
+                                  f"'{src.target_revision}'; pin a version, tag or commit")
