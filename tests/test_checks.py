@@ -97,12 +97,15 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
     assert _findings(run, platform, "source-not-rendered") == []
     _edit(platform, "deployments/bootstrap/platform-apps/base/applications.yaml",
           "        targetRevision: HEAD\n",
-          "        targetRevision: v1.0.0\n        kustomize:\n          namePrefix: x-\n")
+          "        targetRevision: v1.0.0\n        kustomize:\n          namePrefix: x-\n"
+          "          commonAnnotationsEnvsubst: true\n")
     found = _findings(run, platform, "source-not-rendered")
     web = [f for f in found if f["application"] == "web-app" and f["environment"] == "staging"]
     assert len(web) == 2
     assert any("targetRevision 'v1.0.0'" in f["message"] for f in web)
-    assert any("kustomize settings" in f["message"] for f in web)
+    assert any("kustomize settings commonAnnotationsEnvsubst" in f["message"] for f in web)
+    code, out, _ = run("-C", str(platform), "render", "--env", "staging", "--app", "web-app")
+    assert "name: x-web-app" in out  # the Application's namePrefix is applied
     chart = platform / "deployments/domains/applications/apps/web-app/environments/staging"
     for f in chart.iterdir():
         f.unlink()

@@ -176,3 +176,27 @@ def test_engine_timeout_is_a_finding(tmp_path: Path, engine: Engine) -> None:
     write(tmp_path / "o/cm.yaml", CM.format(name="x"))
     got = kustomize.build(_repo(tmp_path), engine, tmp_path / "o", timeout=0.001)
     assert not got.ok and "exceeded" in got.problems[0].message
+
+
+def test_application_kustomize_settings_match_an_edited_kustomization(
+        platform: Path, engine: Engine, tmp_path: Path) -> None:
+    rel = "deployments/domains/applications/apps/web-app/environments/staging"
+    overrides = {"namePrefix": "x-", "nameSuffix": "-y", "namespace": "other",
+                 "images": ["nginx=ghcr.io/acme/nginx:1.28.0"],
+                 "commonLabels": {"team": "web"}, "commonAnnotations": {"owner": "me"},
+                 "replicas": [{"name": "web-app", "count": 5}]}
+    got = kustomize.build(Repository.find(platform), engine, platform / rel,
+                          overrides=overrides)
+    assert got.ok, got.problems
+    # What Argo CD does: `kustomize edit` these settings into the app's kustomization.
+    edited = platform / rel / "kustomization.yaml"
+    k = yaml.safe_load(edited.read_text())
+    k.update({"namePrefix": "x-", "nameSuffix": "-y", "namespace": "other",
+              "images": [{"name": "nginx", "newName": "ghcr.io/acme/nginx", "newTag": "1.28.0"}],
+              "commonLabels": {"team": "web"}, "commonAnnotations": {"owner": "me"},
+              "replicas": [{"name": "web-app", "count": 5}]})
+    edited.write_text(yaml.safe_dump(k))
+    mine = sorted((r.obj for r in got.resources), key=resource_id)
+    assert mine == _direct(platform / rel)
+    dep = next(o for o in mine if o["kind"] == "Deployment")
+    assert dep["metadata"]["name"] == "x-web-app-y" and dep["spec"]["replicas"] == 5

@@ -6,7 +6,10 @@ ApplicationSets, and follow every Application whose source lies in this reposito
 """
 from __future__ import annotations
 
+import json
 import os
+
+import yaml
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,15 +93,16 @@ class _Renderer:
 
     @staticmethod
     def key(kind: str, folder: Path, options: dict[str, Any]) -> str:
-        if kind == "directory" and options:
-            return f"{folder}?{sorted(options.items())}"
+        if options:
+            return f"{folder}?{json.dumps(options, sort_keys=True)}"
         return str(folder)
 
     def one(self, kind: str, folder: Path, options: dict[str, Any]) -> Rendered:
         cfg = self.repo.config
         if kind == "kustomize":
             return kustomize.build(self.repo, self.engine, folder, cfg.render_timeout,
-                                   cfg.render_memory_mib * 1024 ** 2, self.parsed)
+                                   cfg.render_memory_mib * 1024 ** 2, self.parsed,
+                                   options or None)
         if kind == "file":
             return directory.build_file(self.repo, folder, self.parsed)
         return directory.build(self.repo, folder, options, self.parsed)
@@ -124,13 +128,36 @@ def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
     if not repo.is_working_tree(src.target_revision):
         notes.append(f"targetRevision '{src.target_revision}' is not the checked-out branch; "
                      "rendered from the working tree")
-    if kind == "kustomize" and src.raw.get("kustomize"):
-        notes.append("the Application's own kustomize settings are not applied by this "
-                     "version of gitplane")
+    overrides = src.raw.get("kustomize") if kind == "kustomize" else None
+    unsupported = sorted(set(overrides or {}) - set(kustomize.OVERRIDES)) \
+        if isinstance(overrides, dict) else []
+    if unsupported:
+        notes.append(f"kustomize settings {', '.join(unsupported)} of the Application are not "
+                     "applied by this version of gitplane")
+    if isinstance(overrides, dict) and src.path is not None:
+        kfile = kustomize.kustomization_file(repo.resolve(src.path))
+        try:
+            own = yaml.safe_load(kfile.read_text()) if kfile else None
+        except (OSError, yaml.YAMLError):
+            own = None
+        for key in ("namePrefix", "nameSuffix"):
+            if overrides.get(key) and isinstance(own, dict) and own.get(key):
+                notes.append(f"the Application's {key} replaces the kustomization's own in "
+                             "Argo CD; gitplane applies both")
     if src.raw.get("helm") or src.raw.get("plugin"):
         notes.append("helm/plugin settings on a non-Helm source are ignored, as Argo CD "
                      "ignores them")
     return notes
+
+
+def source_options(kind: str, src: Source) -> dict[str, Any]:
+    """What else than the folder decides a render: Argo CD's directory settings for a plain
+    folder, the Application's own kustomize settings for a kustomization."""
+    if kind == "directory":
+        return dict(src.directory)
+    if kind == "kustomize" and isinstance(src.raw.get("kustomize"), dict):
+        return dict(src.raw["kustomize"])
+    return {}
 
 
 def root_name(root: str) -> str:
@@ -178,7 +205,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
         er.findings.extend(_findings(rendered.problems, er.env.name, root_name(root)))
         new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
     while new:
-        jobs_list = [(k, repo.resolve(s.path or "."), s.directory)
+        jobs_list = [(k, repo.resolve(s.path or "."), source_options(k, s))
                      for _, ar in new for k, s in zip(ar.app.kinds, ar.app.sources)
                      if k in ("kustomize", "directory")]
         counter.total += len({renderer.key(*j) for j in jobs_list} - set(renderer.done))
@@ -191,7 +218,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
                 if kind not in ("kustomize", "directory"):
                     continue
                 folder = repo.resolve(src.path or ".")
-                rendered = renderer.done[renderer.key(kind, folder, src.directory)]
+                rendered = renderer.done[renderer.key(kind, folder, source_options(kind, src))]
                 er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
                 ok = ok and rendered.ok
                 ar.resources.extend(rendered.resources)

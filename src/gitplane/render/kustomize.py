@@ -311,11 +311,83 @@ def readable_error(stderr: str, top: Path, scratch: Path, directory: Path | None
     return msg
 
 
+#: The Application ``spec.source.kustomize`` settings applied (as Argo CD applies them with
+#: ``kustomize edit``), through the wrapper kustomization.
+OVERRIDES = ("namePrefix", "nameSuffix", "namespace", "images", "commonLabels",
+             "commonAnnotations", "replicas", "patches", "components", "forceCommonLabels",
+             "forceCommonAnnotations", "labelWithoutSelector", "labelIncludeTemplates")
+
+
+def parse_image(spec: str) -> dict[str, str]:
+    """``kustomize edit set image`` syntax: ``[name=]newName[:newTag][@digest]``."""
+    name, _, new = spec.partition("=") if "=" in spec else (None, "", spec)
+    entry: dict[str, str] = {}
+    ref = new
+    if "@" in ref:
+        ref, entry["digest"] = ref.split("@", 1)
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref, entry["newTag"] = ref.rsplit(":", 1)
+    if name is None:
+        entry["name"] = ref
+    else:
+        entry["name"] = name
+        if ref and ref != name:
+            entry["newName"] = ref
+    return entry
+
+
+def _wrapper(directory: Path, scratch: Path, root_kind: str,
+             overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The wrapper kustomization: the directory, origin annotations, the Application's
+    kustomize settings."""
+    entry = "components" if root_kind == "Component" else "resources"
+    rel = os.path.relpath(directory, scratch)
+    k: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                         "kind": "Kustomization", entry: [rel],
+                         "buildMetadata": ["originAnnotations"]}
+    o = overrides or {}
+    for key in ("namePrefix", "nameSuffix", "namespace", "commonAnnotations", "replicas"):
+        if o.get(key):
+            k[key] = o[key]
+    if o.get("commonLabels"):
+        k["labels"] = [{"pairs": o["commonLabels"],
+                        "includeSelectors": not o.get("labelWithoutSelector"),
+                        "includeTemplates": bool(o.get("labelIncludeTemplates"))
+                        or not o.get("labelWithoutSelector")}]
+    if o.get("images"):
+        k["images"] = [parse_image(str(i)) for i in o["images"]]
+    if o.get("components"):
+        k.setdefault("components", []).extend(
+            os.path.relpath(directory / str(c), scratch) for c in o["components"])
+    if o.get("patches"):
+        patches = []
+        for p in o["patches"]:
+            p = dict(p)
+            if p.get("path"):
+                p["path"] = os.path.relpath(directory / str(p["path"]), scratch)
+            patches.append(p)
+        k["patches"] = patches
+    return k
+
+
 def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
-          memory: int = 2 * 1024 ** 3, parsed: ParsedFiles | None = None) -> Rendered:
-    """Render one kustomization directory within the repository boundary."""
+          memory: int = 2 * 1024 ** 3, parsed: ParsedFiles | None = None,
+          overrides: dict[str, Any] | None = None) -> Rendered:
+    """Render one kustomization directory within the repository boundary, with the
+    Application's own kustomize settings (``overrides``) when it has some."""
     graph = Graph(repo, parsed)
     graph.walk(directory)
+    for i, comp in enumerate((overrides or {}).get("components") or []):
+        target = graph._target(directory, repo.rel(directory), 1,
+                               f"Application kustomize.components[{i}]", str(comp))
+        if target is not None:
+            graph.walk(target)
+    for i, patch in enumerate((overrides or {}).get("patches") or []):
+        if isinstance(patch, dict) and patch.get("path"):
+            graph._file_ref(directory, repo.rel(directory), 1,
+                            f"Application kustomize.patches[{i}].path", str(patch["path"]),
+                            True)
     out = Rendered(files=graph.files)
     out.problems = list(graph.problems)
     if any(p.severity == "error" for p in graph.problems):
@@ -327,12 +399,8 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
     try:
         wrapper = scratch / "kustomization.yaml"
         # A Component cannot be a resource: it joins the wrapper as a component instead.
-        root_kind = graph.root_kind(directory)
-        entry = "components" if root_kind == "Component" else "resources"
-        wrapper.write_text(yaml.safe_dump({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            entry: [os.path.relpath(directory, scratch)],
-            "buildMetadata": ["originAnnotations"]}))
+        wrapper.write_text(yaml.safe_dump(_wrapper(directory, scratch,
+                                                   graph.root_kind(directory), overrides)))
         try:
             res = engine.build(scratch, timeout=timeout, memory=memory)
         except GitplaneError as exc:
