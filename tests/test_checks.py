@@ -99,11 +99,14 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
           "        targetRevision: HEAD\n",
           "        targetRevision: v1.0.0\n        kustomize:\n          namePrefix: x-\n"
           "          commonAnnotationsEnvsubst: true\n")
+    missing = _findings(run, platform, "argocd-path-missing")
+    assert any("targetRevision 'v1.0.0' does not resolve" in f["message"] for f in missing)
+    _edit(platform, "deployments/bootstrap/platform-apps/base/applications.yaml",
+          "targetRevision: v1.0.0", "targetRevision: HEAD")
     found = _findings(run, platform, "source-not-rendered")
     web = [f for f in found if f["application"] == "web-app" and f["environment"] == "staging"]
-    assert len(web) == 2
-    assert any("targetRevision 'v1.0.0'" in f["message"] for f in web)
-    assert any("kustomize settings commonAnnotationsEnvsubst" in f["message"] for f in web)
+    assert len(web) == 1
+    assert "kustomize settings commonAnnotationsEnvsubst" in web[0]["message"]
     code, out, _ = run("-C", str(platform), "render", "--env", "staging", "--app", "web-app")
     assert "name: x-web-app" in out  # the Application's namePrefix is applied
     chart = platform / "deployments/domains/applications/apps/web-app/environments/staging"

@@ -61,3 +61,37 @@ def test_app_of_apps_cycle_and_foreign_repo(tmp_path: Path) -> None:
     assert names == ["a", "a-again", "b", "m"]
     [f] = p.findings
     assert (f.rule, f.application, f.file) == ("argocd-path-missing", "m", "apps/b/missing.yaml")
+
+
+def test_revisions_are_read_from_git(platform: Path) -> None:
+    from conftest import git
+
+    git(platform, "add", "-A")
+    git(platform, "commit", "-qm", "one")
+    git(platform, "tag", "v1.0.0")
+    dep = platform / "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
+    dep.write_text(dep.read_text().replace("nginx:1.27.3", "nginx:1.28.0"))
+    apps = platform / "deployments/bootstrap/platform-apps/base/applications.yaml"
+    # The applications domain pinned to the tag; its generator reads the tag too.
+    apps.write_text(apps.read_text().replace("targetRevision: HEAD", "targetRevision: v1.0.0")
+                    .replace("revision: HEAD", "revision: v1.0.0"))
+    p = api.load(platform, env="staging")
+    [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
+    [d] = [r for r in web.resources if r.kind == "Deployment"]
+    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27.3"
+    assert d.file.endswith("web-app/base/manifests/deployment.yaml")
+    assert not [f for f in p.findings if f.severity == "error"]
+    # HEAD (the working tree) sees the change.
+    apps.write_text(apps.read_text().replace("targetRevision: v1.0.0", "targetRevision: HEAD"))
+    p = api.load(platform, env="staging")
+    [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
+    [d] = [r for r in web.resources if r.kind == "Deployment"]
+    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28.0"
+    # An app folder that exists only in the working tree is missing at the tag.
+    new = platform / "deployments/domains/applications/apps/api/environments/staging"
+    new.mkdir(parents=True)
+    (new / "kustomization.yaml").write_text("resources: []\n")
+    apps.write_text(apps.read_text().replace("targetRevision: HEAD", "targetRevision: v1.0.0"))
+    p = api.load(platform, env="staging")
+    names = {a.app.name for a in p.envs[0].apps}
+    assert "api" not in names  # the generator lists the tag's folders

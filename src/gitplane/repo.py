@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 from functools import cached_property
@@ -144,6 +145,33 @@ class Repository:
         """Whether Argo CD at ``revision`` would see what the working tree holds once pushed."""
         return revision in ("", "HEAD") or revision == self.branch
 
+    @cached_property
+    def in_git(self) -> bool:
+        return (self.top / ".git").exists()
+
+    def resolve_revision(self, revision: str) -> str | None:
+        """The commit ``revision`` names locally (a branch, remote branch, tag or commit), or
+        None. Revisions that look like options are refused, never passed to git."""
+        if not revision or revision.startswith("-") or not self.in_git:
+            return None
+        for candidate in (revision, f"origin/{revision}"):
+            try:
+                res = proc.git(["rev-parse", "--verify", "--quiet", "--end-of-options",
+                                f"{candidate}^{{commit}}"], cwd=self.top)
+            except GitplaneError:
+                return None
+            if res.returncode == 0:
+                return res.stdout.decode().strip()
+        return None
+
+    def at(self, tree: Path) -> "Repository":
+        """This repository as it is in ``tree`` (a materialised revision)."""
+        rel = self.rel(self.root)
+        root = tree if rel in ("", ".") else tree / rel
+        return Repository(root=root, top=tree, config=self.config, origin=self.origin)
+
+
+
     # -- layout --------------------------------------------------------------------------
     @property
     def deployments(self) -> Path:
@@ -259,3 +287,52 @@ class Repository:
             return []
         return sorted((p.parent.parent.name, p.name)
                       for p in self.deployments.glob("domains/*/apps/*") if p.is_dir())
+
+
+class Revisions:
+    """Trees of revisions other than the working tree, each materialised once per run from
+    ``git archive`` into a scratch folder (RAM-backed where there is one), links that would
+    leave it refused; removed by ``close``."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._views: dict[str, Repository] = {}
+        self._scratch: Path | None = None
+        self._lock = threading.Lock()
+
+    def view(self, revision: str) -> Repository:
+        """The repository as ``revision`` holds it; the working tree for HEAD, the branch
+        checked out, or a folder not in Git. GitplaneError when it does not resolve."""
+        if self.repo.is_working_tree(revision) or not self.repo.in_git:
+            return self.repo
+        commit = self.repo.resolve_revision(revision)
+        if commit is None:
+            raise GitplaneError(f"targetRevision '{revision}' does not resolve in the local "
+                                "repository (fetch it, or check the name)")
+        with self._lock:
+            if commit not in self._views:
+                self._views[commit] = self.repo.at(self._extract(commit))
+            return self._views[commit]
+
+    def _extract(self, commit: str) -> Path:
+        import io
+        import tarfile
+        import tempfile
+
+        if self._scratch is None:
+            shm = Path("/dev/shm")
+            parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+            self._scratch = Path(tempfile.mkdtemp(prefix="gitplane-rev-", dir=parent))
+        dest = self._scratch / commit
+        res = proc.git(["archive", "--format=tar", commit], cwd=self.repo.top, timeout=120)
+        if res.returncode != 0:
+            raise GitplaneError(f"git archive {commit[:12]} failed: {res.stderr.strip()}")
+        with tarfile.open(fileobj=io.BytesIO(res.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+        return dest
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)

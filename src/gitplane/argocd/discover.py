@@ -24,7 +24,7 @@ from gitplane.errors import BoundaryError, GitplaneError
 from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, kustomize
-from gitplane.repo import Repository
+from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import ParsedFiles
 
 Progress = Callable[[int, int], None]
@@ -37,6 +37,7 @@ class AppResult:
     app: Application
     resources: list[Resource] = field(default_factory=list)
     rendered: bool = False  # every local source rendered without a problem
+    views: list[Repository] = field(default_factory=list)  # per source: the tree it reads
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Platform:
 
 
 def _classify(repo: Repository, src: Source) -> tuple[str, Path | None, str]:
-    """(kind, folder, message) of one source."""
+    """(kind, folder, message) of one source, in ``repo`` (the tree of its revision)."""
     if src.chart or not repo.is_self(src.repo_url):
         return "external", None, ""
     if src.path is None:
@@ -97,22 +98,24 @@ class _Renderer:
             return f"{folder}?{json.dumps(options, sort_keys=True)}"
         return str(folder)
 
-    def one(self, kind: str, folder: Path, options: dict[str, Any]) -> Rendered:
+    def one(self, kind: str, folder: Path, options: dict[str, Any],
+            view: Repository | None = None) -> Rendered:
+        repo = view or self.repo
         cfg = self.repo.config
         if kind == "kustomize":
-            return kustomize.build(self.repo, self.engine, folder, cfg.render_timeout,
+            return kustomize.build(repo, self.engine, folder, cfg.render_timeout,
                                    cfg.render_memory_mib * 1024 ** 2, self.parsed,
                                    options or None)
         if kind == "file":
-            return directory.build_file(self.repo, folder, self.parsed)
-        return directory.build(self.repo, folder, options, self.parsed)
+            return directory.build_file(repo, folder, self.parsed)
+        return directory.build(repo, folder, options, self.parsed)
 
-    def many(self, jobs: list[tuple[str, Path, dict[str, Any]]], counter: "_Counter") -> None:
-        todo: dict[str, tuple[str, Path, dict[str, Any]]] = {}
-        for kind, folder, options in jobs:
-            k = self.key(kind, folder, options)
+    def many(self, jobs: list[tuple[Any, ...]], counter: "_Counter") -> None:
+        todo: dict[str, tuple[Any, ...]] = {}
+        for job in jobs:
+            k = self.key(*job[:3])
             if k not in self.done:
-                todo[k] = (kind, folder, options)
+                todo[k] = job
         if not todo:
             return
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
@@ -125,9 +128,9 @@ class _Renderer:
 def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
     """What this version renders differently from Argo CD for ``src``, said plainly."""
     notes = []
-    if not repo.is_working_tree(src.target_revision):
-        notes.append(f"targetRevision '{src.target_revision}' is not the checked-out branch; "
-                     "rendered from the working tree")
+    if not repo.in_git and not repo.is_working_tree(src.target_revision):
+        notes.append(f"targetRevision '{src.target_revision}': the folder is not a Git "
+                     "repository; rendered from the files as they are")
     overrides = src.raw.get("kustomize") if kind == "kustomize" else None
     unsupported = sorted(set(overrides or {}) - set(kustomize.OVERRIDES)) \
         if isinstance(overrides, dict) else []
@@ -178,7 +181,17 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
     """Find and render every Application of ``envs``."""
     renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2))
     results = [EnvResult(env) for env in envs]
-    world = LocalWorld(repo)
+    revisions = Revisions(repo)
+    world = LocalWorld(repo, revisions=revisions)
+    try:
+        return _discover(repo, engine, results, renderer, revisions, world, progress)
+    finally:
+        revisions.close()
+
+
+def _discover(repo: Repository, engine: Engine, results: list[EnvResult], renderer: _Renderer,
+              revisions: Revisions, world: "LocalWorld",
+              progress: Progress | None) -> Platform:
 
     seen: dict[str, set[str]] = {er.env.name: set() for er in results}
     roots: list[tuple[EnvResult, str, Path, str]] = []
@@ -205,19 +218,19 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
         er.findings.extend(_findings(rendered.problems, er.env.name, root_name(root)))
         new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
     while new:
-        jobs_list = [(k, repo.resolve(s.path or "."), source_options(k, s))
-                     for _, ar in new for k, s in zip(ar.app.kinds, ar.app.sources)
+        jobs_list = [(k, v.resolve(s.path or "."), source_options(k, s), v)
+                     for _, ar in new for k, s, v in zip(ar.app.kinds, ar.app.sources, ar.views)
                      if k in ("kustomize", "directory")]
-        counter.total += len({renderer.key(*j) for j in jobs_list} - set(renderer.done))
+        counter.total += len({renderer.key(*j[:3]) for j in jobs_list} - set(renderer.done))
         renderer.many(jobs_list, counter)
         following: list[tuple[EnvResult, AppResult]] = []
         for er, ar in new:
             children: list[Resource] = []
             ok = True
-            for kind, src in zip(ar.app.kinds, ar.app.sources):
+            for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views):
                 if kind not in ("kustomize", "directory"):
                     continue
-                folder = repo.resolve(src.path or ".")
+                folder = view.resolve(src.path or ".")
                 rendered = renderer.done[renderer.key(kind, folder, source_options(kind, src))]
                 er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
                 ok = ok and rendered.ok
@@ -244,17 +257,33 @@ class LocalWorld:
     on this repository) and each environment's cluster inventory."""
 
     def __init__(self, repo: Repository, env: str = "",
-                 clusters: list[dict[str, Any]] | None = None) -> None:
+                 clusters: list[dict[str, Any]] | None = None,
+                 revisions: Revisions | None = None) -> None:
         self.repo = repo
         self.env = env
         self._clusters = clusters
-        self._folders: list[str] | None = None
-        self._files: list[str] | None = None
+        self.revisions = revisions or Revisions(repo)
+        self._listings: dict[str, tuple[list[str], list[str]]] = {}
 
     def for_env(self, env: str) -> "LocalWorld":
-        other = LocalWorld(self.repo, env, self._clusters)
-        other._folders, other._files = self._folders, self._files
+        other = LocalWorld(self.repo, env, self._clusters, self.revisions)
+        other._listings = self._listings
         return other
+
+    def _tree(self, repo_url: str, revision: str) -> Repository:
+        """The tree a generator reads: its revision when that resolves locally, else the
+        working tree."""
+        self._check(repo_url)
+        try:
+            return self.revisions.view(revision)
+        except GitplaneError:
+            return self.repo
+
+    def _listing(self, tree: Repository) -> tuple[list[str], list[str]]:
+        key = str(tree.top)
+        if key not in self._listings:
+            self._listings[key] = (appsets.list_folders(tree.top), list_files(tree.top))
+        return self._listings[key]
 
     def _check(self, repo_url: str) -> None:
         if not self.repo.is_self(repo_url):
@@ -262,20 +291,15 @@ class LocalWorld:
                                  "repository cannot be read offline")
 
     def directories(self, repo_url: str, revision: str) -> list[str]:
-        self._check(repo_url)
-        if self._folders is None:
-            self._folders = appsets.list_folders(self.repo.top)
-        return self._folders
+        return self._listing(self._tree(repo_url, revision))[0]
 
     def files(self, repo_url: str, revision: str, pattern: str) -> dict[str, str]:
-        self._check(repo_url)
-        if self._files is None:
-            self._files = list_files(self.repo.top)
+        tree = self._tree(repo_url, revision)
         out = {}
-        for rel in self._files:
+        for rel in self._listing(tree)[1]:
             if doublestar_match(pattern, rel):
                 try:
-                    out[rel] = (self.repo.top / rel).read_text(encoding="utf-8")
+                    out[rel] = (tree.top / rel).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError) as exc:
                     raise GeneratorError(f"cannot read {rel}: {exc}") from None
         return out
@@ -342,8 +366,15 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                 f"Application '{app.name}' is also defined at {first.file}:{first.line}; "
                 "Argo CD keeps only one"))
             return
+        views: list[Repository] = []
         for src in app.sources:
-            kind, _, message = _classify(repo, src)
+            try:
+                view = world.revisions.view(src.target_revision) if (
+                    not src.chart and repo.is_self(src.repo_url)) else repo
+                kind, _, message = _classify(view, src)
+            except GitplaneError as exc:
+                view, kind, message = repo, "missing", str(exc)
+            views.append(view)
             app.kinds.append(kind)
             if kind in ("missing", "refused"):
                 er.findings.append(Finding(env, app.name, origin.file, origin.line,
@@ -358,7 +389,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                 for note in _approximations(repo, src, kind):
                     er.findings.append(Finding(env, app.name, origin.file, origin.line,
                                                "source-not-rendered", "", "warning", note))
-        ar = AppResult(app)
+        ar = AppResult(app, views=views)
         names[app.name] = ar
         er.apps.append(ar)
         found.append(ar)
