@@ -95,3 +95,19 @@ def test_revisions_are_read_from_git(platform: Path) -> None:
     p = api.load(platform, env="staging")
     names = {a.app.name for a in p.envs[0].apps}
     assert "api" not in names  # the generator lists the tag's folders
+
+
+def test_multi_source_with_ref(platform: Path) -> None:
+    inst = platform / "deployments/bootstrap/argocd/base/argo-cd.yaml"
+    inst.write_text(inst.read_text().replace(
+        "  source:\n    repoURL: https://argoproj.github.io/argo-helm\n    chart: argo-cd\n"
+        "    targetRevision: 9.3.4\n    helm:\n      releaseName: argocd\n",
+        "  sources:\n    - repoURL: https://argoproj.github.io/argo-helm\n      chart: argo-cd\n"
+        "      targetRevision: 9.3.4\n      helm:\n        valueFiles:\n"
+        "          - $values/deployments/bootstrap/argocd/values.yaml\n"
+        "    - repoURL: https://github.com/your-org/your-repo.git\n      targetRevision: HEAD\n"
+        "      ref: values\n"))
+    p = api.load(platform, env="staging")
+    [app] = [a.app for a in p.envs[0].apps if a.app.name == "argo-cd"]
+    assert app.kinds == ["external", "ref"]
+    assert not [f for f in p.findings if f.severity == "error"]

@@ -23,7 +23,7 @@ from gitplane.argocd import clusters as inventory
 from gitplane.errors import BoundaryError, GitplaneError
 from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
-from gitplane.render import Problem, Rendered, directory, kustomize
+from gitplane.render import Problem, Rendered, directory, helm, kustomize
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import ParsedFiles
 
@@ -68,6 +68,8 @@ def _classify(repo: Repository, src: Source) -> tuple[str, Path | None, str]:
     if src.chart or not repo.is_self(src.repo_url):
         return "external", None, ""
     if src.path is None:
+        if src.raw.get("ref"):
+            return "ref", None, ""  # a multi-source ref: read through $ref by other sources
         return "missing", None, "source has no path"
     try:
         folder = repo.resolve(src.path or ".")
@@ -99,9 +101,17 @@ class _Renderer:
         return str(folder)
 
     def one(self, kind: str, folder: Path, options: dict[str, Any],
-            view: Repository | None = None) -> Rendered:
+            view: Repository | None = None, ar: "AppResult | None" = None) -> Rendered:
         repo = view or self.repo
         cfg = self.repo.config
+        if kind == "helm" and ar is not None:
+            app = ar.app
+            src = app.sources[options["source"]]
+            refs = {str(s.raw["ref"]): v for s, v, k in zip(app.sources, ar.views, app.kinds)
+                    if s.raw.get("ref") and k != "external"}
+            return helm.build(repo, folder, dict(src.raw.get("helm") or {}), app.name,
+                              app.destination.get("namespace", ""), refs, cfg.render_timeout,
+                              cfg.render_memory_mib * 1024 ** 2)
         if kind == "kustomize":
             return kustomize.build(repo, self.engine, folder, cfg.render_timeout,
                                    cfg.render_memory_mib * 1024 ** 2, self.parsed,
@@ -218,20 +228,27 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         er.findings.extend(_findings(rendered.problems, er.env.name, root_name(root)))
         new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
     while new:
-        jobs_list = [(k, v.resolve(s.path or "."), source_options(k, s), v)
+        jobs_list: list[tuple[Any, ...]] = [(k, v.resolve(s.path or "."), source_options(k, s), v)
                      for _, ar in new for k, s, v in zip(ar.app.kinds, ar.app.sources, ar.views)
                      if k in ("kustomize", "directory")]
+        for _, ar in new:  # local Helm charts: one render per Application (its settings)
+            for i, (k, s, v) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views)):
+                if k == "helm":
+                    jobs_list.append(("helm", v.resolve(s.path or "."),
+                                      {"app": ar.app.name, "source": i}, v, ar))
         counter.total += len({renderer.key(*j[:3]) for j in jobs_list} - set(renderer.done))
         renderer.many(jobs_list, counter)
         following: list[tuple[EnvResult, AppResult]] = []
         for er, ar in new:
             children: list[Resource] = []
             ok = True
-            for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views):
-                if kind not in ("kustomize", "directory"):
+            for i, (kind, src, view) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views)):
+                if kind not in ("kustomize", "directory", "helm"):
                     continue
                 folder = view.resolve(src.path or ".")
-                rendered = renderer.done[renderer.key(kind, folder, source_options(kind, src))]
+                options = {"app": ar.app.name, "source": i} if kind == "helm" else \
+                    source_options(kind, src)
+                rendered = renderer.done[renderer.key(kind, folder, options)]
                 er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
                 ok = ok and rendered.ok
                 ar.resources.extend(rendered.resources)
@@ -380,11 +397,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                 er.findings.append(Finding(env, app.name, origin.file, origin.line,
                                            "argocd-path-missing", "", "error",
                                            f"Application '{app.name}': {message}"))
-            elif kind == "helm":
-                er.findings.append(Finding(
-                    env, app.name, origin.file, origin.line, "source-not-rendered", "",
-                    "warning", f"local Helm chart '{src.path}' is not rendered by this "
-                    "version of gitplane"))
+
             if kind in ("kustomize", "directory"):
                 for note in _approximations(repo, src, kind):
                     er.findings.append(Finding(env, app.name, origin.file, origin.line,
