@@ -62,3 +62,21 @@ def write(path: Path, text: str) -> Path:
 
 
 RunFn = Callable[..., tuple[int, str, str]]
+
+
+def num(v: object) -> object:
+    """JSON values with every number as float: Go's float64 and int compare equal."""
+    if isinstance(v, dict):
+        return {k: num(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [num(x) for x in v]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def json_key(v: object) -> str:
+    """A sort key for unordered comparison of JSON values."""
+    import json
+
+    return json.dumps(num(v), sort_keys=True)

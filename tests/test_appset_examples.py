@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import SHARED, RunFn, git, write
+from conftest import SHARED, json_key, num, RunFn, git, write
 from gitplane.argocd import clusters as inventory
 from gitplane.argocd.discover import LocalWorld
 from gitplane.argocd.generators import Generators
@@ -18,20 +18,6 @@ from gitplane.repo import Repository
 
 EXAMPLES = SHARED / "conformance" / "applicationset" / "examples"
 FILES = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
-
-
-def _num(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _num(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_num(x) for x in v]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    return v
-
-
-def _key(v: Any) -> str:
-    return json.dumps(_num(v), sort_keys=True)
 
 
 def _repo(tmp: Path, example: Path, fixtures: dict[str, Any]) -> Path:
@@ -74,7 +60,7 @@ def test_example(example: Path, tmp_path: Path, run: RunFn) -> None:
     apps = json.loads(out)
     if "expectedApplications" in expected:
         assert code == 0, err
-        assert sorted(map(_key, apps)) == sorted(map(_key, expected["expectedApplications"]))
+        assert sorted(map(json_key, apps)) == sorted(map(json_key, expected["expectedApplications"]))
     if "expectedApplicationNames" in expected:
         assert sorted(a["metadata"]["name"] for a in apps) == \
             sorted(expected["expectedApplicationNames"])
@@ -85,10 +71,10 @@ def test_example(example: Path, tmp_path: Path, run: RunFn) -> None:
                         bool(spec.get("goTemplate")), spec.get("goTemplateOptions") or [])
     params = [p for gen in spec["generators"] for p in engine.params(gen)]
     if "expectedParams" in expected:
-        assert sorted(map(_key, params)) == sorted(map(_key, expected["expectedParams"]))
+        assert sorted(map(json_key, params)) == sorted(map(json_key, expected["expectedParams"]))
     if "expectedParamsCount" in expected:
         assert len(params) == expected["expectedParamsCount"]
     for subset in expected.get("expectedParamsSubset") or []:
-        assert any(all(_num(p.get(k)) == _num(v) for k, v in subset.items()) for p in params)
+        assert any(all(num(p.get(k)) == num(v) for k, v in subset.items()) for p in params)
     if "expectedApplications" not in expected and "expectedApplicationNames" not in expected:
         assert code in (0, 1)  # e.g. duplicate names: reported, exit 1, no crash

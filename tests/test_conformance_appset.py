@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import SHARED
+from conftest import SHARED, json_key, num
 from gitplane.argocd import appset, generators as g
 from gitplane.argocd.gotemplate import TemplateError, normalize, slugify
 from gitplane.argocd.template import fasttemplate, render
@@ -60,20 +60,6 @@ def _engine(inp: dict[str, Any]) -> g.Generators:
                         inp.get("goTemplateOptions") or [], overrides)
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _num(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_num(x) for x in v]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    return v
-
-
-def _key(p: Any) -> str:
-    return json.dumps(_num(p), sort_keys=True)
-
-
 def _pointer(doc: Any, pointer: str) -> Any:
     for part in pointer.lstrip("/").split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
@@ -101,18 +87,18 @@ def _compare_params(exp: dict[str, Any], got: list[Any]) -> None:
     if "params" not in exp:
         assert len(got) == exp["count"]
         for pointer, value in (exp.get("fieldsEqual") or {}).items():
-            assert _num(_pointer(got, pointer)) == _num(value), pointer
+            assert num(_pointer(got, pointer)) == num(value), pointer
         return
     want = exp["params"]
     how = exp.get("compare", "exact")
     if how == "exact":
-        assert _num(got) == _num(want)
+        assert num(got) == num(want)
     elif how == "unordered-within-clusters":
-        norm = lambda ps: [{**p, "clusters": sorted(map(_key, p["clusters"]))}  # noqa: E731
+        norm = lambda ps: [{**p, "clusters": sorted(map(json_key, p["clusters"]))}  # noqa: E731
                            if "clusters" in p else p for p in ps]
-        assert sorted(map(_key, norm(got))) == sorted(map(_key, norm(want)))
+        assert sorted(map(json_key, norm(got))) == sorted(map(json_key, norm(want)))
     else:
-        assert sorted(map(_key, got)) == sorted(map(_key, want))
+        assert sorted(map(json_key, got)) == sorted(map(json_key, want))
 
 
 def _expect(exp: dict[str, Any], run: Any) -> Any:
@@ -174,12 +160,12 @@ def _run(case: dict[str, Any]) -> None:
         out = _expect(exp, lambda: g.append_values(inp["values"], dict(inp["params"] or {}),
                                                     go, opts))
         if out is not None:
-            assert _num(out) == _num(exp["params"])
+            assert num(out) == num(exp["params"])
     elif fn == "getParamSetsByMergeKey":
         out = _expect(exp, lambda: g.param_sets_by_merge_key(inp["mergeKeys"],
                                                               inp["paramSets"]))
         if out is not None:
-            assert _num(out) == _num(exp["byKey"])
+            assert num(out) == num(exp["byKey"])
     elif fn.startswith("InterpolateGenerator") or fn.startswith("Render.RenderGeneratorParams"):
         engine = _engine(inp)
         out = _expect(exp, lambda: engine.interpolate(inp["generator"], inp.get("params")))
@@ -193,7 +179,7 @@ def _run(case: dict[str, Any]) -> None:
         out = _expect(exp, lambda: appset.apply_template_patch(
             inp["application"], inp["templatePatch"], inp.get("params") or {}, []))
         if out is not None:
-            assert _num(out) == _num(exp["application"])
+            assert num(out) == num(exp["application"])
     elif fn == "ApplicationSetReconciler.validateGeneratedApplications":
         fx = inp.get("fixtures") or {}
         errors = appset.validate(inp["appSetName"], inp["applications"],
@@ -228,7 +214,7 @@ def _appset_case(inp: dict[str, Any], exp: dict[str, Any]) -> None:
     if out is None:
         return
     want = exp.get("applications") or []
-    assert sorted(map(_key, out)) == sorted(map(_key, want))
+    assert sorted(map(json_key, out)) == sorted(map(json_key, want))
 
 
 NEEDS_API = {"GitGenerator.GenerateParams (project lookup)":
