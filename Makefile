@@ -12,10 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+SARIF_SCHEMA := $(VENV)/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json
+
 $(TEST_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# The official SARIF 2.1.0 schema, for the test that validates gitplane's SARIF output
+	@# (shipped in an npm package; the test skips with a reason when npm is not available).
+	@mkdir -p $(VENV)/sarif && cd $(VENV)/sarif && \
+	  (npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null 2>&1 && \
+	   tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json) || \
+	  echo "note: SARIF schema not installed (npm unavailable); its test will skip"
 	touch $(STAMP) $@
 
 demo: $(STAMP)

@@ -217,22 +217,31 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
 @cli.command()
 @click.option("--env", help="Only this environment.")
 @click.option("--app", help="Only this Application.")
-@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("-o", "--format", "fmt",
+              type=click.Choice(["text", "json", "sarif", "junit", "github"]),
+              help="Output format (default: text; github under GitHub Actions).")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @_ROOT
-def check(env: str | None, app: str | None, fmt: str, strict: bool,
+def check(env: str | None, app: str | None, fmt: str | None, strict: bool,
           roots: tuple[str, ...]) -> None:
     """Validate every Application of every environment."""
     from gitplane import api
-    from gitplane.report import to_json
+    from gitplane.report import github, junit, sarif, to_json
     from gitplane.report.text import findings
 
+    if fmt is None:
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     with _progress(fmt == "text") as progress:
         platform = api.load(_state().directory, env, app, progress, list(roots))
     result = api.check(platform, app, strict)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)
+    elif fmt == "sarif":
+        click.echo(to_json(sarif.render(result)), nl=False)
+    elif fmt == "junit":
+        click.echo(junit.render(result), nl=False)
+    elif fmt == "github":
+        click.echo(github.render(result), nl=False)
     else:
         click.echo(findings(result, _colour(sys.stdout)), nl=False)
     if result.errors:

@@ -11,6 +11,24 @@ from gitplane.yamlio import load_file
 FILENAME = "gitplane.yaml"
 
 
+SEVERITIES = ("error", "warning", "off")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Where a rule does not apply: globs on the file, the environment, the Application."""
+
+    path: str = "*"
+    environment: str = "*"
+    application: str = "*"
+
+
+@dataclass
+class RuleConfig:
+    severity: str | None = None  # None: the rule's default
+    exclude: list[Exclusion] = field(default_factory=list)
+
+
 @dataclass
 class Config:
     repo_urls: list[str] = field(default_factory=list)
@@ -21,6 +39,7 @@ class Config:
     roots: list[str] = field(default_factory=list)
     environment: str = "default"
     clusters: str | None = None
+    rules: dict[str, RuleConfig] = field(default_factory=dict)
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -32,6 +51,7 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "roots": ("roots", list),
     "environment": ("environment", str),
     "clusters": ("clusters", str),
+    "rules": ("rules", dict),
 }
 
 
@@ -64,5 +84,51 @@ def load(root: Path) -> Config:
         if key == "kubernetesVersion" and value.lstrip("v") != "1.37":
             raise ConfigError(f"{FILENAME}:{line}: kubernetesVersion '{value}' is not "
                               "supported (this version of gitplane validates 1.37)")
+        if key == "rules":
+            value = _rules(value, docs[0])
         setattr(cfg, attr, value)
     return cfg
+
+
+def _rules(data: dict[str, Any], doc: Any) -> dict[str, RuleConfig]:
+    """``rules:``: per rule id a severity, or ``{severity, exclude: [{path, environment,
+    application}]}``; unknown ids and values fail with the line."""
+    from gitplane.checks import RULES  # the registry; imported here, when config is read
+
+    out: dict[str, RuleConfig] = {}
+    for rid, spec in data.items():
+        line = doc.line_of("rules", str(rid))
+        if rid not in RULES:
+            raise ConfigError(f"{FILENAME}:{line}: rules: unknown rule id '{rid}' "
+                              f"(valid: {', '.join(sorted(RULES))})")
+        rc = RuleConfig()
+        if isinstance(spec, (str, bool)):
+            spec = {"severity": spec}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{FILENAME}:{line}: rules.{rid}: give a severity "
+                              f"({', '.join(SEVERITIES)}) or a mapping")
+        for k, v in spec.items():
+            kline = doc.line_of("rules", str(rid), str(k))
+            if k == "severity":
+                if v is False:  # an unquoted `off` is a YAML 1.1 boolean
+                    v = "off"
+                if v not in SEVERITIES:
+                    raise ConfigError(f"{FILENAME}:{kline}: rules.{rid}.severity: '{v}' is not "
+                                      f"one of {', '.join(SEVERITIES)}")
+                rc.severity = v
+            elif k == "exclude":
+                if not isinstance(v, list):
+                    raise ConfigError(f"{FILENAME}:{kline}: rules.{rid}.exclude must be a list")
+                for i, e in enumerate(v):
+                    eline = doc.line_of("rules", str(rid), "exclude", i)
+                    if not isinstance(e, dict) or not e or \
+                            set(e) - {"path", "environment", "application"} or \
+                            not all(isinstance(x, str) for x in e.values()):
+                        raise ConfigError(f"{FILENAME}:{eline}: rules.{rid}.exclude[{i}]: give "
+                                          "path, environment and/or application globs")
+                    rc.exclude.append(Exclusion(**e))
+            else:
+                raise ConfigError(f"{FILENAME}:{kline}: rules.{rid}: unknown key '{k}' "
+                                  "(valid: severity, exclude)")
+        out[str(rid)] = rc
+    return out

@@ -6,6 +6,7 @@ stage (YAML reading, kustomize, discovery) report what that stage found.
 """
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterator
@@ -90,15 +91,54 @@ class Result:
         return {"summary": self.summary(), "findings": [f.to_json() for f in self.findings]}
 
 
+SUPPRESS = "gitplane.io/suppress"
+
+
+def suppressions(ctx: Context) -> dict[tuple[str, str, str], set[str]]:
+    """(environment, application, resource) → rule ids its ``gitplane.io/suppress``
+    annotation silences (``"rule-a, rule-b: the reason"``; a reason is required)."""
+    out: dict[tuple[str, str, str], set[str]] = {}
+    for unit in ctx.units():
+        for res in unit.resources:
+            ann = (res.obj.get("metadata") or {}).get("annotations") or {}
+            text = ann.get(SUPPRESS) if isinstance(ann, dict) else None
+            if not isinstance(text, str):
+                continue
+            ids, _, reason = text.partition(":")
+            rules = {r.strip() for r in ids.split(",") if r.strip()}
+            if reason.strip() and rules and rules <= set(RULES):
+                out.setdefault((unit.environment, unit.application, res.id), set()).update(rules)
+    return out
+
+
+def _excluded(rc: Any, f: Finding) -> bool:
+    return any(fnmatch.fnmatchcase(f.file, e.path) and
+               fnmatch.fnmatchcase(f.environment, e.environment) and
+               fnmatch.fnmatchcase(f.application, e.application) for e in rc.exclude)
+
+
 def run(platform: Platform, only_app: str | None = None, strict: bool = False) -> Result:
-    """Every rule over the platform; findings de-duplicated and sorted."""
+    """Every rule over the platform; configured severities and exclusions and inline
+    suppressions applied; findings de-duplicated and sorted."""
     ctx = Context(platform, only_app)
+    configured = platform.repo.config.rules
+    silenced = suppressions(ctx)
     found: set[Finding] = set()
-    for rule in RULES.values():
+    for rid, rule in RULES.items():
+        rc = configured.get(rid)
+        if rc is not None and rc.severity == "off":
+            continue
         for f in rule.check(ctx):
-            if strict and f.severity == "warning":
+            if rc is not None and _excluded(rc, f):
+                continue
+            if rid in silenced.get((f.environment, f.application, f.resource), ()):
+                continue
+            severity = rc.severity if rc is not None and rc.severity else f.severity
+            if strict and severity == "warning":
+                severity = "error"
+            if severity != f.severity:
                 f = Finding(f.environment, f.application, f.file, f.line, f.rule, f.resource,
-                            "error", f.message)
+                            severity, f.message)
             found.add(f)
     units = list(ctx.units())
     apps = sum(1 for er in platform.envs for a in er.apps

@@ -1,0 +1,28 @@
+"""GitHub Actions workflow commands: one annotation per finding, on its file and line."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitplane.checks import Result
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render(result: Result) -> str:
+    lines = []
+    for f in result.findings:
+        level = "error" if f.severity == "error" else "warning"
+        title = f"{f.rule} ({f.environment}/{f.application})" if f.application else f.rule
+        props = f"file={_escape(f.file, True)},line={max(f.line, 1)},title={_escape(title, True)}"
+        lines.append(f"::{level} {props}::{_escape(f.message)}")
+    s = result.summary()
+    lines.append(f"gitplane: {s['environments']} environments, {s['applications']} "
+                 f"applications, {s['resources']} resources: {s['errors']} errors, "
+                 f"{s['warnings']} warnings")
+    return "\n".join(lines) + "\n"
