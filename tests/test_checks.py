@@ -37,10 +37,10 @@ def test_mutable(image: str, bad: bool) -> None:
 
 def test_image_tag_mutable(run: RunFn, platform: Path) -> None:
     assert _findings(run, platform, "image-tag-mutable") == []
-    _edit(platform, WEB, "image: nginx:1.27.3", "image: nginx:latest")
+    _edit(platform, WEB, "image: nginxinc/nginx-unprivileged:1.27.3", "image: nginx:latest")
     found = _findings(run, platform, "image-tag-mutable")
     assert {f["environment"] for f in found} == {"staging", "production"}
-    assert all(f["file"] == WEB and f["line"] == 18 and f["application"] == "web-app" and
+    assert all(f["file"] == WEB and f["line"] == 23 and f["application"] == "web-app" and
                f["resource"] == "apps/v1/Deployment/applications/web-app" for f in found)
 
 
@@ -190,3 +190,101 @@ def test_argocd_unpinned(run: RunFn, platform: Path) -> None:
     found = _findings(run, platform, "argocd-unpinned")
     assert {(f["environment"], f["application"]) for f in found} == {
         ("staging", "cert-manager"), ("production", "cert-manager")}
+
+
+OVERLAY = "deployments/domains/applications/apps/web-app/environments/staging/kustomization.yaml"
+BASE_K = "deployments/domains/applications/apps/web-app/base/kustomization.yaml"
+
+
+def _add_manifest(platform: Path, name: str, text: str) -> str:
+    rel = f"deployments/domains/applications/apps/web-app/base/manifests/{name}"
+    (platform / rel).write_text(text)
+    k = platform / BASE_K
+    k.write_text(k.read_text() + f"  - manifests/{name}\n")
+    return rel
+
+
+def test_resources_and_probes_missing(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "resources-missing") == []
+    assert _findings(run, platform, "probes-missing") == []
+    text = (platform / WEB).read_text()
+    start, end = text.index("          resources:"), text.index("          readinessProbe:")
+    (platform / WEB).write_text(text[:start] + text[end:].split("          livenessProbe:")[0])
+    res = _findings(run, platform, "resources-missing")
+    assert res and all("has no requests.cpu, requests.memory, limits.cpu, limits.memory" in
+                       f["message"] and f["file"] == WEB for f in res)
+    probes = _findings(run, platform, "probes-missing")
+    assert probes and all("has no livenessProbe" in f["message"] for f in probes)
+
+
+def test_security_context(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "security-context") == []
+    _edit(platform, WEB, "      securityContext:\n        runAsNonRoot: true\n",
+          "      hostNetwork: true\n      securityContext:\n        runAsNonRoot: false\n")
+    _edit(platform, WEB, "            allowPrivilegeEscalation: false\n",
+          "            privileged: true\n")
+    found = [f for f in _findings(run, platform, "security-context")
+             if f["environment"] == "staging"]
+    errors = sorted(f["message"] for f in found if f["severity"] == "error")
+    warnings = sorted(f["message"] for f in found if f["severity"] == "warning")
+    assert errors == ["container 'web-app' is privileged",
+                      "hostNetwork: true shares the node's namespace"]
+    assert len(warnings) == 2
+
+
+def test_plaintext_secret(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "plaintext-secret") == []
+    _add_manifest(platform, "secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n"
+                  "  name: db\n  namespace: applications\nstringData:\n  password: hunter2\n")
+    _add_manifest(platform, "list.yaml", "apiVersion: v1\nkind: List\nitems:\n"
+                  "  - apiVersion: v1\n    kind: Secret\n    metadata: {name: x, namespace: a}\n"
+                  "    data: {k: dg==}\n")
+    _add_manifest(platform, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                  "  name: c\n  namespace: applications\n  annotations:\n"
+                  "    kubectl.kubernetes.io/last-applied-configuration: '{\"apiVersion\":\"v1\","
+                  "\"kind\":\"Secret\",\"data\":{\"k\":\"dg==\"}}'\n")
+    found = [f for f in _findings(run, platform, "plaintext-secret")
+             if f["environment"] == "staging"]
+    msgs = " | ".join(f["message"] for f in found)
+    assert len(found) == 3, msgs
+    assert "Secret holds password in plain text" in msgs
+    assert "last-applied-configuration" in msgs
+    assert "hunter2" not in msgs
+
+
+def test_sealed_secret_scope(run: RunFn, platform: Path) -> None:
+    sealed = ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\n"
+              "  namespace: applications\n{ann}spec:\n  encryptedData:\n    password: AgB3xyz\n")
+    _add_manifest(platform, "sealed.yaml", sealed.format(ann=""))
+    assert _findings(run, platform, "sealed-secret-scope") == []
+    k = platform / OVERLAY
+    k.write_text(k.read_text() + "namePrefix: prod-\n")
+    found = _findings(run, platform, "sealed-secret-scope")
+    assert [f["environment"] for f in found] == ["staging"]
+    assert "rendered applications/prod-db ≠ sealed applications/db (strict scope)" in \
+        found[0]["message"]
+    _add_manifest(platform, "sealed.yaml", sealed.format(
+        ann="  annotations:\n    sealedsecrets.bitnami.com/namespace-wide: \"true\"\n"))
+    assert _findings(run, platform, "sealed-secret-scope") == []
+
+
+def test_deprecated_api(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "deprecated-api") == []
+    rel = _add_manifest(platform, "cron.yaml", "apiVersion: batch/v1beta1\nkind: CronJob\n"
+                        "metadata:\n  name: c\n  namespace: applications\nspec:\n"
+                        "  schedule: '* * * * *'\n  jobTemplate: {spec: {template: {spec: "
+                        "{containers: []}}}}\n")
+    found = _findings(run, platform, "deprecated-api")
+    assert found and all(f["file"] == rel and f["line"] == 1 and
+                         "removed in Kubernetes 1.25; use batch/v1" in f["message"] for f in found)
+
+
+def test_kustomize_deprecated(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "kustomize-deprecated") == []
+    k = platform / OVERLAY
+    k.write_text(k.read_text().replace("resources:", "bases:") + "commonLabels: {team: web}\n")
+    found = [f for f in _findings(run, platform, "kustomize-deprecated")
+             if f["environment"] == "staging"]
+    assert sorted((f["line"], f["message"]) for f in found) == [
+        (3, "'bases' is deprecated; use 'resources'"),
+        (5, "'commonLabels' is deprecated; use 'labels'")]

@@ -83,7 +83,7 @@ def test_render_to_directory_holds_every_seed_object(run: RunFn, platform: Path,
                      "spark-operator", "cert-manager", "ingress-nginx", "sealed-secrets"):
             assert ("Application", name) in objs
         assert objs[("Deployment", "web-app")]["spec"]["template"]["spec"]["containers"][0][
-            "image"] == "nginx:1.27.3"
+            "image"] == "nginxinc/nginx-unprivileged:1.27.3"
         if env == "production":
             assert quota["spec"]["hard"] == {"requests.cpu": "4", "requests.memory": "8Gi",
                                              "limits.cpu": "8", "limits.memory": "16Gi"}

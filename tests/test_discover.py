@@ -70,7 +70,7 @@ def test_revisions_are_read_from_git(platform: Path) -> None:
     git(platform, "commit", "-qm", "one")
     git(platform, "tag", "v1.0.0")
     dep = platform / "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
-    dep.write_text(dep.read_text().replace("nginx:1.27.3", "nginx:1.28.0"))
+    dep.write_text(dep.read_text().replace("nginx-unprivileged:1.27.3", "nginx-unprivileged:1.28.0"))
     apps = platform / "deployments/bootstrap/platform-apps/base/applications.yaml"
     # The applications domain pinned to the tag; its generator reads the tag too.
     apps.write_text(apps.read_text().replace("targetRevision: HEAD", "targetRevision: v1.0.0")
@@ -78,7 +78,7 @@ def test_revisions_are_read_from_git(platform: Path) -> None:
     p = api.load(platform, env="staging")
     [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
     [d] = [r for r in web.resources if r.kind == "Deployment"]
-    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27.3"
+    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginxinc/nginx-unprivileged:1.27.3"
     assert d.file.endswith("web-app/base/manifests/deployment.yaml")
     assert not [f for f in p.findings if f.severity == "error"]
     # HEAD (the working tree) sees the change.
@@ -86,7 +86,7 @@ def test_revisions_are_read_from_git(platform: Path) -> None:
     p = api.load(platform, env="staging")
     [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
     [d] = [r for r in web.resources if r.kind == "Deployment"]
-    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28.0"
+    assert d.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginxinc/nginx-unprivileged:1.28.0"
     # An app folder that exists only in the working tree is missing at the tag.
     new = platform / "deployments/domains/applications/apps/api/environments/staging"
     new.mkdir(parents=True)

@@ -18,7 +18,7 @@ WEB = "deployments/domains/applications/apps/web-app/base/manifests/deployment.y
 
 def _break(platform: Path) -> None:
     f = platform / WEB
-    f.write_text(f.read_text().replace("nginx:1.27.3", "nginx:latest"))
+    f.write_text(f.read_text().replace("nginxinc/nginx-unprivileged:1.27.3", "nginx:latest"))
 
 
 @pytest.mark.skipif(not SARIF_SCHEMA.is_file(),
@@ -36,7 +36,7 @@ def test_sarif_is_valid(run: RunFn, platform: Path) -> None:
     bad = [r for r in results if r["ruleId"] == "image-tag-mutable"]
     assert len(bad) == 2 and bad[0]["level"] == "error"
     loc = bad[0]["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == WEB and loc["region"]["startLine"] == 18
+    assert loc["artifactLocation"]["uri"] == WEB and loc["region"]["startLine"] == 23
 
 
 def test_junit_parses(run: RunFn, platform: Path) -> None:
@@ -61,7 +61,7 @@ def test_github_annotations(run: RunFn, platform: Path, monkeypatch: pytest.Monk
     code, out, _ = run("-C", str(platform), "check")
     assert code == 1
     line = next(ln for ln in out.splitlines() if ln.startswith("::error "))
-    assert line.startswith(f"::error file={WEB},line=18,title=image-tag-mutable (")
+    assert line.startswith(f"::error file={WEB},line=23,title=image-tag-mutable (")
     assert "nginx%3Alatest" not in line.split("::")[2] and "nginx:latest" in line
 
 

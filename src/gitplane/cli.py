@@ -98,9 +98,9 @@ def _report_written(paths: list[Path], repo: Any) -> None:
 @new.command("app")
 @click.argument("name")
 @click.option("--domain", required=True, help="applications, workloads or infrastructure.")
-@click.option("--image", default="nginx:1.27.3", show_default=True,
-              help="Container image, with a pinned tag.")
-@click.option("--port", default=80, show_default=True, type=int, help="Container port.")
+@click.option("--image", default="nginxinc/nginx-unprivileged:1.27.3", show_default=True,
+              help="Container image, with a pinned tag; it must run as a non-root user.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Container port.")
 def new_app(name: str, domain: str, image: str, port: int) -> None:
     """A new app: a base and one overlay per environment."""
     from gitplane.scaffold.new import new_app as do

@@ -44,23 +44,26 @@ class Doc:
     node: yaml.Node
 
     def line_of(self, *path: str | int) -> int:
-        """Line of the value at ``path`` (keys and indexes), or of the closest parent."""
+        """Line of ``path`` (keys and indexes): of the key for a mapping entry, of the item
+        for a sequence entry; of the closest parent when the path does not exist."""
         node = self.node
         line = node.start_mark.line + 1
         for step in path:
             nxt = None
+            at = line
             if isinstance(node, yaml.MappingNode) and isinstance(step, str):
                 for k, v in node.value:
                     if isinstance(k, yaml.ScalarNode) and k.value == step:
-                        nxt = v
+                        nxt, at = v, k.start_mark.line + 1
                         break
             elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
                 if 0 <= step < len(node.value):
                     nxt = node.value[step]
+                    at = nxt.start_mark.line + 1
             if nxt is None:
                 return line
             node = nxt
-            line = node.start_mark.line + 1
+            line = at
         return line
 
 

@@ -38,6 +38,7 @@ class AppResult:
     resources: list[Resource] = field(default_factory=list)
     rendered: bool = False  # every local source rendered without a problem
     views: list[Repository] = field(default_factory=list)  # per source: the tree it reads
+    files: set[str] = field(default_factory=set)  # every repository file its renders read
 
 
 @dataclass
@@ -252,6 +253,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                 er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
                 ok = ok and rendered.ok
                 ar.resources.extend(rendered.resources)
+                ar.files |= rendered.files
                 if str(folder) not in seen[er.env.name]:  # app-of-apps, cycles cut here
                     seen[er.env.name].add(str(folder))
                     children.extend(rendered.resources)

@@ -14,7 +14,10 @@ from typing import Any, Iterator
 from gitplane.argocd.discover import EnvResult, Platform, root_name
 from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
-                             argocd_unpinned, image_tag_mutable, kustomize_build,
+                             argocd_unpinned, deprecated_api, image_tag_mutable,
+                             kustomize_build, kustomize_deprecated, plaintext_secret,
+                             probes_missing, resources_missing, sealed_secret_scope,
+                             security_context,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
 from gitplane.model import Finding, Resource
@@ -23,7 +26,8 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     yaml_syntax, yaml_duplicate_key, kustomize_build, schema, schema_unknown_kind,
     argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
-    argocd_destination, argocd_unpinned,
+    argocd_destination, argocd_unpinned, resources_missing, probes_missing, security_context,
+    plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
 )}
 
 
@@ -34,6 +38,7 @@ class Unit:
     environment: str
     application: str
     resources: list[Resource]
+    files: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -59,12 +64,12 @@ def _units(er: EnvResult, only_app: str | None) -> Iterator[Unit]:
             if src.path is not None:
                 covered.add(src.path.strip("/"))
         if not only_app or ar.app.name == only_app:
-            yield Unit(er.env.name, ar.app.name, ar.resources)
+            yield Unit(er.env.name, ar.app.name, ar.resources, ar.files)
     if only_app:
         return
     for root, rendered in sorted(er.roots.items()):
         if root not in covered:
-            yield Unit(er.env.name, root_name(root), rendered.resources)
+            yield Unit(er.env.name, root_name(root), rendered.resources, rendered.files)
 
 
 @dataclass
@@ -144,6 +149,35 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
     apps = sum(1 for er in platform.envs for a in er.apps
                if not only_app or a.app.name == only_app)
     return Result(platform, sorted(found), apps, sum(len(u.resources) for u in units))
+
+
+WORKLOADS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+             "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+             "ReplicationController": ("spec", "template", "spec"),
+             "Job": ("spec", "template", "spec"),
+             "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}
+LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
+
+
+def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """The pod spec of a core workload and its path in the object, or None."""
+    path = WORKLOADS.get(res.kind)
+    if path is None or not res.api_version.split("/")[0] in ("v1", "apps", "batch"):
+        return None
+    cur: Any = res.obj
+    for step in path:
+        cur = cur.get(step) if isinstance(cur, dict) else None
+    return (path, cur) if isinstance(cur, dict) else None
+
+
+def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict]]:
+    """(field, index, container) of a pod spec: containers, then initContainers."""
+    out = []
+    for fld in ("containers", "initContainers") if init else ("containers",):
+        for i, c in enumerate(spec.get(fld) or []):
+            if isinstance(c, dict):
+                out.append((fld, i, c))
+    return out
 
 
 def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,

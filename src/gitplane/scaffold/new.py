@@ -36,8 +36,12 @@ def _check_image(image: str) -> None:
                             "give a pinned tag, e.g. nginx:1.27.3")
 
 
-def new_app(repo: Repository, name: str, domain: str, image: str = "nginx:1.27.3",
-            port: int = 80) -> list[Path]:
+DEFAULT_IMAGE = "nginxinc/nginx-unprivileged:1.27.3"
+DEFAULT_PORT = 8080
+
+
+def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE,
+            port: int = DEFAULT_PORT) -> list[Path]:
     check_name("app", name)
     _check_image(image)
     if not 1 <= port <= 65535:
@@ -116,12 +120,20 @@ spec:
       labels:
         app: {name}
     spec:
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile:
+          type: RuntimeDefault
       containers:
         - name: {name}
           image: {image}
           ports:
             - name: http
               containerPort: {port}
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities:
+              drop: [ALL]
           resources:
             requests:
               cpu: 100m

@@ -1,0 +1,53 @@
+"""A container without CPU and memory requests and limits.
+
+Without requests the scheduler cannot place the pod well and a ResourceQuota rejects it;
+without limits one container can starve its node. Checked on Deployments, StatefulSets,
+DaemonSets, ReplicaSets, Jobs, CronJobs and Pods, init containers included.
+
+Failing::
+
+    containers:
+      - name: web
+        image: nginx:1.27.3
+
+Passing::
+
+    containers:
+      - name: web
+        image: nginx:1.27.3
+        resources:
+          requests: {cpu: 100m, memory: 128Mi}
+          limits: {cpu: 500m, memory: 256Mi}
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "resources-missing"
+SEVERITY = "warning"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import containers, pod_spec, resource_finding
+
+    for unit in ctx.units():
+        for res in unit.resources:
+            found = pod_spec(res)
+            if found is None:
+                continue
+            path, spec = found
+            for fld, i, c in containers(spec):
+                r: dict[str, Any] = c["resources"] if isinstance(c.get("resources"), dict) \
+                    else {}
+                missing = [f"{kind}.{what}" for kind in ("requests", "limits")
+                           for what in ("cpu", "memory")
+                           if not (isinstance(r.get(kind), dict) and r[kind].get(what))]
+                if missing:
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"container '{c.get('name')}' has no "
+                                           f"{', '.join(missing)}", *path, fld, i)

@@ -1,0 +1,69 @@
+"""A pod that runs as root, privileged, with privilege escalation, or in host namespaces.
+
+Errors: ``privileged: true``, ``hostNetwork``, ``hostPID`` or ``hostIPC``. Warnings: no
+``runAsNonRoot: true`` (on the pod or every container), ``allowPrivilegeEscalation`` not set
+to ``false``. Checked on the core workload kinds, init containers included.
+
+Failing::
+
+    spec:
+      hostNetwork: true
+      containers:
+        - name: web
+          securityContext: {privileged: true}
+
+Passing::
+
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: web
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "security-context"
+SEVERITY = "warning"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import containers, pod_spec, resource_finding
+
+    for unit in ctx.units():
+        for res in unit.resources:
+            found = pod_spec(res)
+            if found is None:
+                continue
+            path, spec = found
+            for host in ("hostNetwork", "hostPID", "hostIPC"):
+                if spec.get(host) is True:
+                    yield resource_finding(ID, "error", unit, res,
+                                           f"{host}: true shares the node's namespace", *path,
+                                           host)
+            pod_sc: dict[str, Any] = spec.get("securityContext") or {}
+            for fld, i, c in containers(spec):
+                sc: dict[str, Any] = c.get("securityContext") or {}
+                name = c.get("name")
+                where: tuple[str | int, ...] = (*path, fld, i)
+                if sc.get("privileged") is True:
+                    yield resource_finding(ID, "error", unit, res,
+                                           f"container '{name}' is privileged", *where)
+                if not (sc.get("runAsNonRoot") is True or
+                        (pod_sc.get("runAsNonRoot") is True and
+                         sc.get("runAsNonRoot") is not False)):
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"container '{name}' may run as root: set "
+                                           "runAsNonRoot: true", *where)
+                if sc.get("allowPrivilegeEscalation") is not False:
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"container '{name}' allows privilege escalation: "
+                                           "set allowPrivilegeEscalation: false", *where)
