@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunFn
+from conftest import SHARED, RunFn
 from gitplane.checks import RULES
 from gitplane.checks.image_tag_mutable import mutable
 
@@ -288,3 +288,76 @@ def test_kustomize_deprecated(run: RunFn, platform: Path) -> None:
     assert sorted((f["line"], f["message"]) for f in found) == [
         (3, "'bases' is deprecated; use 'resources'"),
         (5, "'commonLabels' is deprecated; use 'labels'")]
+
+
+CATALOG = SHARED / "schemas" / "crds-catalog"
+
+
+@pytest.mark.skipif(not CATALOG.is_dir(), reason=f"CRD schema catalog not found at {CATALOG}")
+def test_schema_location(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "check", "--format", "json",
+                       "--schema-location", str(CATALOG))
+    data = json.loads(out)
+    assert code == 0 and data["summary"]["errors"] == 0
+    unknown = {re.match(r"no schema for \S+ (\w+)", f["message"]).group(1)  # type: ignore
+               for f in data["findings"] if f["rule"] == "schema-unknown-kind"}
+    assert unknown == {"TFJob"}  # the catalog has no TFJob schema
+    _edit(platform, "deployments/bootstrap/argocd/base/platform-apps.yaml",
+          "    targetRevision: HEAD\n", "    targetRevision: HEAD\n    pathh: x\n")
+    (platform / "gitplane.yaml").write_text((platform / "gitplane.yaml").read_text() +
+                                            f"schemaLocations: [{CATALOG}]\n")
+    found = _findings(run, platform, "schema")
+    assert found and all("'pathh' was unexpected" in f["message"] and
+                         f["file"] == "deployments/bootstrap/argocd/base/platform-apps.yaml"
+                         for f in found)
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {x-kubernetes-int-or-string: true}
+                note: {type: string, nullable: true}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"""
+
+
+def test_crd_schemas_from_rendered_output(run: RunFn, platform: Path) -> None:
+    _add_manifest(platform, "crd.yaml", CRD)
+    _add_manifest(platform, "widget.yaml", "apiVersion: example.com/v1\nkind: Widget\n"
+                  "metadata: {name: w, namespace: applications}\n"
+                  "spec: {size: 3, note: null, extra: {anything: [1]}}\n---\n"
+                  "apiVersion: example.com/v1\nkind: Widget\n"
+                  "metadata: {name: v, namespace: applications}\n"
+                  "spec: {size: '50%', colour: red}\n")
+    found = [f for f in _findings(run, platform, "schema") if f["environment"] == "staging"]
+    assert len(found) == 1
+    assert "'colour' was unexpected" in found[0]["message"]
+    assert found[0]["resource"] == "example.com/v1/Widget/applications/v"
+    assert not [f for f in _findings(run, platform, "schema-unknown-kind")
+                if "Widget" in f["message"]]
+
+
+def test_kubernetes_version(run: RunFn, platform: Path) -> None:
+    assert run("-C", str(platform), "check", "--kubernetes-version", "1.25")[0] == 0
+    code, _, err = run("-C", str(platform), "check", "--kubernetes-version", "1.20")
+    assert code == 2 and "1.25 to 1.37" in err
+    (platform / "gitplane.yaml").write_text((platform / "gitplane.yaml").read_text() +
+                                            "schemaLocations: ['https://example.com/{group}.json']\n")
+    code, _, err = run("-C", str(platform), "check")
+    assert code == 2 and "allowNetwork: true" in err

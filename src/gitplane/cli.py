@@ -221,10 +221,24 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
               type=click.Choice(["text", "json", "sarif", "junit", "github"]),
               help="Output format (default: text; github under GitHub Actions).")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option("--kubernetes-version", "k8s", metavar="1.N",
+              help="Kubernetes version of the schemas (1.25 to 1.37; default 1.37).")
+@click.option("--schema-location", "schema_locations", multiple=True, metavar="DIR|URL",
+              help="Custom resource schemas: a folder or URL template in kubeconform's "
+                   "{group}/{kind}_{version}.json layout (repeatable).")
+@click.option("--allow-network", is_flag=True, help="Allow URL schema locations.")
 @_ROOT
-def check(env: str | None, app: str | None, fmt: str | None, strict: bool,
+def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: str | None,
+          schema_locations: tuple[str, ...], allow_network: bool,
           roots: tuple[str, ...]) -> None:
     """Validate every Application of every environment."""
+    from gitplane.config import check_kubernetes_version
+
+    version = check_kubernetes_version(k8s, "--kubernetes-version") if k8s else None
+    for loc in schema_locations:
+        if "://" in loc and not allow_network:
+            raise click.UsageError(f"schema location '{loc}' needs the network; add "
+                                   "--allow-network")
     from gitplane import api
     from gitplane.report import github, junit, sarif, to_json
     from gitplane.report.text import findings
@@ -233,6 +247,11 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool,
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     with _progress(fmt == "text") as progress:
         platform = api.load(_state().directory, env, app, progress, list(roots))
+    cfg = platform.repo.config
+    cfg.kubernetes_version = version or cfg.kubernetes_version
+    cfg.schema_locations = [*cfg.schema_locations, *(str(Path(loc).absolute()) if "://" not in loc
+                                                     else loc for loc in schema_locations)]
+    cfg.allow_network = cfg.allow_network or allow_network
     result = api.check(platform, app, strict)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)

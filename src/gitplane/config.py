@@ -40,6 +40,8 @@ class Config:
     environment: str = "default"
     clusters: str | None = None
     rules: dict[str, RuleConfig] = field(default_factory=dict)
+    schema_locations: list[str] = field(default_factory=list)
+    allow_network: bool = False
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -52,7 +54,20 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "environment": ("environment", str),
     "clusters": ("clusters", str),
     "rules": ("rules", dict),
+    "schemaLocations": ("schema_locations", list),
+    "allowNetwork": ("allow_network", bool),
 }
+
+KUBERNETES_VERSIONS = tuple(f"1.{m}" for m in range(25, 38))
+
+
+def check_kubernetes_version(value: str, where: str) -> str:
+    version = value.lstrip("v")
+    minor = ".".join(version.split(".")[:2])
+    if minor not in KUBERNETES_VERSIONS:
+        raise ConfigError(f"{where}: Kubernetes version '{value}' is not supported offline "
+                          f"(use {KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]})")
+    return minor
 
 
 def load(root: Path) -> Config:
@@ -76,17 +91,22 @@ def load(root: Path) -> Config:
             raise ConfigError(f"{FILENAME}:{line}: unknown key '{key}' "
                               f"(valid: {', '.join(sorted(_KEYS))})")
         attr, typ = _KEYS[key]
-        ok = isinstance(value, typ) and not isinstance(value, bool)
+        ok = isinstance(value, typ) and (typ is bool or not isinstance(value, bool))
         if not ok:
             raise ConfigError(f"{FILENAME}:{line}: '{key}' has the wrong type")
-        if key in ("repoURLs", "roots") and not all(isinstance(v, str) for v in value):
+        if key in ("repoURLs", "roots", "schemaLocations") and \
+                not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{FILENAME}:{line}: '{key}' must be a list of strings")
-        if key == "kubernetesVersion" and value.lstrip("v") != "1.37":
-            raise ConfigError(f"{FILENAME}:{line}: kubernetesVersion '{value}' is not "
-                              "supported (this version of gitplane validates 1.37)")
+        if key == "kubernetesVersion":
+            value = check_kubernetes_version(value, f"{FILENAME}:{line}: kubernetesVersion")
         if key == "rules":
             value = _rules(value, docs[0])
         setattr(cfg, attr, value)
+    for loc in cfg.schema_locations:
+        if "://" in loc and not cfg.allow_network:
+            line = docs[0].line_of("schemaLocations")
+            raise ConfigError(f"{FILENAME}:{line}: schema location '{loc}' needs the network; "
+                              "set allowNetwork: true to allow it")
     return cfg
 
 

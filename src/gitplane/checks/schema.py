@@ -36,14 +36,21 @@ MAX_ERRORS_PER_OBJECT = 10
 
 
 class Schemas:
-    """Validators per (apiVersion, kind) for one Kubernetes version, built once each."""
+    """Validators per (apiVersion, kind), built once each: Kubernetes' own for one version
+    (kubernetes-validate, strict), then custom resources from the CRDs an environment renders,
+    then the schema locations the user names (folders, or URL templates when allowed)."""
 
-    def __init__(self, version: str = "1.37") -> None:
+    def __init__(self, version: str = "1.37", locations: list[str] | None = None,
+                 repo_top: Path | None = None, allow_network: bool = False) -> None:
         import kubernetes_validate
 
         base = Path(os.path.dirname(kubernetes_validate.__file__)) / "kubernetes-json-schema"
         self.dir = base / f"v{version.lstrip('v')}.0-local-strict"
-        self._validators: dict[tuple[str, str], Any] = {}
+        self.locations = [loc if "://" in loc or "{" in loc else
+                          str((repo_top or Path.cwd()) / loc) + "/{group}/{kind}_{version}.json"
+                          for loc in (locations or [])]
+        self.allow_network = allow_network
+        self._validators: dict[Any, Any] = {}
         self._registry: Any = None
         self._lock = threading.Lock()
 
@@ -51,23 +58,134 @@ class Schemas:
         api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
         return self.dir / f"{kind.lower()}-{api}.json"
 
-    def validator(self, api_version: str, kind: str) -> Any | None:
-        key = (api_version, kind)
-        with self._lock:
-            if key in self._validators:
-                return self._validators[key]
-            import jsonschema_rs
+    def validator(self, api_version: str, kind: str,
+                  crds: dict[tuple[str, str], dict[str, Any]] | None = None) -> Any | None:
+        """The validator for ``kind``, or None when no source has a schema for it."""
+        import jsonschema_rs
 
+        with self._lock:
+            key = (api_version, kind)
+            if key in self._validators and self._validators[key] is not None:
+                return self._validators[key]
             path = self._file(api_version, kind)
-            validator = None
             if kind and path.is_file():
                 if self._registry is None:
                     defs = json.loads((self.dir / "_definitions.json").read_text())
                     self._registry = jsonschema_rs.Registry([(defs["$id"], defs)])
                 schema = json.loads(path.read_text())
-                validator = jsonschema_rs.Draft202012Validator(schema, registry=self._registry)
-            self._validators[key] = validator
-            return validator
+                self._validators[key] = jsonschema_rs.Draft202012Validator(
+                    schema, registry=self._registry)
+                return self._validators[key]
+            crd = (crds or {}).get(key)
+            if crd is not None:
+                ck = ("crd", id(crd))
+                if ck not in self._validators:
+                    self._validators[ck] = jsonschema_rs.validator_for(crd)
+                return self._validators[ck]
+            if key not in self._validators:
+                self._validators[key] = self._located(api_version, kind)
+            return self._validators[key]
+
+    def _located(self, api_version: str, kind: str) -> Any | None:
+        import jsonschema_rs
+
+        group, _, version = api_version.rpartition("/")
+        for template in self.locations:
+            where = template.replace("{group}", group).replace(
+                "{kind}", kind.lower()).replace("{version}", version)
+            text = fetch(where, self.allow_network) if "://" in where else (
+                Path(where).read_text() if Path(where).is_file() else None)
+            if text is None:
+                continue
+            try:
+                return jsonschema_rs.validator_for(json.loads(text))
+            except (ValueError, jsonschema_rs.ValidationError):
+                continue
+        return None
+
+
+def fetch(url: str, allowed: bool) -> str | None:
+    """A schema from a URL, cached under GITPLANE_CACHE_DIR (default $XDG_CACHE_HOME/gitplane);
+    only when the user allowed the network. A missing schema is None, not an error."""
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    if not allowed:
+        return None
+    cache_root = os.environ.get("GITPLANE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gitplane")
+    cached = Path(cache_root) / "schemas" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+    if cached.is_file():
+        return cached.read_text()
+    try:
+        with urllib.request.urlopen(url, timeout=20) as resp:  # noqa: S310 - opted in
+            text = resp.read(10 * 1024 * 1024).decode("utf-8")
+    except (urllib.error.URLError, OSError, UnicodeDecodeError, ValueError):
+        return None
+    from gitplane.scaffold.files import write_atomic
+
+    try:
+        write_atomic(cached, text)
+    except OSError:
+        pass
+    return text
+
+
+def crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A CRD's openAPIV3Schema as a strict JSON schema: ``x-kubernetes-int-or-string``,
+    ``nullable`` and ``x-kubernetes-preserve-unknown-fields`` honoured, unknown fields refused
+    where the CRD lists its fields."""
+    def conv(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if node.get("x-kubernetes-int-or-string"):
+            out: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+            if node.get("nullable"):
+                out["anyOf"].append({"type": "null"})
+            return out
+        out = {k: v for k, v in node.items() if not k.startswith("x-kubernetes-")
+               and k != "nullable"}
+        for key in ("properties", "patternProperties"):
+            if isinstance(out.get(key), dict):
+                out[key] = {k: conv(v) for k, v in out[key].items()}
+        for key in ("items", "additionalProperties", "not"):
+            if isinstance(out.get(key), dict):
+                out[key] = conv(out[key])
+        for key in ("allOf", "anyOf", "oneOf"):
+            if isinstance(out.get(key), list):
+                out[key] = [conv(v) for v in out[key]]
+        if node.get("nullable") and isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if out.get("type") == "object" and "properties" in out and \
+                not node.get("x-kubernetes-preserve-unknown-fields") and \
+                "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+
+    root = conv(schema)
+    props = root.setdefault("properties", {})
+    props.setdefault("apiVersion", {"type": "string"})
+    props.setdefault("kind", {"type": "string"})
+    props.setdefault("metadata", {"type": "object"})
+    return root
+
+
+def env_crds(resources: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) → JSON schema of every served version of the CRDs in ``resources``."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for res in resources:
+        if res.kind != "CustomResourceDefinition" or \
+                not res.api_version.startswith("apiextensions.k8s.io/"):
+            continue
+        spec = res.obj.get("spec") or {}
+        group = spec.get("group") or ""
+        kind = (spec.get("names") or {}).get("kind") or ""
+        for v in spec.get("versions") or []:
+            schema = ((v or {}).get("schema") or {}).get("openAPIV3Schema")
+            if isinstance(schema, dict) and v.get("served", True):
+                out[(f"{group}/{v.get('name')}", kind)] = crd_schema(schema)
+    return out
 
 
 def _where(path: list[str | int]) -> str:
@@ -77,9 +195,12 @@ def _where(path: list[str | int]) -> str:
     return out
 
 
-def errors(schemas: Schemas, obj: dict[str, Any]) -> list[tuple[list[str | int], str]] | None:
+def errors(schemas: Schemas, obj: dict[str, Any],
+           crds: dict[tuple[str, str], dict[str, Any]] | None = None
+           ) -> list[tuple[list[str | int], str]] | None:
     """Schema errors of ``obj`` as (path, message); None when its kind has no schema."""
-    validator = schemas.validator(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+    validator = schemas.validator(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""),
+                                  crds)
     if validator is None:
         return None
     out = []
@@ -93,12 +214,16 @@ def errors(schemas: Schemas, obj: dict[str, Any]) -> list[tuple[list[str | int],
 def check(ctx: Context) -> Iterator[Finding]:
     from gitplane.checks import resource_finding
 
+    cfg = ctx.platform.repo.config
     schemas = ctx.cache.setdefault("schemas", Schemas(
-        ctx.platform.repo.config.kubernetes_version))
+        cfg.kubernetes_version, cfg.schema_locations, ctx.platform.repo.top, cfg.allow_network))
     unknown = ctx.cache.setdefault("schema-unknown", [])
+    crds_by_env = {er.env.name: env_crds(
+        [r for ar in er.apps for r in ar.resources] +
+        [r for root in er.roots.values() for r in root.resources]) for er in ctx.platform.envs}
     for unit in ctx.units():
         for res in unit.resources:
-            errs = errors(schemas, res.obj)
+            errs = errors(schemas, res.obj, crds_by_env.get(unit.environment))
             if errs is None:
                 unknown.append((unit, res))
                 continue
