@@ -200,7 +200,8 @@ def _add_manifest(platform: Path, name: str, text: str) -> str:
     rel = f"deployments/domains/applications/apps/web-app/base/manifests/{name}"
     (platform / rel).write_text(text)
     k = platform / BASE_K
-    k.write_text(k.read_text() + f"  - manifests/{name}\n")
+    if f"  - manifests/{name}\n" not in k.read_text():
+        k.write_text(k.read_text() + f"  - manifests/{name}\n")
     return rel
 
 
@@ -266,6 +267,7 @@ def test_sealed_secret_scope(run: RunFn, platform: Path) -> None:
     _add_manifest(platform, "sealed.yaml", sealed.format(
         ann="  annotations:\n    sealedsecrets.bitnami.com/namespace-wide: \"true\"\n"))
     assert _findings(run, platform, "sealed-secret-scope") == []
+    assert not [f for f in _findings(run, platform, "kustomize-build")]
 
 
 def test_deprecated_api(run: RunFn, platform: Path) -> None:
@@ -361,3 +363,94 @@ def test_kubernetes_version(run: RunFn, platform: Path) -> None:
                                             "schemaLocations: ['https://example.com/{group}.json']\n")
     code, _, err = run("-C", str(platform), "check")
     assert code == 2 and "allowNetwork: true" in err
+
+
+def test_reference_missing(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "reference-missing") == []
+    _edit(platform, WEB, "          resources:\n",
+          "          envFrom:\n            - configMapRef: {name: web-config}\n"
+          "            - secretRef: {name: db}\n            - secretRef: {name: opt, "
+          "optional: true}\n          resources:\n")
+    found = [f for f in _findings(run, platform, "reference-missing")
+             if f["environment"] == "staging"]
+    assert sorted(f["message"] for f in found) == [
+        "ConfigMap 'web-config' does not exist in namespace 'applications' in this environment",
+        "Secret 'db' does not exist in namespace 'applications' in this environment"]
+    # A generator-made ConfigMap (hash suffix) and a SealedSecret satisfy them.
+    k = platform / BASE_K
+    k.write_text(k.read_text() + "configMapGenerator:\n  - name: web-config\n"
+                 "    namespace: applications\n    literals: [A=1]\n")
+    _add_manifest(platform, "sealed.yaml", "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"
+                  "metadata: {name: db, namespace: applications}\n"
+                  "spec: {encryptedData: {p: AgBx}}\n")
+    assert _findings(run, platform, "reference-missing") == []
+
+
+def test_service_selector_and_ingress(run: RunFn, platform: Path) -> None:
+    for rule in ("service-selector", "ingress-backend", "ingress-class", "issuer-missing"):
+        assert _findings(run, platform, rule) == []
+    _add_manifest(platform, "ingress.yaml", """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: applications
+  annotations:
+    cert-manager.io/cluster-issuer: letsencrypt
+spec:
+  ingressClassName: traefik
+  rules:
+    - host: web.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service: {name: web-app, port: {number: 8080}}
+          - path: /api
+            pathType: Prefix
+            backend:
+              service: {name: api, port: {name: http}}
+""")
+    _edit(platform, "deployments/domains/applications/apps/web-app/base/manifests/service.yaml",
+          "  selector:\n    app: web-app\n", "  selector:\n    app: web\n")
+
+    def msgs(rule: str) -> list[str]:
+        return sorted(f["message"] for f in _findings(run, platform, rule)
+                      if f["environment"] == "staging")
+
+    assert msgs("service-selector") == [
+        "selector app=web matches no pod template in namespace 'applications'"]
+    assert msgs("ingress-backend") == [
+        "Service 'web-app' has no port 8080",
+        "backend Service 'api' does not exist in namespace 'applications'"]
+    assert len(msgs("ingress-class")) == 1 and "IngressClass 'traefik'" in msgs("ingress-class")[0]
+    assert msgs("issuer-missing") == ["ClusterIssuer 'letsencrypt' does not exist in this "
+                                      "environment"]
+
+
+def test_duplicate_resource(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "duplicate-resource") == []
+    _add_manifest(platform, "dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                  "  name: environment-config\n  namespace: applications\ndata: {ENV: x}\n")
+    found = [f for f in _findings(run, platform, "duplicate-resource")
+             if f["environment"] == "staging"]
+    assert sorted((f["application"], f["message"]) for f in found) == [
+        ("platform-config", "also deployed by web-app"),
+        ("web-app", "also deployed by platform-config")]
+
+
+def test_crd_order(run: RunFn, platform: Path) -> None:
+    net = "deployments/domains/infrastructure/apps/networking/base"
+    (platform / net / "crd.yaml").write_text(CRD)
+    k = platform / net / "kustomization.yaml"
+    k.write_text(k.read_text() + "  - crd.yaml\n")
+    rel = _add_manifest(platform, "widget.yaml", "apiVersion: example.com/v1\nkind: Widget\n"
+                        "metadata: {name: w, namespace: applications}\nspec: {size: 1}\n")
+    found = [f for f in _findings(run, platform, "crd-order") if f["environment"] == "staging"]
+    assert len(found) == 1 and found[0]["file"] == rel and "'networking'" in found[0]["message"]
+    _add_manifest(platform, "widget.yaml", "apiVersion: example.com/v1\nkind: Widget\n"
+                  "metadata:\n  name: w\n  namespace: applications\n  annotations:\n"
+                  "    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n"
+                  "spec: {size: 1}\n")
+    assert _findings(run, platform, "crd-order") == []
+    assert not [f for f in _findings(run, platform, "kustomize-build")]

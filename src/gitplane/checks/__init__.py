@@ -17,7 +17,9 @@ from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_g
                              argocd_unpinned, deprecated_api, image_tag_mutable,
                              kustomize_build, kustomize_deprecated, plaintext_secret,
                              probes_missing, resources_missing, sealed_secret_scope,
-                             security_context,
+                             security_context, reference_missing, service_selector,
+                             ingress_backend, ingress_class, issuer_missing,
+                             duplicate_resource, crd_order,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
 from gitplane.model import Finding, Resource
@@ -28,6 +30,8 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
     argocd_destination, argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
+    reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,
+    duplicate_resource, crd_order,
 )}
 
 
@@ -178,6 +182,43 @@ def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, 
             if isinstance(c, dict):
                 out.append((fld, i, c))
     return out
+
+
+@dataclass
+class EnvIndex:
+    """Every rendered object of one environment, by (kind, namespace, name), with the unit
+    that renders it; the namespaces external (unrendered) Applications deploy into."""
+
+    objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]]
+    external_namespaces: dict[str, list[str]]
+
+    def has(self, kind: str, namespace: str, name: str) -> bool:
+        return bool(self.objects.get((kind, namespace, name)))
+
+    def of_kind(self, kind: str) -> list[tuple[Unit, Resource]]:
+        return [x for (k, _, _), xs in self.objects.items() if k == kind for x in xs]
+
+
+def env_index(ctx: Context, env: str) -> EnvIndex:
+    cache = ctx.cache.setdefault("env-index", {})
+    if env not in cache:
+        objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]] = {}
+        external: dict[str, list[str]] = {}
+        er = next(e for e in ctx.platform.envs if e.env.name == env)
+        for unit in _units(er, None):
+            for res in unit.resources:
+                objects.setdefault((res.kind, res.namespace, res.name), []).append((unit, res))
+                if res.kind == "SealedSecret":  # the controller makes a Secret of it
+                    tmpl = ((res.obj.get("spec") or {}).get("template") or {}).get(
+                        "metadata") or {}
+                    name = str(tmpl.get("name") or res.name)
+                    objects.setdefault(("Secret", res.namespace, name), []).append((unit, res))
+        for ar in er.apps:
+            if any(k in ("external", "helm") for k in ar.app.kinds) or not ar.rendered:
+                ns = ar.app.destination.get("namespace", "")
+                external.setdefault(ns, []).append(ar.app.name)
+        cache[env] = EnvIndex(objects, external)
+    return cache[env]
 
 
 def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,

@@ -1,0 +1,70 @@
+"""A custom resource whose CRD another Application installs, with nothing to order them.
+
+On the first sync the resource's dry run fails ("the server could not find the requested
+resource") before the CRD exists. Either give the CRD's Application an earlier sync wave
+than this resource's Application (``argocd.argoproj.io/sync-wave``), or annotate the resource
+with ``argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true``.
+
+Failing: a ``Widget`` in Application ``widgets`` whose CRD is rendered by Application
+``widget-crds``, both in wave 0, no sync option.
+
+Passing: the Widget annotated ``SkipDryRunOnMissingResource=true``, or ``widget-crds`` in
+wave -1.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "crd-order"
+SEVERITY = "warning"
+WAVE = "argocd.argoproj.io/sync-wave"
+OPTIONS = "argocd.argoproj.io/sync-options"
+
+
+def _wave(meta: dict) -> int:
+    try:
+        return int(str((meta.get("annotations") or {}).get(WAVE, "0")))
+    except ValueError:
+        return 0
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import resource_finding
+
+    for er in ctx.platform.envs:
+        crds: dict[tuple[str, str], str] = {}  # (group, kind) -> Application
+        for ar in er.apps:
+            for res in ar.resources:
+                if res.kind == "CustomResourceDefinition":
+                    spec = res.obj.get("spec") or {}
+                    crds[(str(spec.get("group")), str((spec.get("names") or {}).get("kind")))] = \
+                        ar.app.name
+        if not crds:
+            continue
+        waves = {ar.app.name: _wave(ar.app.doc.get("metadata") or {}) for ar in er.apps}
+        for ar in er.apps:
+            if ctx.only_app and ar.app.name != ctx.only_app:
+                continue
+            from gitplane.checks import Unit
+
+            unit = Unit(er.env.name, ar.app.name, ar.resources)
+            for res in ar.resources:
+                group = res.api_version.rpartition("/")[0]
+                owner = crds.get((group, res.kind))
+                if owner is None or owner == ar.app.name:
+                    continue
+                options = str(((res.obj.get("metadata") or {}).get("annotations") or {}).get(
+                    OPTIONS, ""))
+                if "SkipDryRunOnMissingResource=true" in options:
+                    continue
+                if waves.get(owner, 0) < waves.get(ar.app.name, 0):
+                    continue
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"its CRD comes from Application '{owner}' with no earlier "
+                                       "sync wave; add SkipDryRunOnMissingResource=true or order "
+                                       "the Applications")

@@ -1,0 +1,62 @@
+"""An Ingress whose backend Service, or the Service's port, does not exist.
+
+Requests to that path then fail with 503. Each backend (default and per rule path) must name
+a Service of the Ingress's namespace and one of its ports, by number or by name.
+
+Failing::
+
+    backend:
+      service: {name: web-app, port: {number: 8080}}   # the Service exposes port 80
+
+Passing: ``port: {number: 80}`` or ``port: {name: http}``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "ingress-backend"
+SEVERITY = "error"
+
+
+def backends(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    if isinstance(spec.get("defaultBackend"), dict):
+        yield spec["defaultBackend"], ("spec", "defaultBackend")
+    for i, rule in enumerate(spec.get("rules") or []):
+        for j, p in enumerate(((rule or {}).get("http") or {}).get("paths") or []):
+            if isinstance((p or {}).get("backend"), dict):
+                yield p["backend"], ("spec", "rules", i, "http", "paths", j)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import env_index, resource_finding
+
+    for unit in ctx.units():
+        index = env_index(ctx, unit.environment)
+        for res in unit.resources:
+            if res.kind != "Ingress" or not res.api_version.startswith("networking.k8s.io/"):
+                continue
+            for backend, where in backends(res.obj.get("spec") or {}):
+                svc = backend.get("service")
+                if not isinstance(svc, dict):
+                    continue
+                name = str(svc.get("name"))
+                found = index.objects.get(("Service", res.namespace, name)) or []
+                if not found:
+                    if not index.external_namespaces.get(res.namespace):
+                        yield resource_finding(ID, SEVERITY, unit, res,
+                                               f"backend Service '{name}' does not exist in "
+                                               f"namespace '{res.namespace}'", *where)
+                    continue
+                port = svc.get("port") or {}
+                ports = (found[0][1].obj.get("spec") or {}).get("ports") or []
+                ok = any((port.get("number") is not None and p.get("port") == port["number"]) or
+                         (port.get("name") and p.get("name") == port["name"]) for p in ports)
+                if port and not ok:
+                    want = port.get("number", port.get("name"))
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"Service '{name}' has no port {want}", *where)

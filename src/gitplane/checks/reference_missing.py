@@ -1,0 +1,95 @@
+"""A pod that references a ConfigMap, Secret, ServiceAccount or PersistentVolumeClaim that
+no Application of the environment creates.
+
+The pod then never starts (``CreateContainerConfigError``, ``FailedMount``). Looked up in the
+pod's namespace across every Application of the environment; a SealedSecret counts as its
+Secret; names made by kustomize generators are compared with their hash suffix, as rendered.
+References marked ``optional: true`` are skipped. When an Application gitplane cannot render
+(a Helm chart from a repository) deploys into the same namespace, it may create the object:
+the finding is then a warning naming it.
+
+Failing::
+
+    envFrom:
+      - configMapRef: {name: web-config}     # no ConfigMap web-config in the namespace
+
+Passing: a ConfigMap ``web-config`` rendered by any Application of the environment in that
+namespace.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "reference-missing"
+SEVERITY = "error"
+
+
+def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int, ...]]]:
+    """(kind, name, path in the pod spec) of every required reference of a pod spec."""
+    for i, v in enumerate(spec.get("volumes") or []):
+        if not isinstance(v, dict):
+            continue
+        if isinstance(v.get("configMap"), dict) and not v["configMap"].get("optional"):
+            yield "ConfigMap", str(v["configMap"].get("name")), ("volumes", i)
+        if isinstance(v.get("secret"), dict) and not v["secret"].get("optional"):
+            yield "Secret", str(v["secret"].get("secretName")), ("volumes", i)
+        if isinstance(v.get("persistentVolumeClaim"), dict):
+            yield ("PersistentVolumeClaim", str(v["persistentVolumeClaim"].get("claimName")),
+                   ("volumes", i))
+        for j, src in enumerate((v.get("projected") or {}).get("sources") or []):
+            for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                ref = src.get(key) if isinstance(src, dict) else None
+                if isinstance(ref, dict) and not ref.get("optional"):
+                    yield kind, str(ref.get("name")), ("volumes", i)
+    for fld in ("containers", "initContainers"):
+        for i, c in enumerate(spec.get(fld) or []):
+            if not isinstance(c, dict):
+                continue
+            for e in c.get("envFrom") or []:
+                for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                    ref = e.get(key) if isinstance(e, dict) else None
+                    if isinstance(ref, dict) and not ref.get("optional"):
+                        yield kind, str(ref.get("name")), (fld, i, "envFrom")
+            for e in c.get("env") or []:
+                vf = (e or {}).get("valueFrom") or {}
+                for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                    ref = vf.get(key)
+                    if isinstance(ref, dict) and not ref.get("optional"):
+                        yield kind, str(ref.get("name")), (fld, i, "env")
+    sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if sa and sa != "default":
+        yield "ServiceAccount", str(sa), ("serviceAccountName",)
+    for i, s in enumerate(spec.get("imagePullSecrets") or []):
+        if isinstance(s, dict) and s.get("name"):
+            yield "Secret", str(s["name"]), ("imagePullSecrets", i)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import env_index, pod_spec, resource_finding
+
+    for unit in ctx.units():
+        index = env_index(ctx, unit.environment)
+        for res in unit.resources:
+            found = pod_spec(res)
+            if found is None:
+                continue
+            path, spec = found
+            ns = res.namespace
+            for kind, name, where in references(spec):
+                if index.has(kind, ns, name):
+                    continue
+                maybe = index.external_namespaces.get(ns)
+                if maybe:
+                    yield resource_finding(ID, "warning", unit, res,
+                                           f"{kind} '{name}' is not rendered in namespace '{ns}'; "
+                                           f"it may come from {', '.join(sorted(maybe))}",
+                                           *path, *where)
+                else:
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"{kind} '{name}' does not exist in namespace '{ns}' "
+                                           "in this environment", *path, *where)
