@@ -454,3 +454,63 @@ def test_crd_order(run: RunFn, platform: Path) -> None:
                   "spec: {size: 1}\n")
     assert _findings(run, platform, "crd-order") == []
     assert not [f for f in _findings(run, platform, "kustomize-build")]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("100m", 0.1), ("2", 2.0), ("1.5", 1.5), ("128Mi", 128 * 2 ** 20), ("1Gi", 2 ** 30),
+    ("1G", 1e9), ("1e3", 1000.0), (3, 3.0), ("x", None),
+])
+def test_quantity(text: object, value: object) -> None:
+    from gitplane.checks.quota_exceeded import quantity
+
+    assert quantity(text) == value
+
+
+def test_quota_exceeded(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "quota-exceeded") == []
+    prod = "deployments/domains/applications/apps/web-app/environments/production/kustomization.yaml"
+    _edit(platform, prod, "value: 3", "value: 20")
+    found = _findings(run, platform, "quota-exceeded")
+    assert [(f["environment"], f["application"]) for f in found] == [
+        ("production", "platform-config")]
+    assert found[0]["message"] == ("limits.cpu: workloads in namespace 'applications' need 10, "
+                                   "the quota allows 8 (web-app 20×500m)")
+    assert all(f["file"].endswith("platform-config/limits.yaml") for f in found)
+    # A container without requests in a quota'd namespace, then a LimitRange default.
+    _edit(platform, prod, "value: 20", "value: 3")
+    text = (platform / WEB).read_text()
+    start, end = text.index("          resources:"), text.index("          readinessProbe:")
+    (platform / WEB).write_text(text[:start] + text[end:])
+    found = _findings(run, platform, "quota-exceeded")
+    assert {f["application"] for f in found} == {"web-app"}
+    assert all("sets no" in f["message"] and "no LimitRange default" in f["message"]
+               for f in found)
+    lr = platform / "deployments/environments/production/platform-config/limitrange.yaml"
+    lr.write_text("apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: defaults\n"
+                  "  namespace: applications\nspec:\n  limits:\n    - type: Container\n"
+                  "      default: {cpu: 500m, memory: 256Mi}\n"
+                  "      defaultRequest: {cpu: 100m, memory: 128Mi}\n")
+    k = platform / "deployments/environments/production/platform-config/kustomization.yaml"
+    k.write_text(k.read_text() + "  - limitrange.yaml\n")
+    found = _findings(run, platform, "quota-exceeded")
+    assert {f["environment"] for f in found} == {"staging"}  # production has the defaults
+
+
+def test_env_missing_overlay_and_config_drift(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "env-missing-overlay") == []
+    assert _findings(run, platform, "env-config-drift") == []
+    _edit(platform, "deployments/environments/staging/platform-config/env-config.yaml",
+          "  LOG_LEVEL: debug\n", "  LOG_LEVEL: debug\n  FEATURE_X: \"on\"\n")
+    found = _findings(run, platform, "env-config-drift")
+    assert [(f["environment"], f["message"]) for f in found] == [
+        ("production", "ConfigMap applications/environment-config lacks FEATURE_X that "
+                       "staging has")]
+    import shutil
+
+    shutil.rmtree(platform / "deployments/domains/workloads/apps/ml-pipeline/environments/"
+                  "production")
+    found = _findings(run, platform, "env-missing-overlay")
+    assert [(f["environment"], f["application"]) for f in found] == [
+        ("production", "ml-pipeline"), ("production", "training-operator")]
+    assert found[0]["file"] == \
+        "deployments/domains/workloads/apps/ml-pipeline/environments/production"

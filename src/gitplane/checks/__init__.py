@@ -19,7 +19,8 @@ from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_g
                              probes_missing, resources_missing, sealed_secret_scope,
                              security_context, reference_missing, service_selector,
                              ingress_backend, ingress_class, issuer_missing,
-                             duplicate_resource, crd_order,
+                             duplicate_resource, crd_order, quota_exceeded,
+                             env_missing_overlay, env_config_drift,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
 from gitplane.model import Finding, Resource
@@ -31,7 +32,7 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     argocd_destination, argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
     reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,
-    duplicate_resource, crd_order,
+    duplicate_resource, crd_order, quota_exceeded, env_missing_overlay, env_config_drift,
 )}
 
 

@@ -1,0 +1,49 @@
+"""The same ConfigMap with different keys in two environments.
+
+Values differ between environments by design; keys should not: a key missing in production
+that staging has is how a promotion breaks. ConfigMaps are matched by Application,
+namespace and name (generator hash suffixes removed).
+
+Failing: ``environment-config`` with ``ENV, LOG_LEVEL`` in staging and only ``ENV`` in
+production.
+
+Passing: the same keys in both, with different values.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterator
+
+from gitplane.model import Finding
+
+if TYPE_CHECKING:
+    from gitplane.checks import Context
+
+ID = "env-config-drift"
+SEVERITY = "warning"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    envs = ctx.platform.envs
+    if len(envs) < 2:
+        return
+    seen: dict[tuple[str, str, str], dict[str, tuple[set[str], object]]] = {}
+    for er in envs:
+        for ar in er.apps:
+            for res in ar.resources:
+                if res.kind != "ConfigMap" or res.api_version != "v1":
+                    continue
+                base = re.sub(r"-[a-z0-9]{10}$", "", res.name)
+                keys = set(res.obj.get("data") or {}) | set(res.obj.get("binaryData") or {})
+                seen.setdefault((ar.app.name, res.namespace, base), {})[er.env.name] = (keys, res)
+    for (app, ns, name), by_env in sorted(seen.items()):
+        if len(by_env) < 2 or (ctx.only_app and app != ctx.only_app):
+            continue
+        union = set().union(*(k for k, _ in by_env.values()))
+        for env, (keys, res) in sorted(by_env.items()):
+            missing = sorted(union - keys)
+            if missing:
+                others = [e for e, (k, _) in by_env.items() if set(missing) & k]
+                yield Finding(env, app, res.file, res.line, ID, res.id, SEVERITY,  # type: ignore
+                              f"ConfigMap {ns}/{name} lacks {', '.join(missing)} that "
+                              f"{', '.join(sorted(others))} has")
