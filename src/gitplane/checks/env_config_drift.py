@@ -12,7 +12,7 @@ Passing: the same keys in both, with different values.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
 
@@ -27,7 +27,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     envs = ctx.platform.envs
     if len(envs) < 2:
         return
-    seen: dict[tuple[str, str, str], dict[str, tuple[set[str], object]]] = {}
+    seen: dict[tuple[str, str, str], dict[str, tuple[set[str], Any]]] = {}
     for er in envs:
         for ar in er.apps:
             for res in ar.resources:
@@ -44,6 +44,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             missing = sorted(union - keys)
             if missing:
                 others = [e for e, (k, _) in by_env.items() if set(missing) & k]
-                yield Finding(env, app, res.file, res.line, ID, res.id, SEVERITY,  # type: ignore
+                yield Finding(env, app, res.file, res.line, ID, res.id, SEVERITY,
                               f"ConfigMap {ns}/{name} lacks {', '.join(missing)} that "
                               f"{', '.join(sorted(others))} has")

@@ -90,10 +90,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
         index = env_index(ctx, er.env.name)
         for qunit, quota in index.of_kind("ResourceQuota"):
-            hard = {k: quantity(v) for k, v in ((quota.obj.get("spec") or {}).get("hard")
-                                                or {}).items()}
-            hard = {("requests." + k if k in RESOURCES else k): v for k, v in hard.items()
-                    if v is not None}
+            parsed = {k: quantity(v) for k, v in ((quota.obj.get("spec") or {}).get("hard")
+                                                  or {}).items()}
+            hard: dict[str, float] = {("requests." + k if k in RESOURCES else k): v
+                                      for k, v in parsed.items() if v is not None}
             ns = quota.namespace
             defaults = _defaults(index, ns)
             used: dict[str, float] = {}
