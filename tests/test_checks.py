@@ -514,3 +514,18 @@ def test_env_missing_overlay_and_config_drift(run: RunFn, platform: Path) -> Non
         ("production", "ml-pipeline"), ("production", "training-operator")]
     assert found[0]["file"] == \
         "deployments/domains/workloads/apps/ml-pipeline/environments/production"
+
+
+def test_yaml_ambiguous(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "yaml-ambiguous") == []
+    rel = _add_manifest(platform, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                        "  name: c\n  namespace: applications\ndata:\n  COUNTRY: NO\n"
+                        "  QUOTED: \"on\"\n  TIME: 1:20\n  MODE: 0755\n  1: one\n")
+    found = sorted({(f["line"], f["message"].split(";")[0]) for f in
+                    _findings(run, platform, "yaml-ambiguous") if f["file"] == rel})
+    assert found == [
+        (7, "unquoted 'NO' is a boolean in YAML 1.1 (the API server's decoder) and a string in "
+            "YAML 1.2 (kustomize)"),
+        (9, "unquoted '1:20' is the number 80 in YAML 1.1 and a string in YAML 1.2"),
+        (10, "unquoted '0755' is octal in YAML 1.1 (493) and decimal in YAML 1.2"),
+        (11, "key '1' is not a string (YAML reads it as int)")]

@@ -5,7 +5,7 @@ raises anything else for bad input.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,13 @@ _Loader.add_constructor("tag:yaml.org,2002:value", _as_str)
 
 @dataclass
 class Doc:
-    """One non-empty YAML document: the value, its first line, and its node tree for lines."""
+    """One non-empty YAML document: the value, its first line, its node tree for lines, and
+    the ambiguous scalars found in it (line, message)."""
 
     obj: Any
     line: int
     node: yaml.Node
+    hazards: list[tuple[int, str]] = field(default_factory=list)
 
     def line_of(self, *path: str | int) -> int:
         """Line of ``path`` (keys and indexes): of the key for a mapping entry, of the item
@@ -67,10 +69,41 @@ class Doc:
         return line
 
 
-def _check(node: yaml.Node, file: str) -> None:
-    """Refuse duplicate keys, self-containing anchors, too deep nesting and alias bombs."""
+_BOOL_11 = {"yes", "no", "on", "off", "y", "n"}
+_TAG = "tag:yaml.org,2002:"
+
+
+def _ambiguous(node: yaml.ScalarNode) -> str | None:
+    """Why a plain scalar reads differently in YAML 1.1 and 1.2, or None."""
+    if node.style:  # quoted or block: a string in both
+        return None
+    value = node.value
+    if node.tag == _TAG + "bool" and value.lower() in _BOOL_11:
+        return (f"unquoted '{value}' is a boolean in YAML 1.1 (the API server's decoder) and "
+                "a string in YAML 1.2 (kustomize); quote it")
+    if node.tag == _TAG + "int" and ":" in value:
+        return (f"unquoted '{value}' is the number {_sexagesimal(value)} in YAML 1.1 and a "
+                "string in YAML 1.2; quote it")
+    if node.tag == _TAG + "int" and len(value) > 1 and value.lstrip("+-").startswith("0") and \
+            value.lstrip("+-")[1:2].isdigit():
+        return (f"unquoted '{value}' is octal in YAML 1.1 ({int(value, 8)}) and decimal in "
+                "YAML 1.2; quote it or write 0o…")
+    return None
+
+
+def _sexagesimal(value: str) -> int:
+    total = 0
+    for part in value.replace("_", "").lstrip("+-").split(":"):
+        total = total * 60 + int(part)
+    return -total if value.startswith("-") else total
+
+
+def _check(node: yaml.Node, file: str, hazards: list[tuple[int, str]] | None = None) -> None:
+    """Refuse duplicate keys, self-containing anchors, too deep nesting and alias bombs;
+    collect ambiguous scalars and non-string keys into ``hazards``."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    notes = hazards if hazards is not None else []
 
     def walk(n: yaml.Node, depth: int) -> int:
         key = id(n)
@@ -86,6 +119,12 @@ def _check(node: yaml.Node, file: str) -> None:
             active.add(key)
             seen: dict[str, int] = {}
             for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag not in (_TAG + "str", _TAG + "merge"):
+                    notes.append((k.start_mark.line + 1,
+                                  f"key '{k.value}' is not a string (YAML reads it as "
+                                  f"{k.tag.rsplit(':', 1)[-1]}); quote it"))
+                if isinstance(v, yaml.ScalarNode) and (why := _ambiguous(v)):
+                    notes.append((v.start_mark.line + 1, why))
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
                         err = YamlError(file, k.start_mark.line + 1,
@@ -99,6 +138,8 @@ def _check(node: yaml.Node, file: str) -> None:
         elif isinstance(n, yaml.SequenceNode):
             active.add(key)
             for v in n.value:
+                if isinstance(v, yaml.ScalarNode) and (why := _ambiguous(v)):
+                    notes.append((v.start_mark.line + 1, why))
                 total += walk(v, depth + 1)
             active.discard(key)
         if total > MAX_NODES:
@@ -122,11 +163,12 @@ def load_text(text: str, file: str) -> list[Doc]:
             node = loader.get_node()
             if node is None:
                 continue
-            _check(node, file)
+            hazards: list[tuple[int, str]] = []
+            _check(node, file, hazards)
             obj = loader.construct_document(node)
             if obj is None:
                 continue
-            docs.append(Doc(obj, node.start_mark.line + 1, node))
+            docs.append(Doc(obj, node.start_mark.line + 1, node, hazards))
     except YamlError:
         raise
     except yaml.MarkedYAMLError as exc:

@@ -20,7 +20,7 @@ from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_g
                              security_context, reference_missing, service_selector,
                              ingress_backend, ingress_class, issuer_missing,
                              duplicate_resource, crd_order, quota_exceeded,
-                             env_missing_overlay, env_config_drift,
+                             env_missing_overlay, env_config_drift, yaml_ambiguous,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
 from gitplane.model import Finding, Resource
@@ -33,6 +33,7 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
     reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,
     duplicate_resource, crd_order, quota_exceeded, env_missing_overlay, env_config_drift,
+    yaml_ambiguous,
 )}
 
 

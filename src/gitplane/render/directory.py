@@ -86,6 +86,8 @@ def read_file(repo: Repository, path: Path, out: Rendered, top_real: Path | None
                                     exc.line, exc.reason))
         return
     for doc in docs:
+        out.problems.extend(Problem("yaml-ambiguous", rel, line, message, severity="warning")
+                            for line, message in doc.hazards)
         items = [doc.obj]
         if isinstance(doc.obj, dict) and doc.obj.get("kind") == "List" \
                 and isinstance(doc.obj.get("items"), list):

@@ -100,6 +100,9 @@ class Graph:
             self.docs[rel] = []
             return None
         self.docs[rel] = docs
+        for doc in docs:
+            for line, message in doc.hazards:
+                self.problem("yaml-ambiguous", rel, line, message, "warning")
         return docs
 
     # -- the walk ------------------------------------------------------------------------
