@@ -37,6 +37,7 @@ test: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/validate.py
 
 clean:
 	rm -rf $(VENV) demo

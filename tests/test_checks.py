@@ -529,3 +529,17 @@ def test_yaml_ambiguous(run: RunFn, platform: Path) -> None:
         (9, "unquoted '1:20' is the number 80 in YAML 1.1 and a string in YAML 1.2"),
         (10, "unquoted '0755' is octal in YAML 1.1 (493) and decimal in YAML 1.2"),
         (11, "key '1' is not a string (YAML reads it as int)")]
+
+
+def test_argocd_invalid(run: RunFn, platform: Path) -> None:
+    assert _findings(run, platform, "argocd-invalid") == []
+    extra = platform / "deployments/bootstrap/argocd/base/broken.yaml"
+    extra.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n"
+                     "  name: broken\n  namespace: argocd\nspec:\n  project: default\n")
+    k = platform / "deployments/bootstrap/argocd/base/kustomization.yaml"
+    k.write_text(k.read_text() + "  - broken.yaml\n")
+    found = _findings(run, platform, "argocd-invalid")
+    assert {(f["environment"], f["application"], f["file"]) for f in found} == {
+        ("staging", "broken", "deployments/bootstrap/argocd/base/broken.yaml"),
+        ("production", "broken", "deployments/bootstrap/argocd/base/broken.yaml")}
+    assert all("spec.source or spec.sources is required" in f["message"] for f in found)

@@ -193,12 +193,17 @@ class EnvIndex:
 
     objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]]
     external_namespaces: dict[str, list[str]]
+    by_kind: dict[str, list[tuple[Unit, Resource]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for (kind, _, _), items in sorted(self.objects.items()):
+            self.by_kind.setdefault(kind, []).extend(items)
 
     def has(self, kind: str, namespace: str, name: str) -> bool:
         return bool(self.objects.get((kind, namespace, name)))
 
     def of_kind(self, kind: str) -> list[tuple[Unit, Resource]]:
-        return [x for (k, _, _), xs in self.objects.items() if k == kind for x in xs]
+        return self.by_kind.get(kind, [])
 
 
 def env_index(ctx: Context, env: str) -> EnvIndex:

@@ -85,6 +85,9 @@ def read_file(repo: Repository, path: Path, out: Rendered, top_real: Path | None
         out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
                                     exc.line, exc.reason))
         return
+    if not docs:
+        out.problems.append(Problem("yaml-syntax", rel, 1, "contributed 0 objects (empty or "
+                                    "comments only)", severity="warning"))
     for doc in docs:
         out.problems.extend(Problem("yaml-ambiguous", rel, line, message, severity="warning")
                             for line, message in doc.hazards)
