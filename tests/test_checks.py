@@ -543,3 +543,60 @@ def test_argocd_invalid(run: RunFn, platform: Path) -> None:
         ("staging", "broken", "deployments/bootstrap/argocd/base/broken.yaml"),
         ("production", "broken", "deployments/bootstrap/argocd/base/broken.yaml")}
     assert all("spec.source or spec.sources is required" in f["message"] for f in found)
+
+
+def test_malformed_objects_never_crash(platform: Path) -> None:
+    """Objects kustomize would refuse, put straight into the rendered output: every rule
+    still finishes (bad shapes are the schema rule's to report)."""
+    import yaml as _yaml
+
+    from gitplane import api, checks
+    from gitplane.model import Resource
+
+    weird = list(_yaml.safe_load_all("""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: weird, namespace: applications}
+spec:
+  replicas: many
+  selector: {matchLabels: {app: weird}}
+  template:
+    metadata: {labels: {app: weird}}
+    spec:
+      securityContext: nope
+      volumes: [{configMap: x}, 3]
+      containers:
+        - name: a
+          image: x:1
+          resources: [1, 2]
+          securityContext: [true]
+          envFrom: [7]
+          env: [{valueFrom: 3}]
+        - just-a-string
+---
+apiVersion: v1
+kind: Service
+metadata: {name: weird, namespace: applications}
+spec: {selector: [1], ports: oops}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: weird, namespace: applications, annotations: [1]}
+spec: {rules: [{http: {paths: [{backend: {service: {name: web-app, port: 7}}}]}}]}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q, namespace: applications}
+spec: {hard: [1]}
+---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata: {name: s, namespace: applications}
+spec: {template: 5}
+"""))
+    p = api.load(platform, env="staging")
+    [web] = [a for a in p.envs[0].apps if a.app.name == "web-app"]
+    web.resources.extend(Resource(o, "weird.yaml", 1) for o in weird)
+    result = checks.run(p)
+    broken = [f.message for f in result.findings if "could not finish" in f.message]
+    assert broken == []
+    assert any(f.rule == "schema" for f in result.findings)

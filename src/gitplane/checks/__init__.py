@@ -111,8 +111,7 @@ def suppressions(ctx: Context) -> dict[tuple[str, str, str], set[str]]:
     out: dict[tuple[str, str, str], set[str]] = {}
     for unit in ctx.units():
         for res in unit.resources:
-            ann = (res.obj.get("metadata") or {}).get("annotations") or {}
-            text = ann.get(SUPPRESS) if isinstance(ann, dict) else None
+            text = dig(res.obj, "metadata", "annotations", SUPPRESS)
             if not isinstance(text, str):
                 continue
             ids, _, reason = text.partition(":")
@@ -128,6 +127,34 @@ def _excluded(rc: Any, f: Finding) -> bool:
                fnmatch.fnmatchcase(f.application, e.application) for e in rc.exclude)
 
 
+def _guarded(rid: str, rule: ModuleType, ctx: Context) -> Iterator[Finding]:
+    """A rule's findings; a rule that breaks on input nobody foresaw is one finding saying so,
+    and every other rule still runs."""
+    try:
+        yield from list(rule.check(ctx))
+    except Exception as exc:  # noqa: BLE001 - isolate one rule's bug from the verdict
+        yield Finding("", "", "", 0, rid, "", "error",
+                      f"rule {rid} could not finish ({type(exc).__name__}: {exc}); please "
+                      "report it with the input")
+
+
+def dig(value: Any, *keys: str | int) -> Any:
+    """``value[k1][k2]...`` or None as soon as a step is missing or not a mapping/list."""
+    for k in keys:
+        if isinstance(k, int) and isinstance(value, list) and 0 <= k < len(value):
+            value = value[k]
+        elif isinstance(k, str) and isinstance(value, dict):
+            value = value.get(k)
+        else:
+            return None
+    return value
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty one (malformed input is schema's job)."""
+    return value if isinstance(value, dict) else {}
+
+
 def run(platform: Platform, only_app: str | None = None, strict: bool = False) -> Result:
     """Every rule over the platform; configured severities and exclusions and inline
     suppressions applied; findings de-duplicated and sorted."""
@@ -139,7 +166,7 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
         rc = configured.get(rid)
         if rc is not None and rc.severity == "off":
             continue
-        for f in rule.check(ctx):
+        for f in _guarded(rid, rule, ctx):
             if rc is not None and _excluded(rc, f):
                 continue
             if rid in silenced.get((f.environment, f.application, f.resource), ()):
@@ -180,7 +207,8 @@ def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, 
     """(field, index, container) of a pod spec: containers, then initContainers."""
     out = []
     for fld in ("containers", "initContainers") if init else ("containers",):
-        for i, c in enumerate(spec.get(fld) or []):
+        items = spec.get(fld)
+        for i, c in enumerate(items if isinstance(items, list) else []):
             if isinstance(c, dict):
                 out.append((fld, i, c))
     return out
@@ -216,9 +244,7 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
             for res in unit.resources:
                 objects.setdefault((res.kind, res.namespace, res.name), []).append((unit, res))
                 if res.kind == "SealedSecret":  # the controller makes a Secret of it
-                    tmpl = ((res.obj.get("spec") or {}).get("template") or {}).get(
-                        "metadata") or {}
-                    name = str(tmpl.get("name") or res.name)
+                    name = str(dig(res.obj, "spec", "template", "metadata", "name") or res.name)
                     objects.setdefault(("Secret", res.namespace, name), []).append((unit, res))
         for ar in er.apps:
             if any(k in ("external", "helm") for k in ar.app.kinds) or not ar.rendered:

@@ -41,6 +41,8 @@ CLUSTER_SCOPED = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import dig
+
     yield from ctx.stage(ID)
     for er in ctx.platform.envs:
         servers = {c["data"]["server"] for c in er.clusters} | {IN_CLUSTER}
@@ -76,8 +78,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                     yield finding(f"{loose[0].kind} '{loose[0].name}' has no namespace and the "
                                   "destination sets none")
                 continue
-            options = ((app.doc.get("spec") or {}).get("syncPolicy") or {}).get(
-                "syncOptions") or []
+            options = dig(app.doc, "spec", "syncPolicy", "syncOptions") or []
+            options = options if isinstance(options, list) else []
             if namespace not in created and namespace not in SYSTEM_NAMESPACES and \
                     "CreateNamespace=true" not in options:
                 yield finding(f"namespace '{namespace}' is not created by any Application of "

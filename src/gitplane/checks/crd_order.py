@@ -26,27 +26,28 @@ WAVE = "argocd.argoproj.io/sync-wave"
 OPTIONS = "argocd.argoproj.io/sync-options"
 
 
-def _wave(meta: dict) -> int:
+def _wave(meta: object) -> int:
     try:
-        return int(str((meta.get("annotations") or {}).get(WAVE, "0")))
+        from gitplane.checks import dig
+
+        return int(str(dig(meta, "annotations", WAVE) or "0"))
     except ValueError:
         return 0
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
+    from gitplane.checks import dig, resource_finding
 
     for er in ctx.platform.envs:
         crds: dict[tuple[str, str], str] = {}  # (group, kind) -> Application
         for ar in er.apps:
             for res in ar.resources:
                 if res.kind == "CustomResourceDefinition":
-                    spec = res.obj.get("spec") or {}
-                    crds[(str(spec.get("group")), str((spec.get("names") or {}).get("kind")))] = \
-                        ar.app.name
+                    crds[(str(dig(res.obj, "spec", "group")),
+                          str(dig(res.obj, "spec", "names", "kind")))] = ar.app.name
         if not crds:
             continue
-        waves = {ar.app.name: _wave(ar.app.doc.get("metadata") or {}) for ar in er.apps}
+        waves = {ar.app.name: _wave(ar.app.doc.get("metadata")) for ar in er.apps}
         for ar in er.apps:
             if ctx.only_app and ar.app.name != ctx.only_app:
                 continue
@@ -58,8 +59,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 owner = crds.get((group, res.kind))
                 if owner is None or owner == ar.app.name:
                     continue
-                options = str(((res.obj.get("metadata") or {}).get("annotations") or {}).get(
-                    OPTIONS, ""))
+                options = str(dig(res.obj, "metadata", "annotations", OPTIONS) or "")
                 if "SkipDryRunOnMissingResource=true" in options:
                     continue
                 if waves.get(owner, 0) < waves.get(ar.app.name, 0):

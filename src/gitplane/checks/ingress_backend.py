@@ -24,23 +24,28 @@ SEVERITY = "error"
 
 
 def backends(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    from gitplane.checks import dig
+
     if isinstance(spec.get("defaultBackend"), dict):
         yield spec["defaultBackend"], ("spec", "defaultBackend")
-    for i, rule in enumerate(spec.get("rules") or []):
-        for j, p in enumerate(((rule or {}).get("http") or {}).get("paths") or []):
-            if isinstance((p or {}).get("backend"), dict):
-                yield p["backend"], ("spec", "rules", i, "http", "paths", j)
+    rules = spec.get("rules")
+    for i, _ in enumerate(rules if isinstance(rules, list) else []):
+        paths = dig(rules, i, "http", "paths")
+        for j, _ in enumerate(paths if isinstance(paths, list) else []):
+            backend = dig(paths, j, "backend")
+            if isinstance(backend, dict):
+                yield backend, ("spec", "rules", i, "http", "paths", j)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, resource_finding
+    from gitplane.checks import as_dict, dig, env_index, resource_finding
 
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         for res in unit.resources:
             if res.kind != "Ingress" or not res.api_version.startswith("networking.k8s.io/"):
                 continue
-            for backend, where in backends(res.obj.get("spec") or {}):
+            for backend, where in backends(as_dict(res.obj.get("spec"))):
                 svc = backend.get("service")
                 if not isinstance(svc, dict):
                     continue
@@ -52,8 +57,9 @@ def check(ctx: Context) -> Iterator[Finding]:
                                                f"backend Service '{name}' does not exist in "
                                                f"namespace '{res.namespace}'", *where)
                     continue
-                port = svc.get("port") or {}
-                ports = (found[0][1].obj.get("spec") or {}).get("ports") or []
+                port = as_dict(svc.get("port"))
+                ports = dig(found[0][1].obj, "spec", "ports")
+                ports = [p for p in ports if isinstance(p, dict)] if isinstance(ports, list) else []
                 ok = any((port.get("number") is not None and p.get("port") == port["number"]) or
                          (port.get("name") and p.get("name") == port["name"]) for p in ports)
                 if port and not ok:

@@ -23,7 +23,7 @@ SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, resource_finding
+    from gitplane.checks import dig, env_index, resource_finding
 
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
@@ -31,9 +31,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         for res in unit.resources:
             if res.kind != "Ingress":
                 continue
-            spec = res.obj.get("spec") or {}
-            ann = (res.obj.get("metadata") or {}).get("annotations") or {}
-            name = spec.get("ingressClassName") or ann.get("kubernetes.io/ingress.class")
+            name = dig(res.obj, "spec", "ingressClassName") or dig(
+                res.obj, "metadata", "annotations", "kubernetes.io/ingress.class")
             if not name or name in classes:
                 continue
             external = sorted({a for apps in index.external_namespaces.values() for a in apps})

@@ -23,19 +23,19 @@ SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, resource_finding
+    from gitplane.checks import as_dict, dig, env_index, resource_finding
 
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         for res in unit.resources:
             wanted: list[tuple[str, str, tuple[str, ...]]] = []
             if res.kind == "Certificate" and res.api_version.startswith("cert-manager.io/"):
-                ref = (res.obj.get("spec") or {}).get("issuerRef") or {}
+                ref = as_dict(dig(res.obj, "spec", "issuerRef"))
                 if ref.get("name") and ref.get("group", "cert-manager.io") == "cert-manager.io":
                     wanted.append((str(ref.get("kind") or "Issuer"), str(ref["name"]),
                                    ("spec", "issuerRef")))
             elif res.kind == "Ingress":
-                ann = (res.obj.get("metadata") or {}).get("annotations") or {}
+                ann = as_dict(dig(res.obj, "metadata", "annotations"))
                 if ann.get("cert-manager.io/cluster-issuer"):
                     wanted.append(("ClusterIssuer", str(ann["cert-manager.io/cluster-issuer"]),
                                    ("metadata", "annotations")))

@@ -39,11 +39,12 @@ def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     if _plain(obj):
         keys = sorted(set(obj.get("data") or {}) | set(obj.get("stringData") or {}))
         yield f"Secret holds {', '.join(keys) or 'values'} in plain text", ()
-    if obj.get("kind") == "List":
-        for i, item in enumerate(obj.get("items") or []):
+    if obj.get("kind") == "List" and isinstance(obj.get("items"), list):
+        for i, item in enumerate(obj["items"]):
             if _plain(item):
                 yield "a Secret inside this List holds values in plain text", ("items", i)
-    ann = (obj.get("metadata") or {}).get("annotations") or {}
+    meta = obj.get("metadata")
+    ann = meta.get("annotations") if isinstance(meta, dict) else None
     raw = ann.get(LAST_APPLIED) if isinstance(ann, dict) else None
     if isinstance(raw, str):
         try:

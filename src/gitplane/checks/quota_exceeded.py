@@ -52,29 +52,36 @@ def show(kind: str, value: float) -> str:
     return f"{value:g}"
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+
+
 def _pods(res: Any) -> int:
-    spec = res.obj.get("spec") or {}
+    from gitplane.checks import as_dict
+
+    spec = as_dict(res.obj.get("spec"))
     if res.kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
-        r = spec.get("replicas", 1)
-        return int(r) if isinstance(r, int) else 1
+        return _count(spec.get("replicas", 1))
     if res.kind == "Job":
-        return int(spec.get("parallelism", 1) or 1)
+        return _count(spec.get("parallelism", 1))
     if res.kind == "CronJob":
-        job = (spec.get("jobTemplate") or {}).get("spec") or {}
-        return int(job.get("parallelism", 1) or 1)
+        return _count(as_dict(as_dict(spec.get("jobTemplate")).get("spec")).get("parallelism", 1))
     return 1
 
 
 def _defaults(index: Any, namespace: str) -> dict[str, dict[str, float]]:
+    from gitplane.checks import as_dict, dig
+
     out: dict[str, dict[str, float]] = {"requests": {}, "limits": {}}
     for _, lr in index.of_kind("LimitRange"):
         if lr.namespace != namespace:
             continue
-        for item in (lr.obj.get("spec") or {}).get("limits") or []:
-            if (item or {}).get("type") != "Container":
+        limits = dig(lr.obj, "spec", "limits")
+        for item in limits if isinstance(limits, list) else []:
+            if not isinstance(item, dict) or item.get("type") != "Container":
                 continue
             for key, into in (("defaultRequest", "requests"), ("default", "limits")):
-                for r, v in (item.get(key) or {}).items():
+                for r, v in as_dict(item.get(key)).items():
                     q = quantity(v)
                     if q is not None:
                         out[into].setdefault(r, q)
@@ -85,13 +92,12 @@ def _defaults(index: Any, namespace: str) -> dict[str, dict[str, float]]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import containers, env_index, pod_spec, resource_finding
+    from gitplane.checks import as_dict, containers, dig, env_index, pod_spec, resource_finding
 
     for er in ctx.platform.envs:
         index = env_index(ctx, er.env.name)
         for qunit, quota in index.of_kind("ResourceQuota"):
-            parsed = {k: quantity(v) for k, v in ((quota.obj.get("spec") or {}).get("hard")
-                                                  or {}).items()}
+            parsed = {k: quantity(v) for k, v in as_dict(dig(quota.obj, "spec", "hard")).items()}
             hard: dict[str, float] = {("requests." + k if k in RESOURCES else k): v
                                       for k, v in parsed.items() if v is not None}
             ns = quota.namespace
@@ -108,15 +114,15 @@ def check(ctx: Context) -> Iterator[Finding]:
                     pods = _pods(w)
                     used["pods"] = used.get("pods", 0) + pods
                     for fld, i, c in containers(spec, init=False):
-                        res = c.get("resources") or {}
+                        res = as_dict(c.get("resources"))
                         for side in ("requests", "limits"):
                             for r in RESOURCES:
                                 key = f"{side}.{r}"
-                                q = quantity((res.get(side) or {}).get(r))
+                                q = quantity(as_dict(res.get(side)).get(r))
                                 if q is None:
                                     q = defaults[side].get(r)
                                 if q is None and side == "requests":
-                                    q = quantity((res.get("limits") or {}).get(r))
+                                    q = quantity(as_dict(res.get("limits")).get(r))
                                 if q is None:
                                     if key in hard and (not ctx.only_app or
                                                         wunit.application == ctx.only_app):

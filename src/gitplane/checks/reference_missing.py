@@ -31,7 +31,10 @@ SEVERITY = "error"
 
 def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int, ...]]]:
     """(kind, name, path in the pod spec) of every required reference of a pod spec."""
-    for i, v in enumerate(spec.get("volumes") or []):
+    from gitplane.checks import dig
+
+    volumes = spec.get("volumes")
+    for i, v in enumerate(volumes if isinstance(volumes, list) else []):
         if not isinstance(v, dict):
             continue
         if isinstance(v.get("configMap"), dict) and not v["configMap"].get("optional"):
@@ -41,7 +44,8 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
         if isinstance(v.get("persistentVolumeClaim"), dict):
             yield ("PersistentVolumeClaim", str(v["persistentVolumeClaim"].get("claimName")),
                    ("volumes", i))
-        for j, src in enumerate((v.get("projected") or {}).get("sources") or []):
+        sources = dig(v, "projected", "sources")
+        for j, src in enumerate(sources if isinstance(sources, list) else []):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 ref = src.get(key) if isinstance(src, dict) else None
                 if isinstance(ref, dict) and not ref.get("optional"):
@@ -50,13 +54,17 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
         for i, c in enumerate(spec.get(fld) or []):
             if not isinstance(c, dict):
                 continue
-            for e in c.get("envFrom") or []:
+            env_from = c.get("envFrom")
+            for e in env_from if isinstance(env_from, list) else []:
                 for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
                     ref = e.get(key) if isinstance(e, dict) else None
                     if isinstance(ref, dict) and not ref.get("optional"):
                         yield kind, str(ref.get("name")), (fld, i, "envFrom")
-            for e in c.get("env") or []:
-                vf = (e or {}).get("valueFrom") or {}
+            env = c.get("env")
+            for e in env if isinstance(env, list) else []:
+                vf = dig(e, "valueFrom")
+                if not isinstance(vf, dict):
+                    continue
                 for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
                     ref = vf.get(key)
                     if isinstance(ref, dict) and not ref.get("optional"):
@@ -64,7 +72,8 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
     sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if sa and sa != "default":
         yield "ServiceAccount", str(sa), ("serviceAccountName",)
-    for i, s in enumerate(spec.get("imagePullSecrets") or []):
+    secrets = spec.get("imagePullSecrets")
+    for i, s in enumerate(secrets if isinstance(secrets, list) else []):
         if isinstance(s, dict) and s.get("name"):
             yield "Secret", str(s["name"]), ("imagePullSecrets", i)
 

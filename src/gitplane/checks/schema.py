@@ -178,11 +178,13 @@ def env_crds(resources: Any) -> dict[tuple[str, str], dict[str, Any]]:
         if res.kind != "CustomResourceDefinition" or \
                 not res.api_version.startswith("apiextensions.k8s.io/"):
             continue
-        spec = res.obj.get("spec") or {}
-        group = spec.get("group") or ""
-        kind = (spec.get("names") or {}).get("kind") or ""
-        for v in spec.get("versions") or []:
-            schema = ((v or {}).get("schema") or {}).get("openAPIV3Schema")
+        from gitplane.checks import dig
+
+        group = dig(res.obj, "spec", "group") or ""
+        kind = dig(res.obj, "spec", "names", "kind") or ""
+        versions = dig(res.obj, "spec", "versions")
+        for v in versions if isinstance(versions, list) else []:
+            schema = dig(v, "schema", "openAPIV3Schema")
             if isinstance(schema, dict) and v.get("served", True):
                 out[(f"{group}/{v.get('name')}", kind)] = crd_schema(schema)
     return out

@@ -28,7 +28,8 @@ CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 
 
 def _scope(meta: dict[str, Any]) -> str:
-    ann = meta.get("annotations") or {}
+    raw = meta.get("annotations")
+    ann: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if str(ann.get(CLUSTER_WIDE, "")).lower() == "true":
         return "cluster-wide"
     if str(ann.get(NS_WIDE, "")).lower() == "true":
@@ -37,7 +38,7 @@ def _scope(meta: dict[str, Any]) -> str:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
+    from gitplane.checks import as_dict, dig, resource_finding
 
     for unit in ctx.units():
         for res in unit.resources:
@@ -47,9 +48,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 else None
             if source is None:
                 continue
-            sealed_meta = source.get("metadata") or {}
-            template_meta = ((source.get("spec") or {}).get("template") or {}).get(
-                "metadata") or {}
+            sealed_meta = as_dict(source.get("metadata"))
+            template_meta = as_dict(dig(source, "spec", "template", "metadata"))
             scope = _scope(sealed_meta) if _scope(sealed_meta) != "strict" else \
                 _scope(template_meta)
             sealed_ns = str(sealed_meta.get("namespace") or template_meta.get("namespace") or "")

@@ -36,7 +36,7 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import containers, pod_spec, resource_finding
+    from gitplane.checks import as_dict, containers, pod_spec, resource_finding
 
     for unit in ctx.units():
         for res in unit.resources:
@@ -49,9 +49,9 @@ def check(ctx: Context) -> Iterator[Finding]:
                     yield resource_finding(ID, "error", unit, res,
                                            f"{host}: true shares the node's namespace", *path,
                                            host)
-            pod_sc: dict[str, Any] = spec.get("securityContext") or {}
+            pod_sc = as_dict(spec.get("securityContext"))
             for fld, i, c in containers(spec):
-                sc: dict[str, Any] = c.get("securityContext") or {}
+                sc = as_dict(c.get("securityContext"))
                 name = c.get("name")
                 where: tuple[str | int, ...] = (*path, fld, i)
                 if sc.get("privileged") is True:

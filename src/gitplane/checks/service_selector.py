@@ -26,14 +26,14 @@ SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, pod_spec, resource_finding, WORKLOADS
+    from gitplane.checks import WORKLOADS, dig, env_index, pod_spec, resource_finding
 
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         for res in unit.resources:
             if res.kind != "Service" or res.api_version != "v1":
                 continue
-            selector = (res.obj.get("spec") or {}).get("selector")
+            selector = dig(res.obj, "spec", "selector")
             if not isinstance(selector, dict) or not selector:
                 continue
             matched = False
