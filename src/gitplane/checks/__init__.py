@@ -203,6 +203,18 @@ def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
     return (path, cur) if isinstance(cur, dict) else None
 
 
+def pods(ctx: Context, long_running: bool = False
+         ) -> Iterator[tuple[Unit, Resource, tuple[str, ...], dict[str, Any]]]:
+    """(unit, workload, path of its pod spec, pod spec) of every core workload rendered."""
+    for unit in ctx.units():
+        for res in unit.resources:
+            if long_running and res.kind not in LONG_RUNNING:
+                continue
+            found = pod_spec(res)
+            if found is not None:
+                yield unit, res, found[0], found[1]
+
+
 def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict]]:
     """(field, index, container) of a pod spec: containers, then initContainers."""
     out = []

@@ -33,17 +33,12 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import LONG_RUNNING, containers, pod_spec, resource_finding
+    from gitplane.checks import containers, pods, resource_finding
 
-    for unit in ctx.units():
-        for res in unit.resources:
-            found = pod_spec(res) if res.kind in LONG_RUNNING else None
-            if found is None:
-                continue
-            path, spec = found
-            for fld, i, c in containers(spec, init=False):
-                missing = [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]
-                if missing:
-                    yield resource_finding(ID, SEVERITY, unit, res,
-                                           f"container '{c.get('name')}' has no "
-                                           f"{' and no '.join(missing)}", *path, fld, i)
+    for unit, res, path, spec in pods(ctx, long_running=True):
+        for fld, i, c in containers(spec, init=False):
+            missing = [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]
+            if missing:
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"container '{c.get('name')}' has no "
+                                       f"{' and no '.join(missing)}", *path, fld, i)

@@ -79,26 +79,21 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, pod_spec, resource_finding
+    from gitplane.checks import env_index, pods, resource_finding
 
-    for unit in ctx.units():
+    for unit, res, path, spec in pods(ctx):
         index = env_index(ctx, unit.environment)
-        for res in unit.resources:
-            found = pod_spec(res)
-            if found is None:
+        ns = res.namespace
+        for kind, name, where in references(spec):
+            if index.has(kind, ns, name):
                 continue
-            path, spec = found
-            ns = res.namespace
-            for kind, name, where in references(spec):
-                if index.has(kind, ns, name):
-                    continue
-                maybe = index.external_namespaces.get(ns)
-                if maybe:
-                    yield resource_finding(ID, "warning", unit, res,
-                                           f"{kind} '{name}' is not rendered in namespace '{ns}'; "
-                                           f"it may come from {', '.join(sorted(maybe))}",
-                                           *path, *where)
-                else:
-                    yield resource_finding(ID, SEVERITY, unit, res,
-                                           f"{kind} '{name}' does not exist in namespace '{ns}' "
-                                           "in this environment", *path, *where)
+            maybe = index.external_namespaces.get(ns)
+            if maybe:
+                yield resource_finding(ID, "warning", unit, res,
+                                       f"{kind} '{name}' is not rendered in namespace '{ns}'; "
+                                       f"it may come from {', '.join(sorted(maybe))}",
+                                       *path, *where)
+            else:
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"{kind} '{name}' does not exist in namespace '{ns}' in "
+                                       "this environment", *path, *where)

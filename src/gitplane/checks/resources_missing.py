@@ -33,21 +33,14 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import containers, pod_spec, resource_finding
+    from gitplane.checks import as_dict, containers, pods, resource_finding
 
-    for unit in ctx.units():
-        for res in unit.resources:
-            found = pod_spec(res)
-            if found is None:
-                continue
-            path, spec = found
-            for fld, i, c in containers(spec):
-                r: dict[str, Any] = c["resources"] if isinstance(c.get("resources"), dict) \
-                    else {}
-                missing = [f"{kind}.{what}" for kind in ("requests", "limits")
-                           for what in ("cpu", "memory")
-                           if not (isinstance(r.get(kind), dict) and r[kind].get(what))]
-                if missing:
-                    yield resource_finding(ID, SEVERITY, unit, res,
-                                           f"container '{c.get('name')}' has no "
-                                           f"{', '.join(missing)}", *path, fld, i)
+    for unit, res, path, spec in pods(ctx):
+        for fld, i, c in containers(spec):
+            r: dict[str, Any] = as_dict(c.get("resources"))
+            missing = [f"{kind}.{what}" for kind in ("requests", "limits")
+                       for what in ("cpu", "memory") if not as_dict(r.get(kind)).get(what)]
+            if missing:
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"container '{c.get('name')}' has no "
+                                       f"{', '.join(missing)}", *path, fld, i)

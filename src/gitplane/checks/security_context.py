@@ -24,7 +24,7 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from gitplane.model import Finding
 
@@ -36,34 +36,27 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, containers, pod_spec, resource_finding
+    from gitplane.checks import as_dict, containers, pods, resource_finding
 
-    for unit in ctx.units():
-        for res in unit.resources:
-            found = pod_spec(res)
-            if found is None:
-                continue
-            path, spec = found
-            for host in ("hostNetwork", "hostPID", "hostIPC"):
-                if spec.get(host) is True:
-                    yield resource_finding(ID, "error", unit, res,
-                                           f"{host}: true shares the node's namespace", *path,
-                                           host)
-            pod_sc = as_dict(spec.get("securityContext"))
-            for fld, i, c in containers(spec):
-                sc = as_dict(c.get("securityContext"))
-                name = c.get("name")
-                where: tuple[str | int, ...] = (*path, fld, i)
-                if sc.get("privileged") is True:
-                    yield resource_finding(ID, "error", unit, res,
-                                           f"container '{name}' is privileged", *where)
-                if not (sc.get("runAsNonRoot") is True or
-                        (pod_sc.get("runAsNonRoot") is True and
-                         sc.get("runAsNonRoot") is not False)):
-                    yield resource_finding(ID, SEVERITY, unit, res,
-                                           f"container '{name}' may run as root: set "
-                                           "runAsNonRoot: true", *where)
-                if sc.get("allowPrivilegeEscalation") is not False:
-                    yield resource_finding(ID, SEVERITY, unit, res,
-                                           f"container '{name}' allows privilege escalation: "
-                                           "set allowPrivilegeEscalation: false", *where)
+    for unit, res, path, spec in pods(ctx):
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(host) is True:
+                yield resource_finding(ID, "error", unit, res,
+                                       f"{host}: true shares the node's namespace", *path, host)
+        pod_sc = as_dict(spec.get("securityContext"))
+        for fld, i, c in containers(spec):
+            sc = as_dict(c.get("securityContext"))
+            name = c.get("name")
+            where: tuple[str | int, ...] = (*path, fld, i)
+            if sc.get("privileged") is True:
+                yield resource_finding(ID, "error", unit, res,
+                                       f"container '{name}' is privileged", *where)
+            if not (sc.get("runAsNonRoot") is True or
+                    (pod_sc.get("runAsNonRoot") is True and sc.get("runAsNonRoot") is not False)):
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"container '{name}' may run as root: set "
+                                       "runAsNonRoot: true", *where)
+            if sc.get("allowPrivilegeEscalation") is not False:
+                yield resource_finding(ID, SEVERITY, unit, res,
+                                       f"container '{name}' allows privilege escalation: "
+                                       "set allowPrivilegeEscalation: false", *where)
