@@ -267,6 +267,66 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
         raise SystemExit(EXIT_FINDINGS)
 
 
+@cli.command("diff")
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option("--env", help="Only this environment.")
+@click.option("--app", help="Only this Application.")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed.")
+def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | None, fmt: str,
+             exit_code: bool) -> None:
+    """Rendered changes from BASE (default: merge-base with the default branch) to HEAD
+    (default: the working tree), per environment, Application and resource."""
+    from gitplane import diff as diffs
+    from gitplane.proc import Engine
+    from gitplane.report import diff as report, to_json
+    from gitplane.repo import Repository
+
+    repo = Repository.find(_state().directory, layout=False)
+    engine = Engine(repo.config.kustomize)
+    try:
+        result = diffs.diff(repo, base, head, engine, env, app)
+    finally:
+        engine.close()
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    elif fmt == "markdown":
+        click.echo(report.markdown(result), nl=False)
+    else:
+        click.echo(report.text(result, _colour(sys.stdout)), nl=False)
+    if exit_code and result.changes:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("env_a")
+@click.argument("env_b")
+@click.option("--app", help="Only this Application.")
+@_FORMAT
+def compare(env_a: str, env_b: str, app: str | None, fmt: str) -> None:
+    """How two environments differ, per Application: what a promotion would change."""
+    from gitplane import api, diff as diffs
+    from gitplane.report import to_json
+    from gitplane.report.text import table
+
+    with _progress(fmt != "json") as progress:
+        platform = api.load(_state().directory, None, app, progress)
+    rows = diffs.compare_envs(platform, env_a, env_b, app)
+    if fmt == "json":
+        click.echo(to_json([r.to_json() for r in rows]), nl=False)
+        return
+    if not rows:
+        click.echo(f"{env_a} and {env_b} render the same"
+                   f"{' for ' + app if app else ''} (images, replicas, resources, objects, "
+                   "configuration keys)")
+        return
+    click.echo(table(["APPLICATION", "ASPECT", "RESOURCE", env_a.upper(), env_b.upper()],
+                     [[r.application, r.aspect, r.resource, r.a, r.b] for r in rows],
+                     _colour(sys.stdout)), nl=False)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""

@@ -1,0 +1,251 @@
+"""What a change does: rendered differences between two revisions, or two environments.
+
+Both sides of ``diff`` are discovered and rendered the full Argo CD way (ApplicationSets
+expanded on each side); a revision is read from Git into a scratch tree, never touching the
+working tree or the index. Objects are compared after a canonical dump (keys sorted), so key
+order and formatting never show. Secret values (``data``/``stringData`` of Secrets,
+``encryptedData`` of SealedSecrets) never appear: each distinct value becomes a run of ``+``
+of its own length, so a change stays visible.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitplane import proc
+from gitplane.argocd.discover import Platform, discover
+from gitplane.errors import GitplaneError
+from gitplane.repo import Repository, Revisions
+from gitplane.yamlio import dump_all
+
+SECRET_FIELDS = {("v1", "Secret"): ("data", "stringData"),
+                 ("bitnami.com/v1alpha1", "SealedSecret"): ("encryptedData",)}
+
+
+@dataclass
+class Change:
+    environment: str
+    application: str
+    resource: str
+    change: str  # added | removed | modified
+    diff: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"environment": self.environment, "application": self.application,
+                "resource": self.resource, "change": self.change, "diff": self.diff}
+
+
+@dataclass
+class DiffResult:
+    base: str
+    head: str
+    changes: list[Change] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"base": self.base, "head": self.head,
+                "changes": [c.to_json() for c in self.changes]}
+
+
+def _secret_fields(obj: dict[str, Any]) -> tuple[str, ...]:
+    return SECRET_FIELDS.get((str(obj.get("apiVersion")), str(obj.get("kind"))), ())
+
+
+def mask(before: dict[str, Any] | None, after: dict[str, Any] | None
+         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Both sides with secret values replaced by ``+`` runs: equal values get equal runs,
+    different values different lengths, so a change is visible and no value is."""
+    objs = [o for o in (before, after) if o is not None]
+    fields = set().union(*(_secret_fields(o) for o in objs)) if objs else set()
+    if not fields:
+        return before, after
+    lengths: dict[tuple[str, str, str], int] = {}
+    for o in objs:
+        for f in sorted(fields):
+            for k, v in sorted(((o.get(f) or {}) if isinstance(o.get(f), dict) else {}).items()):
+                key = (f, str(k), str(v))
+                if key not in lengths:
+                    lengths[key] = 8 + sum(1 for x in lengths if x[:2] == key[:2])
+
+    def hide(o: dict[str, Any] | None) -> dict[str, Any] | None:
+        if o is None:
+            return None
+        out = dict(o)
+        for f in fields:
+            if isinstance(o.get(f), dict):
+                out[f] = {k: "+" * lengths[(f, str(k), str(v))] for k, v in o[f].items()}
+        meta = out.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict) and \
+                "kubectl.kubernetes.io/last-applied-configuration" in meta["annotations"]:
+            out["metadata"] = {**meta, "annotations": {
+                **meta["annotations"],
+                "kubectl.kubernetes.io/last-applied-configuration": "++++++++"}}
+        return out
+
+    return hide(before), hide(after)
+
+
+def _objects(platform: Platform, env: str | None, app: str | None
+             ) -> dict[tuple[str, str, str], dict[str, Any]]:
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for er in platform.envs:
+        if env and er.env.name != env:
+            continue
+        for ar in er.apps:
+            if app and ar.app.name != app:
+                continue
+            for res in ar.resources:
+                out[(er.env.name, ar.app.name, res.id)] = res.obj
+    return out
+
+
+def compare_platforms(base: Platform, head: Platform, env: str | None = None,
+                      app: str | None = None) -> list[Change]:
+    a, b = _objects(base, env, app), _objects(head, env, app)
+    changes: list[Change] = []
+    for key in sorted(set(a) | set(b)):
+        before, after = mask(a.get(key), b.get(key))
+        if before == after:
+            continue
+        old = dump_all([before]).splitlines(keepends=True) if before is not None else []
+        new = dump_all([after]).splitlines(keepends=True) if after is not None else []
+        kind = "added" if before is None else "removed" if after is None else "modified"
+        text = "".join(difflib.unified_diff(old, new, f"a/{key[2]}", f"b/{key[2]}", n=3))
+        changes.append(Change(key[0], key[1], key[2], kind, text))
+    return changes
+
+
+def resolve(repo: Repository, revision: str) -> str:
+    """The commit ``revision`` names; a GitplaneError naming it when it does not resolve."""
+    commit = repo.resolve_revision(revision) if not revision.startswith("-") else None
+    if commit is None:
+        raise GitplaneError(f"unknown revision '{revision}' (not a commit here; in a shallow "
+                            "clone, fetch more history)")
+    return commit
+
+
+def default_base(repo: Repository) -> str:
+    """The merge-base of HEAD with the default branch (origin/HEAD, main or master)."""
+    for branch in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
+        other = repo.resolve_revision(branch)
+        if other is None:
+            continue
+        res = proc.git(["merge-base", "HEAD", other], cwd=repo.top)
+        if res.returncode == 0:
+            return res.stdout.decode().strip()
+    return resolve(repo, "HEAD")
+
+
+def platform_at(revisions: Revisions, commit: str, engine: Any) -> Platform:
+    """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
+    side = revisions.view(commit)
+    envs = side.environments() if side.seed_layout or side.config.roots else []
+    return discover(side, engine, envs)
+
+
+def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
+         env: str | None = None, app: str | None = None) -> DiffResult:
+    """Rendered changes from ``base`` (default: merge-base with the default branch) to
+    ``head`` (default: the working tree)."""
+    if not repo.in_git:
+        raise GitplaneError(f"{repo.top}: not a Git repository; diff needs revisions")
+    base_commit = resolve(repo, base) if base else default_base(repo)
+    revisions = Revisions(repo)
+    try:
+        before = platform_at(revisions, base_commit, engine)
+        if head:
+            head_commit = resolve(repo, head)
+            after = platform_at(revisions, head_commit, engine)
+            head_name = head_commit
+        else:
+            after = discover(repo, engine, repo.environments())
+            head_name = "working tree"
+    finally:
+        revisions.close()
+    if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
+        raise GitplaneError(f"unknown environment '{env}'")
+    return DiffResult(base_commit, head_name, compare_platforms(before, after, env, app))
+
+
+__all__ = ["diff", "DiffResult", "Change", "mask", "compare_platforms"]
+
+
+@dataclass
+class EnvDifference:
+    """One way two environments differ for an Application (what a promotion would move)."""
+
+    application: str
+    aspect: str  # application | object | image | replicas | resources | config-keys
+    resource: str
+    a: str
+    b: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"application": self.application, "aspect": self.aspect,
+                "resource": self.resource, "a": self.a, "b": self.b}
+
+
+def _workload_facts(obj: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """aspect/detail → value, for the parts of a workload a promotion looks at."""
+    from gitplane.checks import WORKLOADS, as_dict, containers, dig
+
+    out: dict[str, tuple[str, str]] = {}
+    path = WORKLOADS.get(str(obj.get("kind")))
+    if path is None:
+        return out
+    spec = dig(obj, *path)
+    if not isinstance(spec, dict):
+        return out
+    if obj.get("kind") in ("Deployment", "StatefulSet", "ReplicaSet"):
+        out["replicas"] = ("replicas", str(dig(obj, "spec", "replicas") or 1))
+    for _, _, c in containers(spec):
+        name = str(c.get("name"))
+        out[f"image:{name}"] = ("image", f"{name}: {c.get('image')}")
+        res = as_dict(c.get("resources"))
+        flat = ", ".join(f"{side}.{k}={v}" for side in ("requests", "limits")
+                         for k, v in sorted(as_dict(res.get(side)).items()))
+        out[f"resources:{name}"] = ("resources", f"{name}: {flat or 'none'}")
+    return out
+
+
+def compare_envs(platform: Platform, env_a: str, env_b: str,
+                 app: str | None = None) -> list[EnvDifference]:
+    """How ``env_a`` and ``env_b`` differ, per Application: Applications and objects on one
+    side only, images and tags, replicas, resources, configuration keys."""
+    envs = {er.env.name: er for er in platform.envs}
+    for name in (env_a, env_b):
+        if name not in envs:
+            raise GitplaneError(f"unknown environment '{name}' (known: {', '.join(envs)})")
+    side = {name: {ar.app.name: ar for ar in envs[name].apps} for name in (env_a, env_b)}
+    out: list[EnvDifference] = []
+    for name in sorted(set(side[env_a]) | set(side[env_b])):
+        if app and name != app:
+            continue
+        a, b = side[env_a].get(name), side[env_b].get(name)
+        if a is None or b is None:
+            out.append(EnvDifference(name, "application", "", "present" if a else "absent",
+                                     "present" if b else "absent"))
+            continue
+        objs_a = {r.id: r.obj for r in a.resources}
+        objs_b = {r.id: r.obj for r in b.resources}
+        for rid in sorted(set(objs_a) | set(objs_b)):
+            oa, ob = objs_a.get(rid), objs_b.get(rid)
+            if oa is None or ob is None:
+                out.append(EnvDifference(name, "object", rid, "present" if oa else "absent",
+                                         "present" if ob else "absent"))
+                continue
+            fa, fb = _workload_facts(oa), _workload_facts(ob)
+            for key in sorted(set(fa) | set(fb)):
+                va, vb = fa.get(key), fb.get(key)
+                if va != vb:
+                    aspect = (va or vb or ("", ""))[0]
+                    out.append(EnvDifference(name, aspect, rid, va[1] if va else "",
+                                             vb[1] if vb else ""))
+            if oa is not None and ob is not None and oa.get("kind") == "ConfigMap":
+                ka = set(oa.get("data") or {}) | set(oa.get("binaryData") or {})
+                kb = set(ob.get("data") or {}) | set(ob.get("binaryData") or {})
+                if ka != kb:
+                    out.append(EnvDifference(name, "config-keys", rid,
+                                             ", ".join(sorted(ka - kb)) or "-",
+                                             ", ".join(sorted(kb - ka)) or "-"))
+    return out

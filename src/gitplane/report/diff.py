@@ -1,0 +1,74 @@
+"""Renderings of a diff: text for a terminal, Markdown for a pull-request comment."""
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from gitplane.diff import DiffResult
+
+#: GitHub's limit for a comment body.
+MARKDOWN_LIMIT = 65_536
+_SIGN = {"added": "+", "removed": "-", "modified": "~"}
+
+
+def text(result: DiffResult, colour: bool) -> str:
+    if not result.changes:
+        return f"no changes ({result.base[:12]} → {result.head[:12]})\n"
+    lines = []
+    key = (lambda c: (c.environment, c.application))
+    for (env, app), items in groupby(result.changes, key=key):
+        lines.append(click.style(f"{env} / {app}", bold=True) if colour else f"{env} / {app}")
+        for c in items:
+            lines.append(f"  {_SIGN[c.change]} {c.resource} ({c.change})")
+            if c.change == "modified":
+                for ln in c.diff.splitlines()[2:]:
+                    if colour and ln.startswith(("+", "-")):
+                        ln = click.style(ln, fg="green" if ln.startswith("+") else "red")
+                    lines.append(f"      {ln}")
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(result: DiffResult) -> str:
+    counts = {k: sum(1 for c in result.changes if c.change == k)
+              for k in ("added", "removed", "modified")}
+    apps = len({(c.environment, c.application) for c in result.changes})
+    return (f"{counts['added']} added, {counts['removed']} removed, {counts['modified']} "
+            f"modified in {apps} applications ({result.base[:12]} → {result.head[:12]})")
+
+
+def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
+    """A summary table first, each Application's diff folded; over ``limit`` characters the
+    details are summarised rather than cut."""
+    head = [f"### gitplane diff: {result.base[:12]} → {result.head[:12]}", ""]
+    if not result.changes:
+        return "\n".join(head + ["No rendered changes.", ""])
+    head += ["| environment | application | added | removed | modified |",
+             "|---|---|---:|---:|---:|"]
+    key = (lambda c: (c.environment, c.application))
+    groups = [(k, list(v)) for k, v in groupby(result.changes, key=key)]
+    for (env, app), items in groups:
+        n = {k: sum(1 for c in items if c.change == k) for k in ("added", "removed", "modified")}
+        head.append(f"| {env} | {app} | {n['added']} | {n['removed']} | {n['modified']} |")
+    head += ["", _summary(result), ""]
+    body: list[str] = []
+    for (env, app), items in groups:
+        block = [f"<details><summary>{env} / {app}</summary>", "", "```diff"]
+        for c in items:
+            block.append(c.diff.rstrip("\n") if c.diff else f"{_SIGN[c.change]} {c.resource}")
+        block += ["```", "</details>", ""]
+        body.append("\n".join(block))
+    out = "\n".join(head)
+    note = ("\n_Details left out: the full diff exceeds GitHub's comment limit; run "
+            "`gitplane diff` locally._\n")
+    kept: list[str] = []
+    size = len(out) + len(note)
+    for text_block in body:
+        if size + len(text_block) + 1 > limit:
+            return out + "\n".join(kept) + note
+        kept.append(text_block)
+        size += len(text_block) + 1
+    return out + "\n".join(kept)

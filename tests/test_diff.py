@@ -1,0 +1,115 @@
+"""`diff` between revisions and `compare` between environments, on real git repositories."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import RunFn, git
+from gitplane.diff import DiffResult, Change, mask
+from gitplane.report.diff import markdown
+
+WEB = "deployments/domains/applications/apps/web-app"
+
+
+def _commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def history(platform: Path) -> tuple[Path, str, str]:
+    """The reference platform in two commits: the second raises production's replicas and
+    adds a Secret to the web-app base."""
+    first = _commit(platform, "one")
+    prod = platform / WEB / "environments/production/kustomization.yaml"
+    prod.write_text(prod.read_text().replace("value: 3", "value: 5"))
+    (platform / WEB / "base/manifests/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: applications\n"
+        "stringData:\n  password: hunter2-very-secret\n")
+    k = platform / WEB / "base/kustomization.yaml"
+    k.write_text(k.read_text() + "  - manifests/secret.yaml\n")
+    second = _commit(platform, "two")
+    return platform, first, second
+
+
+def test_diff_lists_exactly_what_changed(run: RunFn, history: tuple[Path, str, str]) -> None:
+    repo, first, second = history
+    code, out, _ = run("-C", str(repo), "diff", first, second, "-o", "json")
+    assert code == 0
+    changes = json.loads(out)["changes"]
+    assert sorted((c["environment"], c["application"], c["resource"], c["change"])
+                  for c in changes) == [
+        ("production", "web-app", "/v1/Secret/applications/db", "added"),
+        ("production", "web-app", "apps/v1/Deployment/applications/web-app", "modified"),
+        ("staging", "web-app", "/v1/Secret/applications/db", "added")]
+    dep = next(c for c in changes if c["change"] == "modified")
+    assert "-  replicas: 3\n+  replicas: 5" in dep["diff"]
+
+
+def test_identical_revisions_and_exit_code(run: RunFn, history: tuple[Path, str, str]) -> None:
+    repo, first, second = history
+    code, out, _ = run("-C", str(repo), "diff", second, second, "--exit-code")
+    assert code == 0 and out.startswith("no changes")
+    assert run("-C", str(repo), "diff", first, second, "--exit-code")[0] == 1
+    # The working tree against HEAD: nothing changed yet.
+    code, out, _ = run("-C", str(repo), "diff", "HEAD", "--exit-code", "-o", "json")
+    assert code == 0 and json.loads(out)["changes"] == []
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_secret_values_never_shown(run: RunFn, history: tuple[Path, str, str], fmt: str) -> None:
+    repo, first, second = history
+    code, out, _ = run("-C", str(repo), "diff", first, second, "-o", fmt)
+    assert code == 0
+    assert "hunter2" not in out
+    if fmt != "text":  # text lists added objects without their content
+        assert "++++++++" in out
+
+
+def test_mask_keeps_changes_visible() -> None:
+    a = {"apiVersion": "v1", "kind": "Secret", "data": {"k": "b25l", "same": "eA=="}}
+    b = {"apiVersion": "v1", "kind": "Secret", "data": {"k": "dHdv", "same": "eA=="}}
+    ma, mb = mask(a, b)
+    assert ma is not None and mb is not None
+    assert ma["data"]["same"] == mb["data"]["same"]
+    assert ma["data"]["k"] != mb["data"]["k"] and set(ma["data"]["k"]) == {"+"}
+
+
+def test_unknown_revision(run: RunFn, history: tuple[Path, str, str]) -> None:
+    repo, _, _ = history
+    code, _, err = run("-C", str(repo), "diff", "nope")
+    assert code == 2 and "unknown revision 'nope'" in err
+    code, _, err = run("-C", str(repo), "diff", "--", "--upload-pack=x")
+    assert code == 2
+
+
+def test_markdown_respects_the_size_limit() -> None:
+    changes = [Change("staging", f"app-{i}", f"/v1/ConfigMap/x/c{i}", "modified",
+                      "--- a\n+++ b\n" + "+x\n" * 400) for i in range(100)]
+    text = markdown(DiffResult("a" * 40, "working tree", changes), limit=20_000)
+    assert len(text) <= 20_000
+    assert text.count("<details>") == text.count("</details>")
+    assert "exceeds GitHub's comment limit" in text
+    assert text.startswith("### gitplane diff") and "| staging | app-99 |" in text
+
+
+def test_compare_environments(run: RunFn, platform: Path) -> None:
+    code, out, _ = run("-C", str(platform), "compare", "staging", "production", "-o", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows == [{"application": "web-app", "aspect": "replicas",
+                     "resource": "apps/v1/Deployment/applications/web-app",
+                     "a": "1", "b": "3"}]
+    dep = platform / WEB / "base/manifests/deployment.yaml"
+    staging = platform / WEB / "environments/staging/kustomization.yaml"
+    staging.write_text(staging.read_text() + "images:\n  - name: nginxinc/nginx-unprivileged\n"
+                       "    newTag: 1.28.0\n")
+    assert dep.exists()
+    code, out, _ = run("-C", str(platform), "compare", "staging", "production", "-o", "json")
+    aspects = {(r["aspect"], r["a"], r["b"]) for r in json.loads(out)}
+    assert ("image", "web-app: nginxinc/nginx-unprivileged:1.28.0",
+            "web-app: nginxinc/nginx-unprivileged:1.27.3") in aspects
+    assert run("-C", str(platform), "compare", "staging", "qa")[0] == 2
