@@ -7,8 +7,11 @@ apps in the applications domain and M environments), then measures on that platf
 
 * baseline: ``kubectl kustomize`` once per overlay (every app overlay and platform-config of
   every environment, plus the bootstrap overlays), W workers (default 2);
-* ``gitplane check --format json``: discovery, ApplicationSet expansion, every render and
-  every check, cold (no cache exists yet in this version).
+* ``gitplane check --format json``, cold (an empty render cache, as on a new CI runner):
+  discovery, ApplicationSet expansion, every render and every check;
+* the same ``check`` warm (nothing changed since: every render comes from the cache);
+* ``gitplane diff HEAD`` after changing one app's base (the committed revision against the
+  working tree; renders the cache does not hold are the changed app's overlays).
 
 Wall time and peak memory (maximum resident set of the measured process tree's largest
 process) are reported, with the ratio against the baseline, as a Markdown table appended to
@@ -49,12 +52,16 @@ def generate(root: Path, apps: int, envs: int) -> list[Path]:
         shutil.copytree(template, dest)
         for f in dest.rglob("*.yaml"):
             f.write_text(f.read_text().replace("web-app", name))
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "synthetic platform"], cwd=root, check=True, env=env)
     return sorted(p for p in root.glob("deployments/domains/*/apps/*/environments/*")) + \
         sorted(root.glob("deployments/environments/*/platform-config")) + \
         sorted(root.glob("deployments/bootstrap/*/environments/*"))
 
 
-def measured(cmd: list[str]) -> tuple[float, float, bytes]:
+def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, bytes]:
     """(seconds, peak MiB, stdout) of ``cmd`` run in a fresh child that reports its rusage."""
     probe = ("import resource, subprocess, sys, time, json\n"
              "t = time.perf_counter()\n"
@@ -65,7 +72,7 @@ def measured(cmd: list[str]) -> tuple[float, float, bytes]:
              "resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
              "sys.stdout.buffer.write(p.stdout)\n")
     res = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True,
-                         env={**os.environ, "CI": "1"})
+                         env={**os.environ, "CI": "1", **(env or {})})
     seconds, kib = json.loads(res.stderr.decode().strip().splitlines()[-1])
     return seconds, kib / 1024, res.stdout
 
@@ -95,15 +102,26 @@ def main() -> int:
         root = work / "platform"
         overlays = generate(root, args.apps, args.envs)
         base_s, base_mib = baseline(overlays, args.workers)
-        check_s, check_mib, out = measured([str(BIN / "gitplane"), "-C", str(root), "check",
-                                            "--format", "json"])
+        cache_env = {"GITPLANE_CACHE_DIR": str(work / "cache"), "GITPLANE_NO_CACHE": "0"}
+        check = [str(BIN / "gitplane"), "-C", str(root), "check", "--format", "json"]
+        check_s, check_mib, out = measured(check, cache_env)
         summary = json.loads(out)["summary"]
+        warm_s, warm_mib, _ = measured(check, cache_env)
+        changed = root / "deployments/domains/applications/apps/app-0000/base/manifests" \
+            / "deployment.yaml"
+        changed.write_text(changed.read_text().replace("replicas: 1", "replicas: 2"))
+        diff_s, diff_mib, diff_out = measured([str(BIN / "gitplane"), "-C", str(root), "diff",
+                                               "HEAD", "-o", "json"], cache_env)
+        diff_changes = len(json.loads(diff_out)["changes"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     objs = summary["resources"]
     rows = [
         ("baseline: kubectl kustomize per overlay", base_s, base_mib, 1.0),
-        ("gitplane check (cold)", check_s, check_mib, check_s / base_s),
+        ("gitplane check (cold cache)", check_s, check_mib, check_s / base_s),
+        ("gitplane check (warm cache, nothing changed)", warm_s, warm_mib, warm_s / base_s),
+        (f"gitplane diff HEAD after one app's base changed ({diff_changes} changes)", diff_s,
+         diff_mib, diff_s / base_s),
     ]
     cmd = " ".join(["python", "benchmarks/run.py", "--apps", str(args.apps), "--envs",
                     str(args.envs), "--workers", str(args.workers)])

@@ -49,6 +49,13 @@ class Run:
         return code, out, err
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test renders with its own, empty render cache."""
+    monkeypatch.setenv("GITPLANE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GITPLANE_NO_CACHE", "0")
+
+
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.delenv("GITPLANE_KUSTOMIZE", raising=False)

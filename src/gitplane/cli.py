@@ -51,10 +51,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("-C", "directory", type=click.Path(path_type=Path),
               help="Run as if started in PATH.", metavar="PATH")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--no-cache", is_flag=True, help="Render everything; do not read or write the "
+              "render cache (GITPLANE_NO_CACHE=1 does the same).")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, directory: Path | None, debug: bool, no_cache: bool) -> None:
     """gitplane: domain-driven GitOps platforms on Argo CD, rendered and checked offline."""
     ctx.obj = _State(directory, debug)
+    if no_cache:
+        os.environ["GITPLANE_NO_CACHE"] = "1"
 
 
 def _state() -> _State:

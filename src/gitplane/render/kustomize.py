@@ -8,6 +8,7 @@ not run on them. Rendering goes through a wrapper kustomization with
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ import yaml
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
-from gitplane.render import Problem, Rendered
+from gitplane.render import Problem, Rendered, cache
 from gitplane.repo import Repository, is_within
 from gitplane.yamlio import Doc, ParsedFiles, load_text, load_trusted
 
@@ -398,6 +399,52 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
         return out
     kfile = kustomization_file(directory)
     krel = repo.rel(kfile) if kfile else repo.rel(directory)
+    cache_key = _cache_key(repo, engine, directory, graph, overrides)
+    if cache_key is not None:
+        hit = cache.get(cache_key)
+        if hit is not None:
+            out.resources = [Resource(r["obj"], r["file"], r["line"],
+                                      _doc_at(graph.docs.get(r["file"]), r["line"]))
+                             for r in hit["resources"]]
+            return out
+    out = _engine_build(repo, engine, directory, graph, overrides, out, krel, timeout, memory)
+    if cache_key is not None and out.ok:
+        cache.put(cache_key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
+                                            for r in out.resources]})
+    return out
+
+
+def _doc_at(docs: list[Doc] | None, line: int) -> Doc | None:
+    return next((d for d in docs or [] if d.line == line), None)
+
+
+#: Kustomization keys that read files gitplane's graph does not follow: not cached.
+_UNTRACKED = ("openapi", "helmCharts", "helmGlobals", "helmChartInflationGenerator")
+
+
+def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
+               overrides: dict[str, Any] | None) -> str | None:
+    """The render's cache key, or None when it must not be cached."""
+    if not cache.enabled():
+        return None
+    for docs in graph.docs.values():
+        for d in docs[:1]:
+            if isinstance(d.obj, dict) and any(k in d.obj for k in _UNTRACKED):
+                return None
+    contents: dict[str, bytes] = {}
+    for rel in graph.files:
+        try:
+            contents[rel] = (repo.top / rel).read_bytes()
+        except OSError:
+            return None
+    return cache.key([engine.binary, engine.version(), repo.rel(directory),
+                      json.dumps(overrides or {}, sort_keys=True)], contents)
+
+
+def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Graph,
+                  overrides: dict[str, Any] | None, out: Rendered, krel: str, timeout: float,
+                  memory: int) -> Rendered:
+    """The engine's render through the wrapper kustomization, traced back to source files."""
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-k-", dir=_scratch_parent()))
     try:
         wrapper = scratch / "kustomization.yaml"
