@@ -14,7 +14,7 @@ Passing: ``selector: {app: web-app}``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from gitplane.model import Finding
 
@@ -25,30 +25,50 @@ ID = "service-selector"
 SEVERITY = "error"
 
 
+def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set[int]]]:
+    """namespace → (label, value) → ids of the pod templates carrying it."""
+    from gitplane.checks import WORKLOADS, dig, env_index, pod_spec
+
+    cache = ctx.cache.setdefault("pod-labels", {})
+    if env not in cache:
+        index = env_index(ctx, env)
+        out: dict[str, dict[tuple[str, str], set[int]]] = {}
+        n = 0
+        for kind, path in WORKLOADS.items():
+            for _, w in index.of_kind(kind):
+                if pod_spec(w) is None:
+                    continue
+                labels = dig(w.obj, *path[:-1], "metadata", "labels")
+                if not isinstance(labels, dict):
+                    continue
+                n += 1
+                by_pair = out.setdefault(w.namespace, {})
+                for k, v in labels.items():
+                    by_pair.setdefault((str(k), str(v)), set()).add(n)
+        cache[env] = out
+    return cache[env]
+
+
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import WORKLOADS, dig, env_index, pod_spec, resource_finding
+    from gitplane.checks import dig, env_index, resource_finding
 
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
+        labels = _labels_index(ctx, unit.environment)
         for res in unit.resources:
             if res.kind != "Service" or res.api_version != "v1":
                 continue
             selector = dig(res.obj, "spec", "selector")
             if not isinstance(selector, dict) or not selector:
                 continue
-            matched = False
-            for kind in WORKLOADS:
-                for _, w in index.of_kind(kind):
-                    if w.namespace != res.namespace or pod_spec(w) is None:
-                        continue
-                    path = WORKLOADS[kind][:-1] + ("metadata", "labels")
-                    labels: Any = w.obj
-                    for step in path:
-                        labels = labels.get(step) if isinstance(labels, dict) else None
-                    if isinstance(labels, dict) and all(labels.get(k) == v
-                                                        for k, v in selector.items()):
-                        matched = True
-            if matched:
+            by_pair = labels.get(res.namespace, {})
+            matches: set[int] | None = None
+            for k, v in selector.items():
+                ids = by_pair.get((str(k), str(v)), set())
+                matches = ids if matches is None else matches & ids
+                if not matches:
+                    break
+            if matches:
                 continue
             sel = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             maybe = index.external_namespaces.get(res.namespace)
