@@ -113,3 +113,19 @@ def test_compare_environments(run: RunFn, platform: Path) -> None:
     assert ("image", "web-app: nginxinc/nginx-unprivileged:1.28.0",
             "web-app: nginxinc/nginx-unprivileged:1.27.3") in aspects
     assert run("-C", str(platform), "compare", "staging", "qa")[0] == 2
+
+
+def test_only_affected_renders_and_moved_sources(run: RunFn, platform: Path) -> None:
+    _commit(platform, "one")
+    (platform / "deployments/NOTES.md").write_text("nothing reads me\n")
+    code, out, _ = run("-C", str(platform), "diff", "HEAD", "--exit-code", "-o", "json")
+    assert code == 0 and json.loads(out)["changes"] == []
+    # The overlay's files are unchanged, but the Application now reads them differently.
+    appset = platform / "deployments/bootstrap/platform-apps/base/applications.yaml"
+    appset.write_text(appset.read_text().replace(
+        "        targetRevision: HEAD\n", "        targetRevision: HEAD\n"
+        "        kustomize:\n          namePrefix: x-\n"))
+    code, out, _ = run("-C", str(platform), "diff", "HEAD", "-o", "json")
+    changes = {(c["environment"], c["resource"], c["change"]) for c in json.loads(out)["changes"]}
+    assert ("staging", "apps/v1/Deployment/applications/x-web-app", "added") in changes
+    assert ("staging", "apps/v1/Deployment/applications/web-app", "removed") in changes

@@ -10,6 +10,7 @@ of its own length, so a change stays visible.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,11 +137,67 @@ def default_base(repo: Repository) -> str:
     return resolve(repo, "HEAD")
 
 
-def platform_at(revisions: Revisions, commit: str, engine: Any) -> Platform:
+def platform_at(revisions: Revisions, commit: str, engine: Any,
+                changed: set[str] | None = None) -> Platform:
     """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
     side = revisions.view(commit)
     envs = side.environments() if side.seed_layout or side.config.roots else []
-    return discover(side, engine, envs)
+    return discover(side, engine, envs, changed=changed)
+
+
+def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
+    """Repository paths that differ between ``base`` and ``head`` (the working tree, untracked
+    files included, when ``head`` is None)."""
+    args = ["diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", base]
+    if head:
+        args.append(head)
+    res = proc.git(args, cwd=repo.top, timeout=120)
+    if res.returncode != 0:
+        raise GitplaneError(f"git diff failed: {res.stderr.strip()}")
+    out = {p for p in res.stdout.decode("utf-8", "replace").split("\0") if p}
+    if head is None:
+        res = proc.git(["ls-files", "--others", "--exclude-standard", "-z"], cwd=repo.top)
+        out |= {p for p in res.stdout.decode("utf-8", "replace").split("\0") if p}
+    return out
+
+
+def _source_key(ar: Any) -> str:
+    return json.dumps([s.raw for s in ar.app.sources], sort_keys=True, default=str)
+
+
+def _render_whole(ar: Any, engine: Any) -> None:
+    """Render an Application's local sources without skipping (its source moved)."""
+    from gitplane.argocd.discover import source_options
+    from gitplane.render import directory, kustomize
+
+    resources = []
+    for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views):
+        if kind == "kustomize":
+            options = source_options(kind, src)
+            got = kustomize.build(view, engine, view.resolve(src.path or "."),
+                                  overrides=options or None)
+        elif kind == "directory":
+            got = directory.build(view, view.resolve(src.path or "."), src.directory)
+        else:
+            continue
+        resources.extend(got.resources)
+    ar.resources = resources
+
+
+def _complete(before: Platform, after: Platform, engine: Any) -> None:
+    """Renders skipped because their files did not change are the same on both sides only
+    when the Application reads the same sources; an Application whose sources changed, or
+    that exists on one side only, is rendered whole."""
+    for env in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
+        sides = [{ar.app.name: ar for er in p.envs if er.env.name == env for ar in er.apps}
+                 for p in (before, after)]
+        for name in set(sides[0]) | set(sides[1]):
+            a, b = sides[0].get(name), sides[1].get(name)
+            if a is not None and b is not None and _source_key(a) == _source_key(b):
+                continue
+            for ar in (a, b):
+                if ar is not None:
+                    _render_whole(ar, engine)
 
 
 def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
@@ -150,16 +207,19 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
     if not repo.in_git:
         raise GitplaneError(f"{repo.top}: not a Git repository; diff needs revisions")
     base_commit = resolve(repo, base) if base else default_base(repo)
+    head_commit = resolve(repo, head) if head else None
+    # Only renders that read a changed file (or hold Argo CD objects) run on either side.
+    changed = changed_files(repo, base_commit, head_commit)
     revisions = Revisions(repo)
     try:
-        before = platform_at(revisions, base_commit, engine)
-        if head:
-            head_commit = resolve(repo, head)
-            after = platform_at(revisions, head_commit, engine)
+        before = platform_at(revisions, base_commit, engine, changed)
+        if head_commit:
+            after = platform_at(revisions, head_commit, engine, changed)
             head_name = head_commit
         else:
-            after = discover(repo, engine, repo.environments())
+            after = discover(repo, engine, repo.environments(), changed=changed)
             head_name = "working tree"
+        _complete(before, after, engine)
     finally:
         revisions.close()
     if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:

@@ -88,10 +88,12 @@ def _classify(repo: Repository, src: Source) -> tuple[str, Path | None, str]:
 class _Renderer:
     """Renders each (folder, directory options) once, many in parallel."""
 
-    def __init__(self, repo: Repository, engine: Engine, jobs: int) -> None:
+    def __init__(self, repo: Repository, engine: Engine, jobs: int,
+                 changed: set[str] | None = None) -> None:
         self.repo = repo
         self.engine = engine
         self.jobs = jobs
+        self.changed = changed
         self.done: dict[str, Rendered] = {}
         self.parsed = ParsedFiles()
 
@@ -116,7 +118,7 @@ class _Renderer:
         if kind == "kustomize":
             return kustomize.build(repo, self.engine, folder, cfg.render_timeout,
                                    cfg.render_memory_mib * 1024 ** 2, self.parsed,
-                                   options or None)
+                                   options or None, self.changed)
         if kind == "file":
             return directory.build_file(repo, folder, self.parsed)
         return directory.build(repo, folder, options, self.parsed)
@@ -188,9 +190,12 @@ def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
 
 
 def discover(repo: Repository, engine: Engine, envs: list[Environment],
-             jobs: int | None = None, progress: Progress | None = None) -> Platform:
-    """Find and render every Application of ``envs``."""
-    renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2))
+             jobs: int | None = None, progress: Progress | None = None,
+             changed: set[str] | None = None) -> Platform:
+    """Find and render every Application of ``envs``. With ``changed`` (repository paths),
+    a kustomization that reads none of them and holds no Argo CD object is not rendered:
+    its output is the same on both sides of a diff (``Rendered.skipped``)."""
+    renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2), changed)
     results = [EnvResult(env) for env in envs]
     revisions = Revisions(repo)
     world = LocalWorld(repo, revisions=revisions)

@@ -26,3 +26,4 @@ class Rendered:
     problems: list[Problem] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
     ok: bool = True
+    skipped: bool = False  # not rendered: none of its inputs changed (diff)

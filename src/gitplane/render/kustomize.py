@@ -377,9 +377,12 @@ def _wrapper(directory: Path, scratch: Path, root_kind: str,
 
 def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
           memory: int = 2 * 1024 ** 3, parsed: ParsedFiles | None = None,
-          overrides: dict[str, Any] | None = None) -> Rendered:
+          overrides: dict[str, Any] | None = None,
+          changed: set[str] | None = None) -> Rendered:
     """Render one kustomization directory within the repository boundary, with the
-    Application's own kustomize settings (``overrides``) when it has some."""
+    Application's own kustomize settings (``overrides``) when it has some. With ``changed``,
+    a kustomization that reads none of those files and holds no Argo CD object is not
+    rendered (``skipped``): the engine is deterministic, so its output did not change."""
     graph = Graph(repo, parsed)
     graph.walk(directory)
     for i, comp in enumerate((overrides or {}).get("components") or []):
@@ -399,6 +402,10 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
         return out
     kfile = kustomization_file(directory)
     krel = repo.rel(kfile) if kfile else repo.rel(directory)
+    if changed is not None and not (graph.files & changed) and not _argo_inside(graph) and \
+            not _untracked(graph):
+        out.skipped = True
+        return out
     cache_key = _cache_key(repo, engine, directory, graph, overrides)
     if cache_key is not None:
         hit = cache.get(cache_key)
@@ -422,15 +429,23 @@ def _doc_at(docs: list[Doc] | None, line: int) -> Doc | None:
 _UNTRACKED = ("openapi", "helmCharts", "helmGlobals", "helmChartInflationGenerator")
 
 
+def _untracked(graph: Graph) -> bool:
+    """Whether a kustomization of the graph reads files the graph does not follow."""
+    return any(isinstance(d.obj, dict) and any(k in d.obj for k in _UNTRACKED)
+               for docs in graph.docs.values() for d in docs[:1])
+
+
+def _argo_inside(graph: Graph) -> bool:
+    """Whether a file of the graph holds an Argo CD object (discovery needs its render)."""
+    return any(isinstance(d.obj, dict) and str(d.obj.get("apiVersion", "")).startswith(
+        "argoproj.io/") for docs in graph.docs.values() for d in docs)
+
+
 def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
                overrides: dict[str, Any] | None) -> str | None:
     """The render's cache key, or None when it must not be cached."""
-    if not cache.enabled():
+    if not cache.enabled() or _untracked(graph):
         return None
-    for docs in graph.docs.values():
-        for d in docs[:1]:
-            if isinstance(d.obj, dict) and any(k in d.obj for k in _UNTRACKED):
-                return None
     contents: dict[str, bytes] = {}
     for rel in graph.files:
         try:
