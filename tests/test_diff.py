@@ -129,3 +129,26 @@ def test_only_affected_renders_and_moved_sources(run: RunFn, platform: Path) -> 
     changes = {(c["environment"], c["resource"], c["change"]) for c in json.loads(out)["changes"]}
     assert ("staging", "apps/v1/Deployment/applications/x-web-app", "added") in changes
     assert ("staging", "apps/v1/Deployment/applications/web-app", "removed") in changes
+
+
+def test_diff_in_a_repository_of_another_layout(run: RunFn, tmp_path: Path) -> None:
+    from conftest import write
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    write(repo / "gitplane.yaml", "repoURLs: [https://example.com/r.git]\n")
+    write(repo / "apps/root.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+          "metadata: {name: web, namespace: argocd}\nspec:\n  project: default\n"
+          "  source: {repoURL: https://example.com/r.git, path: web}\n"
+          "  destination: {server: https://kubernetes.default.svc, namespace: web}\n")
+    write(repo / "web/kustomization.yaml", "resources: [cm.yaml]\n")
+    write(repo / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, "
+          "namespace: web}\ndata: {A: '1'}\n")
+    _commit(repo, "one")
+    write(repo / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, "
+          "namespace: web}\ndata: {A: '2'}\n")
+    code, out, _ = run("-C", str(repo), "diff", "HEAD", "-o", "json")
+    assert code == 0
+    assert [(c["environment"], c["application"], c["change"])
+            for c in json.loads(out)["changes"]] == [("default", "web", "modified")]

@@ -141,7 +141,10 @@ def platform_at(revisions: Revisions, commit: str, engine: Any,
                 changed: set[str] | None = None) -> Platform:
     """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
     side = revisions.view(commit)
-    envs = side.environments() if side.seed_layout or side.config.roots else []
+    try:
+        envs = side.environments()
+    except GitplaneError:
+        envs = []  # nothing gitplane can read at that revision: everything is added
     return discover(side, engine, envs, changed=changed)
 
 
