@@ -152,3 +152,15 @@ def test_diff_in_a_repository_of_another_layout(run: RunFn, tmp_path: Path) -> N
     assert code == 0
     assert [(c["environment"], c["application"], c["change"])
             for c in json.loads(out)["changes"]] == [("default", "web", "modified")]
+
+
+def test_render_errors_are_reported_with_the_diff(run: RunFn, platform: Path) -> None:
+    _commit(platform, "one")
+    k = platform / WEB / "base/kustomization.yaml"
+    k.write_text(k.read_text() + "  - manifests/nope.yaml\n")
+    code, out, err = run("-C", str(platform), "diff", "HEAD", "-o", "json")
+    assert code == 0
+    problems = json.loads(out)["problems"]
+    assert problems and all(p["side"] == "head" and p["rule"] == "kustomize-build"
+                            for p in problems)
+    assert "head: deployments/domains/applications/apps/web-app/base/kustomization.yaml" in err

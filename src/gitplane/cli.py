@@ -300,6 +300,9 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
         click.echo(report.markdown(result), nl=False)
     else:
         click.echo(report.text(result, _colour(sys.stdout)), nl=False)
+    for side, f in result.problems:
+        click.echo(f"{side}: {f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
+                   f"{f.application})", err=True)
     if exit_code and result.changes:
         raise SystemExit(EXIT_FINDINGS)
 

@@ -42,10 +42,14 @@ class DiffResult:
     base: str
     head: str
     changes: list[Change] = field(default_factory=list)
+    #: Renders that failed on a side ("base"/"head", finding): their objects are missing from
+    #: that side, so the changes of those Applications are not to be trusted.
+    problems: list[tuple[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"base": self.base, "head": self.head,
-                "changes": [c.to_json() for c in self.changes]}
+                "changes": [c.to_json() for c in self.changes],
+                "problems": [{"side": side, **f.to_json()} for side, f in self.problems]}
 
 
 def _secret_fields(obj: dict[str, Any]) -> tuple[str, ...]:
@@ -227,7 +231,11 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         revisions.close()
     if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         raise GitplaneError(f"unknown environment '{env}'")
-    return DiffResult(base_commit, head_name, compare_platforms(before, after, env, app))
+    problems = [(side, f) for side, p in (("base", before), ("head", after))
+                for f in sorted(set(p.findings)) if f.severity == "error" and
+                (not env or f.environment == env) and (not app or f.application == app)]
+    return DiffResult(base_commit, head_name, compare_platforms(before, after, env, app),
+                      problems)
 
 
 __all__ = ["diff", "DiffResult", "Change", "mask", "compare_platforms"]

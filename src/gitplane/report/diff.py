@@ -54,6 +54,9 @@ def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
         n = {k: sum(1 for c in items if c.change == k) for k in ("added", "removed", "modified")}
         head.append(f"| {env} | {app} | {n['added']} | {n['removed']} | {n['modified']} |")
     head += ["", _summary(result), ""]
+    if result.problems:
+        head += [f"> **{len(result.problems)} render error(s)**: the changes of the Applications "
+                 "they concern are incomplete; run `gitplane diff` locally.", ""]
     body: list[str] = []
     for (env, app), items in groups:
         block = [f"<details><summary>{env} / {app}</summary>", "", "```diff"]
