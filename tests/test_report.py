@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from conftest import RunFn, write
+from conftest import RunFn
 
 SARIF_SCHEMA = Path(__file__).resolve().parents[1] / ".venv" / "sarif" / "package" / "lib" / \
     "schemas" / "sarif-2.1.0-rtm.5.json"

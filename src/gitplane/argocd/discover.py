@@ -57,32 +57,31 @@ class Platform:
     repo: Repository
     envs: list[EnvResult]
     engine_version: str
-    rendered_paths: dict[str, Rendered] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
         return [f for e in self.envs for f in e.findings]
 
 
-def _classify(repo: Repository, src: Source) -> tuple[str, Path | None, str]:
-    """(kind, folder, message) of one source, in ``repo`` (the tree of its revision)."""
+def _classify(repo: Repository, src: Source) -> tuple[str, str]:
+    """(kind, message) of one source, in ``repo`` (the tree of its revision)."""
     if src.chart or not repo.is_self(src.repo_url):
-        return "external", None, ""
+        return "external", ""
     if src.path is None:
         if src.raw.get("ref"):
-            return "ref", None, ""  # a multi-source ref: read through $ref by other sources
-        return "missing", None, "source has no path"
+            return "ref", ""  # a multi-source ref: read through $ref by other sources
+        return "missing", "source has no path"
     try:
         folder = repo.resolve(src.path or ".")
     except BoundaryError as exc:
-        return "refused", None, str(exc)
+        return "refused", str(exc)
     if not folder.is_dir():
-        return "missing", None, f"path '{src.path}' does not exist in the repository"
+        return "missing", f"path '{src.path}' does not exist in the repository"
     if kustomize.kustomization_file(folder):
-        return "kustomize", folder, ""
+        return "kustomize", ""
     if (folder / "Chart.yaml").is_file():
-        return "helm", folder, ""
-    return "directory", folder, ""
+        return "helm", ""
+    return "directory", ""
 
 
 class _Renderer:
@@ -273,7 +272,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             path = repo.inventory_path(er.env.name)
             er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
                                        "argocd-destination", "", "error", str(exc)))
-    return Platform(repo, results, engine.version(), renderer.done)
+    return Platform(repo, results, engine.version())
 
 
 class LocalWorld:
@@ -395,7 +394,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             try:
                 view = world.revisions.view(src.target_revision) if (
                     not src.chart and repo.is_self(src.repo_url)) else repo
-                kind, _, message = _classify(view, src)
+                kind, message = _classify(view, src)
             except GitplaneError as exc:
                 view, kind, message = repo, "missing", str(exc)
             views.append(view)
