@@ -93,12 +93,21 @@ class Repository:
         return cls(root=root, top=top, config=config, origin=origin_url(top))
 
     # -- paths ---------------------------------------------------------------------------
-    def rel(self, path: Path) -> str:
+    def rel(self, path: Path | str) -> str:
         """Repository-relative POSIX name of ``path`` (for messages and Argo CD paths)."""
+        s, top = str(path), self._top_str
+        if s.startswith(top) and s[len(top):len(top) + 1] == "/":
+            return s[len(top) + 1:]
+        if s == top:
+            return "."
         try:
-            return path.relative_to(self.top).as_posix()
+            return Path(path).relative_to(self.top).as_posix()
         except ValueError:
-            return str(path)
+            return s
+
+    @cached_property
+    def _top_str(self) -> str:
+        return str(self.top)
 
     @property
     def prefix(self) -> str:
@@ -106,20 +115,50 @@ class Repository:
         rel = self.rel(self.root)
         return DEPLOYMENTS if rel in ("", ".") else f"{rel}/{DEPLOYMENTS}"
 
+    @cached_property
+    def _top_real(self) -> str:
+        return os.path.realpath(self.top)
+
+    @cached_property
+    def _real_memo(self) -> dict[str, str]:
+        return {}
+
+    def realpath(self, path: str) -> str:
+        """``path`` (absolute, normalised) with every symlink resolved, each folder resolved
+        once per run; RuntimeError on a symlink loop."""
+        memo = self._real_memo
+        hit = memo.get(path)
+        if hit is not None:
+            return hit
+        parent, name = os.path.split(path)
+        if not name or parent == path:
+            return path
+        full = os.path.join(self.realpath(parent), name)
+        if os.path.islink(full):
+            full = str(Path(full).resolve())  # raises RuntimeError on a loop
+        memo[path] = full
+        return full
+
+    def contains(self, path: str, real: bool = False) -> bool:
+        """Whether ``path`` (a string) is the repository or inside it; ``real``: against
+        the repository's resolved location."""
+        top = self._top_real if real else self._top_str
+        return path == top or (path.startswith(top) and path[len(top):len(top) + 1] == "/")
+
     def resolve(self, rel: str) -> Path:
         """An Argo CD path made absolute, refused when it is absolute or leaves the repository."""
         if rel.startswith("/"):
             raise BoundaryError(f"app path is absolute: '{rel}'")
-        candidate = Path(os.path.normpath(self.top / rel))
-        if not is_within(candidate, self.top):
+        candidate = os.path.normpath(os.path.join(self._top_str, rel))
+        if not self.contains(candidate):
             raise BoundaryError(f"app path outside root: '{rel}'")
         try:
-            real = candidate.resolve()
+            real = self.realpath(candidate)
         except (RuntimeError, OSError):
             raise BoundaryError(f"'{rel}': symlink loop") from None
-        if not is_within(real, self.top.resolve()):
+        if not self.contains(real, real=True):
             raise BoundaryError(f"'{rel}': symlink points outside repository")
-        return candidate
+        return Path(candidate)
 
     # -- Argo CD identity ----------------------------------------------------------------
     def urls(self) -> set[str]:

@@ -5,6 +5,9 @@ raises anything else for bad input.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,25 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_str)
 _Loader.add_constructor("tag:yaml.org,2002:value", _as_str)
 
 
+_WORD = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def words_of(value: Any, out: set[str]) -> None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif v is not None and not isinstance(v, bool):
+            text = str(v)
+            out.add(text)
+            if any(c in text for c in " \n\t:"):
+                out.update(_WORD.findall(text))
+
+
 @dataclass
 class Doc:
     """One non-empty YAML document: the value, its first line, its node tree for lines, and
@@ -42,13 +64,43 @@ class Doc:
 
     obj: Any
     line: int
-    node: yaml.Node
+    node: yaml.Node | None  # None when read from the parse cache: rebuilt on first line_of
     hazards: list[tuple[int, str]] = field(default_factory=list)
+    source: "_Source | None" = field(default=None, repr=False, compare=False)
+    index: int = field(default=0, repr=False, compare=False)
+    _names: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False,
+                                                                  compare=False)
+
+    def names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(the names this document defines, every word it holds): ``metadata.name`` and
+        generator names; every string scalar, and the words of multi-line ones (inline
+        patches). Computed once."""
+        if self._names is None:
+            defined: set[str] = set()
+            words: set[str] = set()
+            obj = self.obj
+            if isinstance(obj, dict):
+                meta = obj.get("metadata")
+                if isinstance(meta, dict) and meta.get("name") is not None:
+                    defined.add(str(meta["name"]))
+                for gen in ("configMapGenerator", "secretGenerator"):
+                    for g in obj.get(gen) or [] if isinstance(obj.get(gen), list) else []:
+                        if isinstance(g, dict) and g.get("name") is not None:
+                            defined.add(str(g["name"]))
+            words_of(obj, words)
+            self._names = (frozenset(defined), frozenset(words))
+        return self._names
 
     def line_of(self, *path: str | int) -> int:
         """Line of ``path`` (keys and indexes): of the key for a mapping entry, of the item
         for a sequence entry; of the closest parent when the path does not exist."""
+        if self.node is None:
+            if self.source is None:
+                return self.line
+            self.node = self.source.nodes()[self.index]
         node = self.node
+        if node is None:
+            return self.line
         line = node.start_mark.line + 1
         for step in path:
             nxt = None
@@ -187,8 +239,9 @@ def load_text(text: str, file: str) -> list[Doc]:
     return docs
 
 
-def load_file(path: Path, file: str) -> list[Doc]:
-    """Read and parse ``path``; ``file`` is its repository-relative name for messages."""
+def read_text(path: Path, file: str) -> tuple[bytes, str]:
+    """The bytes of ``path`` and their text (UTF-8, or UTF-16 with its mark), within the size
+    limit; a YamlError naming ``file`` otherwise."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -198,16 +251,66 @@ def load_file(path: Path, file: str) -> list[Doc]:
         raise YamlError(file, 1, f"cannot read: {exc.strerror}") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            text = raw.decode("utf-16")
+            return raw, raw.decode("utf-16")
         except UnicodeDecodeError:
             raise YamlError(file, 1, "invalid UTF-16") from None
-    else:
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError(file, line, "invalid UTF-8") from None
+
+
+def load_file(path: Path, file: str) -> list[Doc]:
+    """Read and parse ``path``; ``file`` is its repository-relative name for messages."""
+    return load_text(read_text(path, file)[1], file)
+
+
+class _Source:
+    """The text docs read from the parse cache came from: their node trees, parsed once when
+    a line number is first asked for."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self._nodes: list[yaml.Node | None] | None = None
+
+    def nodes(self) -> list[yaml.Node | None]:
+        if self._nodes is None:
+            self._nodes = [d.node for d in load_text(self.text, self.file)]
+        return self._nodes
+
+
+#: Format of the parse cache's entries (a new format is a new key).
+PARSE_FORMAT = "gitplane-parsed-1"
+
+
+def _cached_parse(raw: bytes, text: str, file: str) -> list[Doc]:
+    """``load_text`` through the parse cache keyed by the bytes' hash."""
+    from gitplane import __version__, cache
+
+    if not cache.enabled():
+        return load_text(text, file)
+    k = hashlib.sha256(f"{PARSE_FORMAT}\0{__version__}\0".encode() + raw).hexdigest()
+    entry = cache.get(k, "parsed")
+    docs_json = entry.get("docs") if entry else None
+    if isinstance(docs_json, list):
+        source = _Source(text, file)
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise YamlError(file, line, "invalid UTF-8") from None
-    return load_text(text, file)
+            return [Doc(d["obj"], int(d["line"]), None,
+                        [(int(h[0]), str(h[1])) for h in d["hazards"]], source, i)
+                    for i, d in enumerate(docs_json)]
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass  # a damaged entry is a miss
+    docs = load_text(text, file)
+    stored = [{"obj": d.obj, "line": d.line, "hazards": d.hazards} for d in docs]
+    try:
+        exact = json.loads(json.dumps(stored)) == stored  # non-string keys, tuples: no
+    except (TypeError, ValueError, RecursionError):
+        exact = False
+    if exact:
+        cache.put(k, {"docs": stored}, "parsed")
+    return docs
 
 
 def load_trusted(text: str, file: str) -> list[Any]:
@@ -227,6 +330,17 @@ class ParsedFiles:
 
     def __init__(self) -> None:
         self._done: dict[tuple[str, int, int], list[Doc] | YamlError] = {}
+        self._digests: dict[tuple[str, int, int], bytes] = {}
+
+    def digest(self, path: Path) -> bytes:
+        """SHA-256 of the file's bytes, read once per run (an OSError when it cannot be)."""
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        got = self._digests.get(key)
+        if got is None:
+            got = hashlib.sha256(path.read_bytes()).digest()
+            self._digests[key] = got
+        return got
 
     def load(self, path: Path, file: str) -> list[Doc]:
         try:
@@ -237,7 +351,9 @@ class ParsedFiles:
         hit = self._done.get(key)
         if hit is None:
             try:
-                hit = load_file(path, file)
+                raw, text = read_text(path, file)
+                self._digests[key] = hashlib.sha256(raw).digest()
+                hit = _cached_parse(raw, text, file)
             except YamlError as exc:
                 hit = exc
             self._done[key] = hit

@@ -48,6 +48,7 @@ class EnvResult:
     findings: list[Finding] = field(default_factory=list)
     roots: dict[str, Rendered] = field(default_factory=dict)
     clusters: list[dict[str, Any]] = field(default_factory=list)  # the cluster inventory
+    by_name: dict[str, AppResult] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Platform:
     repo: Repository
     envs: list[EnvResult]
     engine_version: str
+    parsed: ParsedFiles = field(default_factory=ParsedFiles, repr=False)  # files read, parsed
 
     @property
     def findings(self) -> list[Finding]:
@@ -103,7 +105,10 @@ class _Renderer:
         return str(folder)
 
     def one(self, kind: str, folder: Path, options: dict[str, Any],
-            view: Repository | None = None, ar: "AppResult | None" = None) -> Rendered:
+            view: Repository | None = None,
+            ar: "AppResult | None" = None) -> Rendered | kustomize.Pending:
+        """The render of one job, or for a kustomization that needs the engine, what the
+        engine needs (rendered in batches by :meth:`many`)."""
         repo = view or self.repo
         cfg = self.repo.config
         if kind == "helm" and ar is not None:
@@ -115,9 +120,8 @@ class _Renderer:
                               app.destination.get("namespace", ""), refs, cfg.render_timeout,
                               cfg.render_memory_mib * 1024 ** 2)
         if kind == "kustomize":
-            return kustomize.build(repo, self.engine, folder, cfg.render_timeout,
-                                   cfg.render_memory_mib * 1024 ** 2, self.parsed,
-                                   options or None, self.changed)
+            return kustomize.prepare(repo, self.engine, folder, self.parsed, options or None,
+                                     self.changed)
         if kind == "file":
             return directory.build_file(repo, folder, self.parsed)
         return directory.build(repo, folder, options, self.parsed)
@@ -130,11 +134,34 @@ class _Renderer:
                 todo[k] = job
         if not todo:
             return
+        cfg = self.repo.config
+        limits = (cfg.render_timeout, cfg.render_memory_mib * 1024 ** 2)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             futures = {k: pool.submit(self.one, *job) for k, job in sorted(todo.items())}
+            pending: dict[int, str] = {}
+            waiting: list[kustomize.Pending] = []
             for k, fut in futures.items():
-                self.done[k] = fut.result()
-                counter.step()
+                got = fut.result()
+                if isinstance(got, kustomize.Pending):
+                    pending[id(got)] = k
+                    waiting.append(got)
+                else:
+                    self.done[k] = got
+                    counter.step()
+            # Many kustomizations per engine run: the engine's start-up is most of a small
+            # render's time. A batch gives the same result as rendering each alone.
+            size = max(1, min(BATCH_SIZE, -(-len(waiting) // self.jobs)))
+            groups = kustomize.batches(waiting, size)
+            outs = [pool.submit(kustomize.render_batch, self.engine, g, *limits)
+                    for g in groups]
+            for group, batch in zip(groups, outs):
+                for p, rendered in zip(group, batch.result()):
+                    self.done[pending[id(p)]] = rendered
+                    counter.step()
+
+
+#: The most kustomizations rendered by one engine run.
+BATCH_SIZE = 64
 
 
 def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
@@ -272,7 +299,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             path = repo.inventory_path(er.env.name)
             er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
                                        "argocd-destination", "", "error", str(exc)))
-    return Platform(repo, results, engine.version())
+    return Platform(repo, results, engine.version(), renderer.parsed)
 
 
 class LocalWorld:
@@ -369,7 +396,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
     """Applications and expanded ApplicationSets among ``resources``, added to ``er``."""
     env = er.env.name
     found: list[AppResult] = []
-    names = {a.app.name: a for a in er.apps}
+    names = er.by_name
 
     def add(doc: dict[str, Any], origin: Origin) -> None:
         try:

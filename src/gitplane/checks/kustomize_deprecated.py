@@ -32,9 +32,8 @@ REPLACED = {"bases": "resources", "patchesStrategicMerge": "patches",
 
 def check(ctx: Context) -> Iterator[Finding]:
     from gitplane.errors import YamlError
-    from gitplane.yamlio import ParsedFiles
 
-    parsed: ParsedFiles = ctx.cache.setdefault("parsed", ParsedFiles())
+    parsed = ctx.platform.parsed
     top = ctx.platform.repo.top
     for unit in ctx.units():
         for rel in sorted(unit.files):

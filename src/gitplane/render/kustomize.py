@@ -13,6 +13,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,10 @@ import yaml
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
-from gitplane.render import Problem, Rendered, cache
-from gitplane.repo import Repository, is_within
-from gitplane.yamlio import Doc, ParsedFiles, load_text, load_trusted
+from gitplane import cache
+from gitplane.render import Problem, Rendered
+from gitplane.repo import Repository
+from gitplane.yamlio import Doc, ParsedFiles, words_of, load_text, load_trusted
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -37,6 +41,11 @@ _BUILTIN_PLUGINS = {
     "ReplicaCountTransformer", "SecretGenerator", "ValueAddTransformer",
     "SortOrderTransformer", "IAMPolicyGenerator",
 }
+
+
+#: A line number, or a function giving it (line numbers need the node tree, which a file read
+#: from the parse cache builds only when asked).
+Line = int | Callable[[], int]
 
 
 def kustomization_file(directory: Path) -> Path | None:
@@ -54,14 +63,15 @@ class Graph:
     def __init__(self, repo: Repository, parsed: ParsedFiles | None = None) -> None:
         self.repo = repo
         self.parsed = parsed or ParsedFiles()
-        self.top_real = repo.top.resolve()
         self.files: set[str] = set()
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
 
-    def problem(self, rule: str, file: str, line: int, message: str,
+    def problem(self, rule: str, file: str, line: Line, message: str,
                 severity: str = "error") -> None:
-        self.problems.append(Problem(rule, file, line, message, severity=severity))
+        """A problem; ``line`` may be a function giving it (found only when needed)."""
+        self.problems.append(Problem(rule, file, line() if callable(line) else line, message,
+                                     severity=severity))
 
     def root_kind(self, directory: Path) -> str:
         kfile = kustomization_file(directory)
@@ -71,23 +81,23 @@ class Graph:
             "Kustomization"
 
     # -- paths -------------------------------------------------------------------------
-    def _inside(self, target: Path, file: str, line: int, what: str) -> Path | None:
+    def _inside(self, target: Path, file: str, line: Line, what: str) -> Path | None:
         """The target if it stays in the repository (lexically and after symlinks)."""
-        norm = Path(os.path.normpath(target))
-        if not is_within(norm, self.repo.top):
+        norm = os.path.normpath(target)
+        if not self.repo.contains(norm):
             self.problem("kustomize-build", file, line,
                          f"{what} leaves the repository; refused")
             return None
         try:
-            real = norm.resolve()
+            real = self.repo.realpath(norm)
         except (RuntimeError, OSError):
             self.problem("kustomize-build", file, line, f"{what}: symlink loop")
             return None
-        if not is_within(real, self.top_real):
+        if not self.repo.contains(real, real=True):
             self.problem("kustomize-build", file, line,
                          f"{what}: symlink points outside repository; refused")
             return None
-        return norm
+        return Path(norm)
 
     def load(self, path: Path) -> list[Doc] | None:
         rel = self.repo.rel(path)
@@ -153,7 +163,7 @@ class Graph:
 
     def _entry(self, directory: Path, rel: str, doc: Doc, key: str, i: int, entry: Any,
                stack: tuple[Path, ...]) -> None:
-        line = doc.line_of(key, i)
+        line = partial(doc.line_of, key, i)
         if not isinstance(entry, str) or not entry:
             self.problem("kustomize-build", rel, line, f"{key}[{i}] must be a path")
             return
@@ -173,7 +183,7 @@ class Graph:
             self.problem("yaml-syntax", self.repo.rel(path), 1,
                          "contributed 0 objects (empty or comments only)", "warning")
 
-    def _target(self, directory: Path, rel: str, line: int, what: str,
+    def _target(self, directory: Path, rel: str, line: Line, what: str,
                 entry: str) -> Path | None:
         """The local path an entry names, or None after reporting why it is refused."""
         if is_remote(entry):
@@ -186,7 +196,7 @@ class Graph:
             return None
         return self._inside(directory / entry, rel, line, f"{what} '{entry}'")
 
-    def _file_ref(self, directory: Path, rel: str, line: int, what: str, entry: str,
+    def _file_ref(self, directory: Path, rel: str, line: Line, what: str, entry: str,
                   parse: bool) -> None:
         target = self._target(directory, rel, line, what, entry)
         if target is None:
@@ -202,24 +212,24 @@ class Graph:
     def _files(self, directory: Path, rel: str, doc: Doc, k: dict[str, Any]) -> None:
         for i, p in enumerate(_list(k.get("patches"))):
             if isinstance(p, dict) and isinstance(p.get("path"), str):
-                self._file_ref(directory, rel, doc.line_of("patches", i, "path"),
+                self._file_ref(directory, rel, partial(doc.line_of, "patches", i, "path"),
                                f"patches[{i}].path", p["path"], True)
         for i, p in enumerate(_list(k.get("patchesStrategicMerge"))):
             if isinstance(p, str) and "\n" not in p and not p.lstrip().startswith(("{", "-")):
-                self._file_ref(directory, rel, doc.line_of("patchesStrategicMerge", i),
+                self._file_ref(directory, rel, partial(doc.line_of, "patchesStrategicMerge", i),
                                f"patchesStrategicMerge[{i}]", p, True)
         for i, p in enumerate(_list(k.get("patchesJson6902"))):
             if isinstance(p, dict) and isinstance(p.get("path"), str):
-                self._file_ref(directory, rel, doc.line_of("patchesJson6902", i, "path"),
+                self._file_ref(directory, rel, partial(doc.line_of, "patchesJson6902", i, "path"),
                                f"patchesJson6902[{i}].path", p["path"], True)
         for i, p in enumerate(_list(k.get("replacements"))):
             if isinstance(p, dict) and isinstance(p.get("path"), str):
-                self._file_ref(directory, rel, doc.line_of("replacements", i, "path"),
+                self._file_ref(directory, rel, partial(doc.line_of, "replacements", i, "path"),
                                f"replacements[{i}].path", p["path"], True)
         for key in ("crds", "configurations"):
             for i, p in enumerate(_list(k.get(key))):
                 if isinstance(p, str):
-                    self._file_ref(directory, rel, doc.line_of(key, i), f"{key}[{i}]", p, True)
+                    self._file_ref(directory, rel, partial(doc.line_of, key, i), f"{key}[{i}]", p, True)
         for gen in ("configMapGenerator", "secretGenerator"):
             for i, g in enumerate(_list(k.get(gen))):
                 if not isinstance(g, dict):
@@ -227,17 +237,17 @@ class Graph:
                 for j, f in enumerate(_list(g.get("files"))):
                     if isinstance(f, str):
                         path = f.split("=", 1)[1] if "=" in f else f
-                        self._file_ref(directory, rel, doc.line_of(gen, i, "files", j),
+                        self._file_ref(directory, rel, partial(doc.line_of, gen, i, "files", j),
                                        f"{gen}[{i}].files[{j}]", path, False)
                 envs = _list(g.get("envs")) + ([g["env"]] if isinstance(g.get("env"), str)
                                                else [])
                 for j, f in enumerate(envs):
                     if isinstance(f, str):
-                        self._file_ref(directory, rel, doc.line_of(gen, i), f"{gen}[{i}] env",
+                        self._file_ref(directory, rel, partial(doc.line_of, gen, i), f"{gen}[{i}] env",
                                        f, False)
         for key in ("generators", "transformers", "validators"):
             for i, entry in enumerate(_list(k.get(key))):
-                line = doc.line_of(key, i)
+                line = partial(doc.line_of, key, i)
                 if isinstance(entry, str) and "\n" not in entry:
                     target = self._target(directory, rel, line, f"{key}[{i}]", entry)
                     if target is None:
@@ -341,12 +351,12 @@ def parse_image(spec: str) -> dict[str, str]:
     return entry
 
 
-def _wrapper(directory: Path, scratch: Path, root_kind: str,
+def _wrapper(directory: Path, at: Path, root_kind: str,
              overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """The wrapper kustomization: the directory, origin annotations, the Application's
-    kustomize settings."""
+    """The wrapper kustomization written in folder ``at``: the directory, origin annotations,
+    the Application's kustomize settings."""
     entry = "components" if root_kind == "Component" else "resources"
-    rel = os.path.relpath(directory, scratch)
+    rel = os.path.relpath(directory, at)
     k: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
                          "kind": "Kustomization", entry: [rel],
                          "buildMetadata": ["originAnnotations"]}
@@ -363,16 +373,56 @@ def _wrapper(directory: Path, scratch: Path, root_kind: str,
         k["images"] = [parse_image(str(i)) for i in o["images"]]
     if o.get("components"):
         k.setdefault("components", []).extend(
-            os.path.relpath(directory / str(c), scratch) for c in o["components"])
+            os.path.relpath(directory / str(c), at) for c in o["components"])
     if o.get("patches"):
         patches = []
         for p in o["patches"]:
             p = dict(p)
             if p.get("path"):
-                p["path"] = os.path.relpath(directory / str(p["path"]), scratch)
+                p["path"] = os.path.relpath(directory / str(p["path"]), at)
             patches.append(p)
         k["patches"] = patches
     return k
+
+
+@dataclass
+class Pending:
+    """A kustomization whose graph is walked and clean, waiting for the engine."""
+
+    repo: Repository
+    directory: Path
+    graph: Graph
+    overrides: dict[str, Any] | None
+    out: Rendered
+    krel: str
+    cache_key: str | None
+
+    def names(self) -> tuple[set[str], set[str]]:
+        """(names its objects can have before kustomize renames them, every word its files
+        and settings hold): two kustomizations share a batch only when neither's words
+        name the other's objects, so no name reference can cross between them."""
+        defined: set[str] = set()
+        words: set[str] = set()
+        for docs in self.graph.docs.values():
+            for doc in docs:
+                d, w = doc.names()
+                defined |= d
+                words |= w
+        words_of(self.overrides or {}, words)
+        return defined, words
+
+    def batchable(self) -> bool:
+        """Whether its render is the same inside a batch: no kustomization of its graph
+        uses a setting kustomize applies across the whole build (vars, sortOptions,
+        transformer configurations, CRD schemas) or reads files the graph does not follow."""
+        return not _untracked(self.graph) and not any(
+            isinstance(d.obj, dict) and any(k in d.obj for k in _BUILD_WIDE)
+            for docs in self.graph.docs.values() for d in docs[:1])
+
+
+#: Kustomization settings kustomize applies to the whole build, not to one kustomization's
+#: objects: a kustomization using them is rendered alone.
+_BUILD_WIDE = ("vars", "sortOptions", "configurations", "crds", "openapi")
 
 
 def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
@@ -383,6 +433,15 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
     Application's own kustomize settings (``overrides``) when it has some. With ``changed``,
     a kustomization that reads none of those files and holds no Argo CD object is not
     rendered (``skipped``): the engine is deterministic, so its output did not change."""
+    got = prepare(repo, engine, directory, parsed, overrides, changed)
+    return got if isinstance(got, Rendered) else render_one(engine, got, timeout, memory)
+
+
+def prepare(repo: Repository, engine: Engine, directory: Path,
+            parsed: ParsedFiles | None = None, overrides: dict[str, Any] | None = None,
+            changed: set[str] | None = None) -> Rendered | Pending:
+    """Everything before the engine: the graph walk (its problems end here), the ``changed``
+    skip and the cache. A :class:`Pending` when the engine must run."""
     graph = Graph(repo, parsed)
     graph.walk(directory)
     for i, comp in enumerate((overrides or {}).get("components") or []):
@@ -414,11 +473,107 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
                                       _doc_at(graph.docs.get(r["file"]), r["line"]))
                              for r in hit["resources"]]
             return out
-    out = _engine_build(repo, engine, directory, graph, overrides, out, krel, timeout, memory)
-    if cache_key is not None and out.ok:
-        cache.put(cache_key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
-                                            for r in out.resources]})
+    return Pending(repo, directory, graph, overrides, out, krel, cache_key)
+
+
+def render_one(engine: Engine, p: Pending, timeout: float, memory: int) -> Rendered:
+    """The engine's render of one kustomization, on its own."""
+    out = _engine_build(p.repo, engine, p.directory, p.graph, p.overrides, p.out, p.krel,
+                        timeout, memory)
+    _store(p, out)
     return out
+
+
+def _store(p: Pending, out: Rendered) -> None:
+    if p.cache_key is not None and out.ok:
+        cache.put(p.cache_key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
+                                              for r in out.resources]})
+
+
+def batches(pending: list[Pending], size: int) -> list[list[Pending]]:
+    """``pending`` packed into batches of at most ``size`` renders of the same tree whose
+    names cannot meet (see :meth:`Pending.names`); the others alone."""
+    out: list[list[Pending]] = []
+    open_: list[tuple[list[Pending], set[str], set[str]]] = []
+    for p in pending:
+        if size <= 1 or not p.batchable():
+            out.append([p])
+            continue
+        defined, words = p.names()
+        for group, g_defined, g_words in open_:
+            if group[0].repo.top == p.repo.top and len(group) < size and \
+                    g_defined.isdisjoint(words) and defined.isdisjoint(g_words):
+                group.append(p)
+                g_defined |= defined
+                g_words |= words
+                break
+        else:
+            group = [p]
+            out.append(group)
+            open_.append((group, set(defined), set(words)))
+        open_ = [g for g in open_ if len(g[0]) < size]
+    return out
+
+
+BATCH = "gitplane.io/batch"
+
+
+def render_batch(engine: Engine, group: list[Pending], timeout: float,
+                 memory: int) -> list[Rendered]:
+    """One engine run for every kustomization of ``group``, each in its own folder of the
+    wrapper, its objects told apart by an annotation set on their metadata only (and removed
+    after). Anything unexpected (a failure, an object of no member) renders each alone, so
+    a batch never changes a result: it only saves the engine's start-up."""
+    if len(group) == 1:
+        return [render_one(engine, group[0], timeout, memory)]
+    scratch = Path(tempfile.mkdtemp(prefix="gitplane-b-", dir=_scratch_parent()))
+    try:
+        got = _batch_build(engine, group, scratch, timeout, memory)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if got is None:
+        return [render_one(engine, p, timeout, memory) for p in group]
+    for p, out in zip(group, got):
+        _store(p, out)
+    return got
+
+
+def _batch_build(engine: Engine, group: list[Pending], scratch: Path, timeout: float,
+                 memory: int) -> list[Rendered] | None:
+    entries = []
+    for i, p in enumerate(group):
+        folder = scratch / f"k{i}"
+        folder.mkdir()
+        k = _wrapper(p.directory, folder, p.graph.root_kind(p.directory), p.overrides)
+        del k["buildMetadata"]
+        k["transformers"] = [yaml.safe_dump({
+            "apiVersion": "builtin", "kind": "AnnotationsTransformer",
+            "metadata": {"name": "gitplane-batch"}, "annotations": {BATCH: str(i)},
+            "fieldSpecs": [{"path": "metadata/annotations", "create": True}]})]
+        (folder / "kustomization.yaml").write_text(yaml.safe_dump(k))
+        entries.append(f"k{i}")
+    (scratch / "kustomization.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+         "resources": entries, "buildMetadata": ["originAnnotations"]}))
+    try:
+        res = engine.build(scratch, timeout=timeout, memory=memory)
+        if res.returncode != 0:
+            return None
+        objs = load_trusted(res.stdout.decode("utf-8", "replace"), "batch")
+    except (GitplaneError, YamlError):
+        return None
+    outs = [Rendered(files=p.out.files, problems=list(p.out.problems)) for p in group]
+    for obj in objs:
+        if not isinstance(obj, dict):
+            continue
+        ann = (obj.get("metadata") or {}).get("annotations") if isinstance(
+            obj.get("metadata"), dict) else None
+        index = ann.pop(BATCH, None) if isinstance(ann, dict) else None
+        if not (isinstance(index, str) and index.isdigit() and int(index) < len(group)):
+            return None
+        p = group[int(index)]
+        outs[int(index)].resources.append(_traced(p.repo, p.graph, scratch, obj, p.krel))
+    return outs
 
 
 def _doc_at(docs: list[Doc] | None, line: int) -> Doc | None:
@@ -446,14 +601,14 @@ def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
     """The render's cache key, or None when it must not be cached."""
     if not cache.enabled() or _untracked(graph):
         return None
-    contents: dict[str, bytes] = {}
+    digests: dict[str, bytes] = {}
     for rel in graph.files:
         try:
-            contents[rel] = (repo.top / rel).read_bytes()
+            digests[rel] = graph.parsed.digest(repo.top / rel)
         except OSError:
             return None
     return cache.key([engine.binary, engine.version(), repo.rel(directory),
-                      json.dumps(overrides or {}, sort_keys=True)], contents)
+                      json.dumps(overrides or {}, sort_keys=True)], digests)
 
 
 def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Graph,
