@@ -95,7 +95,21 @@ class Engine:
         return run(self.command(directory), timeout=timeout, memory=memory, env=self.env())
 
     def version(self) -> str:
+        """The engine's Kustomize version, asked once per binary (remembered in the cache
+        under the binary's path, size and modification time)."""
         if self._version is None:
+            from gitplane import cache
+
+            try:
+                st = os.stat(self.binary)
+                memo = cache.key(["engine", os.path.realpath(self.binary), str(st.st_size),
+                                  str(st.st_mtime_ns)], {})
+            except OSError:
+                memo = None
+            hit = cache.get(memo, "engines") if memo and cache.enabled() else None
+            if hit and isinstance(hit.get("version"), str):
+                self._version = str(hit["version"])
+                return self._version
             cmd = [self.binary, "version", "--client"] if self.is_kubectl else [self.binary,
                                                                                   "version"]
             res = run(cmd, timeout=20, env=self.env())
@@ -105,6 +119,8 @@ class Engine:
                 if "Kustomize" in line or line.startswith("v"):
                     ver = line.split(":")[-1].strip()
             self._version = ver
+            if memo and cache.enabled() and res.returncode == 0:
+                cache.put(memo, {"version": ver}, "engines")
         return self._version
 
     def close(self) -> None:

@@ -222,11 +222,18 @@ def list_folders(root: Path) -> list[str]:
     """Every folder under ``root`` as Argo CD's repo server lists them: hidden folders
     skipped, symlinks not followed, repository-relative, sorted."""
     out: list[str] = []
-    for current, dirs, _ in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and not os.path.islink(os.path.join(current, d)))
-        base = Path(current).relative_to(root)
-        out.extend((base / d).as_posix() for d in dirs)
+    stack = [("", str(root))]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for e in entries:
+            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
+                name = f"{rel}/{e.name}" if rel else e.name
+                out.append(name)
+                stack.append((name, e.path))
     return sorted(out)
 
 

@@ -10,7 +10,7 @@ import json
 import os
 
 import yaml
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -137,7 +137,10 @@ class _Renderer:
         cfg = self.repo.config
         limits = (cfg.render_timeout, cfg.render_memory_mib * 1024 ** 2)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {k: pool.submit(self.one, *job) for k, job in sorted(todo.items())}
+            # Graph walks and cache look-ups are Python work: threads would only contend for
+            # the interpreter. Programs (Helm, the engine) run in the pool.
+            futures = {k: pool.submit(self.one, *job) if job[0] == "helm" else _done(
+                self.one(*job)) for k, job in sorted(todo.items())}
             pending: dict[int, str] = {}
             waiting: list[kustomize.Pending] = []
             for k, fut in futures.items():
@@ -158,6 +161,12 @@ class _Renderer:
                 for p, rendered in zip(group, batch.result()):
                     self.done[pending[id(p)]] = rendered
                     counter.step()
+
+
+def _done(value: Any) -> "Future[Any]":
+    fut: Future[Any] = Future()
+    fut.set_result(value)
+    return fut
 
 
 #: The most kustomizations rendered by one engine run.
@@ -313,7 +322,7 @@ class LocalWorld:
         self.env = env
         self._clusters = clusters
         self.revisions = revisions or Revisions(repo)
-        self._listings: dict[str, tuple[list[str], list[str]]] = {}
+        self._listings: dict[tuple[str, str], list[str]] = {}
 
     def for_env(self, env: str) -> "LocalWorld":
         other = LocalWorld(self.repo, env, self._clusters, self.revisions)
@@ -329,10 +338,12 @@ class LocalWorld:
         except GitplaneError:
             return self.repo
 
-    def _listing(self, tree: Repository) -> tuple[list[str], list[str]]:
-        key = str(tree.top)
+    def _listing(self, tree: Repository, what: str) -> list[str]:
+        """The tree's folders (``dirs``) or files, listed once."""
+        key = (str(tree.top), what)
         if key not in self._listings:
-            self._listings[key] = (appsets.list_folders(tree.top), list_files(tree.top))
+            self._listings[key] = appsets.list_folders(tree.top) if what == "dirs" else \
+                list_files(tree.top)
         return self._listings[key]
 
     def _check(self, repo_url: str) -> None:
@@ -341,12 +352,12 @@ class LocalWorld:
                                  "repository cannot be read offline")
 
     def directories(self, repo_url: str, revision: str) -> list[str]:
-        return self._listing(self._tree(repo_url, revision))[0]
+        return self._listing(self._tree(repo_url, revision), "dirs")
 
     def files(self, repo_url: str, revision: str, pattern: str) -> dict[str, str]:
         tree = self._tree(repo_url, revision)
         out = {}
-        for rel in self._listing(tree)[1]:
+        for rel in self._listing(tree, "files"):
             if doublestar_match(pattern, rel):
                 try:
                     out[rel] = (tree.top / rel).read_text(encoding="utf-8")
@@ -368,12 +379,20 @@ class LocalWorld:
 def list_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (no ``.git``, symlinks not followed), relative."""
     out: list[str] = []
-    for current, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs
-                   if d != ".git" and not os.path.islink(os.path.join(current, d))]
-        base = Path(current).relative_to(root)
-        out.extend((base / f).as_posix() for f in files
-                   if not os.path.islink(os.path.join(current, f)))
+    stack = [("", str(root))]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for e in entries:
+            name = f"{rel}/{e.name}" if rel else e.name
+            if e.is_dir(follow_symlinks=False):
+                if e.name != ".git":
+                    stack.append((name, e.path))
+            elif e.is_file(follow_symlinks=False):
+                out.append(name)
     return sorted(out)
 
 
