@@ -1,27 +1,38 @@
-"""The render cache: a warm run gives the same bytes, a change is never served stale, a broken
-entry is a miss, --no-cache bypasses it."""
+"""The cache: a warm run gives the same bytes, a change is never served stale, a broken entry
+or database is a miss, concurrent runs agree, --no-cache bypasses it."""
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import RunFn
 
 WEB = "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
 
 
-def _entries() -> list[Path]:
-    return sorted((Path(os.environ["GITPLANE_CACHE_DIR"]) / "renders").glob("*/*.json"))
+def _db() -> Path:
+    return Path(os.environ["GITPLANE_CACHE_DIR"]) / "cache.sqlite3"
+
+
+def _entries(kind: str = "renders") -> list[tuple[str, str]]:
+    if not _db().exists():
+        return []
+    with sqlite3.connect(_db()) as db:
+        return sorted(db.execute("SELECT key, value FROM entries WHERE kind = ?", (kind,)))
 
 
 def test_warm_run_is_identical_and_changes_are_seen(run: RunFn, platform: Path) -> None:
     code, cold, _ = run("-C", str(platform), "check", "--format", "json")
-    assert code == 0 and _entries()
-    before = {p: p.stat().st_mtime_ns for p in _entries()}
+    assert code == 0 and _entries() and _entries("parsed")
+    before = _db().stat().st_mtime_ns, _db().stat().st_size
     code, warm, _ = run("-C", str(platform), "check", "--format", "json")
     assert warm == cold
-    assert {p: p.stat().st_mtime_ns for p in _entries()} == before  # nothing re-rendered
+    assert (_db().stat().st_mtime_ns, _db().stat().st_size) == before  # nothing new written
     f = platform / WEB
     f.write_text(f.read_text().replace("nginxinc/nginx-unprivileged:1.27.3", "nginx:latest"))
     code, out, _ = run("-C", str(platform), "check", "--format", "json")
@@ -34,10 +45,42 @@ def test_warm_run_is_identical_and_changes_are_seen(run: RunFn, platform: Path) 
 
 def test_broken_entries_are_misses(run: RunFn, platform: Path) -> None:
     code, cold, _ = run("-C", str(platform), "check", "--format", "json")
-    for p in _entries():
-        p.write_text("{ not json")
+    with sqlite3.connect(_db()) as db:
+        db.execute("UPDATE entries SET value = '{ not json'")
     code, again, _ = run("-C", str(platform), "check", "--format", "json")
     assert again == cold
+
+
+def test_damaged_database_is_set_aside(run: RunFn, platform: Path) -> None:
+    code, cold, _ = run("-C", str(platform), "check", "--format", "json")
+    _db().write_bytes(b"this is not a database" * 200)
+    code, again, err = run("-C", str(platform), "check", "--format", "json")
+    assert again == cold and "Traceback" not in err
+    assert _db().with_name("cache.sqlite3.damaged").exists()
+    code, third, _ = run("-C", str(platform), "check", "--format", "json")
+    assert third == cold and _entries()  # started afresh
+
+
+def test_unwritable_cache_folder_runs_without(run: RunFn, platform: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GITPLANE_CACHE_DIR", str(blocker / "cache"))
+    code, out, err = run("-C", str(platform), "check", "--format", "json")
+    assert code == 0 and json.loads(out)["summary"]["errors"] == 0
+
+
+def test_concurrent_runs_agree(platform: Path) -> None:
+    """Two processes filling one empty cache at once: both finish, both print the same
+    bytes, and a third run reads what they wrote."""
+    cmd = [sys.executable, "-m", "gitplane", "-C", str(platform), "check", "--format", "json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    assert outs[0][0] == outs[1][0]
+    third = subprocess.run(cmd, capture_output=True, timeout=300)
+    assert third.stdout == outs[0][0] and _entries()
 
 
 def test_no_cache(run: RunFn, platform: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from gitplane import __version__
+from gitplane import __version__, cache
 from gitplane.errors import GitplaneError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -386,6 +386,13 @@ def rules(fmt: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (the only place exit codes are decided)."""
+    try:
+        return _main(argv)
+    finally:
+        cache.close()  # the run's new cache entries, in one transaction
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import proc
-from gitplane.argocd.discover import Platform, discover
+from gitplane.argocd.discover import Platform, Shared, discover
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
@@ -142,14 +142,14 @@ def default_base(repo: Repository) -> str:
 
 
 def platform_at(revisions: Revisions, commit: str, engine: Any,
-                changed: set[str] | None = None) -> Platform:
+                changed: set[str] | None = None, shared: Shared | None = None) -> Platform:
     """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
     side = revisions.view(commit)
     try:
         envs = side.environments()
     except GitplaneError:
         envs = []  # nothing gitplane can read at that revision: everything is added
-    return discover(side, engine, envs, changed=changed)
+    return discover(side, engine, envs, changed=changed, shared=shared)
 
 
 def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
@@ -219,13 +219,15 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
     changed = changed_files(repo, base_commit, head_commit)
     revisions = Revisions(repo)
     try:
-        before = platform_at(revisions, base_commit, engine, changed)
+        # The head first: the base side reuses its skip decisions and expansions.
+        shared = Shared()
         if head_commit:
-            after = platform_at(revisions, head_commit, engine, changed)
+            after = platform_at(revisions, head_commit, engine, changed, shared)
             head_name = head_commit
         else:
-            after = discover(repo, engine, repo.environments(), changed=changed)
+            after = discover(repo, engine, repo.environments(), changed=changed, shared=shared)
             head_name = "working tree"
+        before = platform_at(revisions, base_commit, engine, changed, shared)
         _complete(before, after, engine)
     finally:
         revisions.close()

@@ -49,9 +49,10 @@ def run(cmd: list[str], *, cwd: Path | None = None, timeout: float = 60.0,
     return Result(proc.returncode, out, err.decode("utf-8", "replace"))
 
 
-def git(args: list[str], cwd: Path, timeout: float = 30.0) -> Result:
+def git(args: list[str], cwd: Path, timeout: float = 30.0,
+        env: dict[str, str] | None = None) -> Result:
     return run(["git", *GIT_SAFE, *args], cwd=cwd, timeout=timeout,
-               env={**_base_env(), "GIT_TERMINAL_PROMPT": "0"})
+               env={**_base_env(), "GIT_TERMINAL_PROMPT": "0", **(env or {})})
 
 
 def _base_env() -> dict[str, str]:

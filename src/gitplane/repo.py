@@ -329,9 +329,10 @@ class Repository:
 
 
 class Revisions:
-    """Trees of revisions other than the working tree, each materialised once per run from
-    ``git archive`` into a scratch folder (RAM-backed where there is one), links that would
-    leave it refused; removed by ``close``."""
+    """Trees of revisions other than the working tree, each checked out once per run by Git
+    into a scratch folder (RAM-backed where there is one); links stay links, and one that
+    leaves the tree is refused by the repository boundary like any other. Removed by
+    ``close``."""
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
@@ -354,8 +355,10 @@ class Revisions:
             return self._views[commit]
 
     def _extract(self, commit: str) -> Path:
-        import io
-        import tarfile
+        """Check ``commit`` out into a scratch folder through a private index file: git's
+        own checkout (paths checked by git, links created as links and judged later by the
+        repository boundary), the user's index and working tree untouched, Git LFS content
+        left as pointers (nothing fetched)."""
         import tempfile
 
         if self._scratch is None:
@@ -363,11 +366,15 @@ class Revisions:
             parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
             self._scratch = Path(tempfile.mkdtemp(prefix="gitplane-rev-", dir=parent))
         dest = self._scratch / commit
-        res = proc.git(["archive", "--format=tar", commit], cwd=self.repo.top, timeout=120)
-        if res.returncode != 0:
-            raise GitplaneError(f"git archive {commit[:12]} failed: {res.stderr.strip()}")
-        with tarfile.open(fileobj=io.BytesIO(res.stdout)) as tar:
-            tar.extractall(dest, filter="data")
+        env = {"GIT_INDEX_FILE": str(self._scratch / f"{commit}.index"),
+               "GIT_LFS_SKIP_SMUDGE": "1"}
+        for args in (["read-tree", commit],
+                     ["checkout-index", "--all", "--force", f"--prefix={dest}/"]):
+            res = proc.git(args, cwd=self.repo.top, timeout=120, env=env)
+            if res.returncode != 0:
+                raise GitplaneError(f"git {args[0]} {commit[:12]} failed: "
+                                    f"{res.stderr.strip()}")
+        dest.mkdir(exist_ok=True)  # an empty tree checks nothing out
         return dest
 
     def close(self) -> None:

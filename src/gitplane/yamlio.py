@@ -331,6 +331,11 @@ class ParsedFiles:
     def __init__(self) -> None:
         self._done: dict[tuple[str, int, int], list[Doc] | YamlError] = {}
         self._digests: dict[tuple[str, int, int], bytes] = {}
+        self._by_content: dict[bytes, list[Doc]] = {}
+        #: Clean kustomization walks of this run, and the folders whose walk is not clean
+        #: (``gitplane.render.kustomize.Graph.walk``).
+        self.walks: dict[tuple[str, str, bool], Any] = {}
+        self.unclean: set[tuple[str, str, bool]] = set()
 
     def digest(self, path: Path) -> bytes:
         """SHA-256 of the file's bytes, read once per run (an OSError when it cannot be)."""
@@ -352,8 +357,11 @@ class ParsedFiles:
         if hit is None:
             try:
                 raw, text = read_text(path, file)
-                self._digests[key] = hashlib.sha256(raw).digest()
-                hit = _cached_parse(raw, text, file)
+                digest = hashlib.sha256(raw).digest()
+                self._digests[key] = digest
+                hit = self._by_content.get(digest)
+                if hit is None:  # the same bytes elsewhere (the other side of a diff)
+                    hit = self._by_content[digest] = _cached_parse(raw, text, file)
             except YamlError as exc:
                 hit = exc
             self._done[key] = hit

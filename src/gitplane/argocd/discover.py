@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from gitplane import cache
 from gitplane.argocd import appset as appsets
 from gitplane.argocd.generators import GeneratorError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
@@ -86,17 +87,84 @@ def _classify(repo: Repository, src: Source) -> tuple[str, str]:
     return "directory", ""
 
 
+class Shared:
+    """What the two sides of a ``diff`` share, so the second side does only the work its
+    differences need: parsed files (by content), the skip decisions of kustomizations that
+    read no changed file (their graph is the same on both sides: every file it reads is),
+    and ApplicationSet expansions, reused when the ApplicationSet is the same and every
+    answer its generators got from the outside world (folders, files, clusters) is too."""
+
+    def __init__(self) -> None:
+        self.parsed = ParsedFiles()
+        self.skips: dict[str, Rendered] = {}
+        self.expansions: dict[str, list[tuple[list[tuple[str, tuple[Any, ...], Any]],
+                                              appsets.Expansion]]] = {}
+
+
+class _Recording:
+    """A generators' world that records every question and answer (errors included)."""
+
+    def __init__(self, world: "LocalWorld") -> None:
+        self.world = world
+        self.calls: list[tuple[str, tuple[Any, ...], Any]] = []
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        answer = _answer(self.world, method, args)
+        self.calls.append((method, args, answer))
+        if isinstance(answer, GeneratorError):
+            raise answer
+        return answer
+
+    def directories(self, repo_url: str, revision: str) -> list[str]:
+        return list(self._ask("directories", repo_url, revision))
+
+    def files(self, repo_url: str, revision: str, pattern: str) -> dict[str, str]:
+        return dict(self._ask("files", repo_url, revision, pattern))
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return list(self._ask("clusters"))
+
+
+def _answer(world: "LocalWorld", method: str, args: tuple[Any, ...]) -> Any:
+    try:
+        return getattr(world, method)(*args)
+    except GeneratorError as exc:
+        return exc
+
+
+def _expand(obj: dict[str, Any], world: "LocalWorld",
+            shared: Shared | None) -> appsets.Expansion:
+    """``appsets.expand``, reused from the other side of a diff when nothing it read differs."""
+    if shared is None:
+        return appsets.expand(obj, world)
+    key = json.dumps([world.env, obj], sort_keys=True, default=str)
+    for calls, expansion in shared.expansions.get(key, []):
+        if all(_same(_answer(world, m, a), answer) for m, a, answer in calls):
+            return expansion
+    recording = _Recording(world)
+    expansion = appsets.expand(obj, recording)  # type: ignore[arg-type]
+    shared.expansions.setdefault(key, []).append((recording.calls, expansion))
+    return expansion
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, GeneratorError) or isinstance(b, GeneratorError):
+        return type(a) is type(b) and str(a) == str(b)
+    return bool(a == b)
+
+
 class _Renderer:
     """Renders each (folder, directory options) once, many in parallel."""
 
     def __init__(self, repo: Repository, engine: Engine, jobs: int,
-                 changed: set[str] | None = None) -> None:
+                 changed: set[str] | None = None, shared: Shared | None = None) -> None:
         self.repo = repo
         self.engine = engine
+        self.shared = shared
         self.jobs = jobs
         self.changed = changed
         self.done: dict[str, Rendered] = {}
-        self.parsed = ParsedFiles()
+        self.parsed = shared.parsed if shared else ParsedFiles()
 
     @staticmethod
     def key(kind: str, folder: Path, options: dict[str, Any]) -> str:
@@ -120,8 +188,17 @@ class _Renderer:
                               app.destination.get("namespace", ""), refs, cfg.render_timeout,
                               cfg.render_memory_mib * 1024 ** 2)
         if kind == "kustomize":
-            return kustomize.prepare(repo, self.engine, folder, self.parsed, options or None,
-                                     self.changed)
+            # A kustomization of this side's own tree that the other side of a diff skipped
+            # reads no changed file: skipped here too, without a walk.
+            memo = f"{repo.rel(folder)}?{json.dumps(options, sort_keys=True)}" if (
+                self.shared is not None and repo is self.repo) else None
+            if memo is not None and memo in self.shared.skips:  # type: ignore[union-attr]
+                return self.shared.skips[memo]  # type: ignore[union-attr]
+            got = kustomize.prepare(repo, self.engine, folder, self.parsed, options or None,
+                                    self.changed)
+            if memo is not None and isinstance(got, Rendered) and got.skipped:
+                self.shared.skips[memo] = got  # type: ignore[union-attr]
+            return got
         if kind == "file":
             return directory.build_file(repo, folder, self.parsed)
         return directory.build(repo, folder, options, self.parsed)
@@ -226,11 +303,12 @@ def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
 
 def discover(repo: Repository, engine: Engine, envs: list[Environment],
              jobs: int | None = None, progress: Progress | None = None,
-             changed: set[str] | None = None) -> Platform:
+             changed: set[str] | None = None, shared: Shared | None = None) -> Platform:
     """Find and render every Application of ``envs``. With ``changed`` (repository paths),
     a kustomization that reads none of them and holds no Argo CD object is not rendered:
     its output is the same on both sides of a diff (``Rendered.skipped``)."""
-    renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2), changed)
+    renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2), changed,
+                         shared)
     results = [EnvResult(env) for env in envs]
     revisions = Revisions(repo)
     world = LocalWorld(repo, revisions=revisions)
@@ -238,6 +316,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
         return _discover(repo, engine, results, renderer, revisions, world, progress)
     finally:
         revisions.close()
+        cache.flush()
 
 
 def _discover(repo: Repository, engine: Engine, results: list[EnvResult], renderer: _Renderer,
@@ -267,7 +346,8 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         rendered = renderer.done[renderer.key(kind, folder, {})]
         er.roots[root] = rendered
         er.findings.extend(_findings(rendered.problems, er.env.name, root_name(root)))
-        new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world))
+        new.extend((er, ar) for ar in _collect(repo, er, rendered.resources, world,
+                                                      renderer.shared))
     while new:
         jobs_list: list[tuple[Any, ...]] = [(k, v.resolve(s.path or "."), source_options(k, s), v)
                      for _, ar in new for k, s, v in zip(ar.app.kinds, ar.app.sources, ar.views)
@@ -298,7 +378,8 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                     seen[er.env.name].add(str(folder))
                     children.extend(rendered.resources)
             ar.rendered = ok
-            following.extend((er, c) for c in _collect(repo, er, children, world))
+            following.extend((er, c) for c in _collect(repo, er, children, world,
+                                                             renderer.shared))
         new = following
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
@@ -411,7 +492,7 @@ class _Counter:
 
 
 def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
-             world: "LocalWorld") -> list[AppResult]:
+             world: "LocalWorld", shared: Shared | None = None) -> list[AppResult]:
     """Applications and expanded ApplicationSets among ``resources``, added to ``er``."""
     env = er.env.name
     found: list[AppResult] = []
@@ -464,7 +545,7 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             add(res.obj, Origin(res.file, res.line))
         elif is_kind(res.obj, APPLICATIONSET):
             name = res.name
-            exp = appsets.expand(res.obj, world.for_env(env))
+            exp = _expand(res.obj, world.for_env(env), shared)
             for severity, items in (("error", exp.errors), ("warning", exp.notes)):
                 for label, message in items:
                     line = res.line_of(*appsets.generator_path(label))

@@ -49,21 +49,40 @@ Line = int | Callable[[], int]
 
 
 def kustomization_file(directory: Path) -> Path | None:
-    found = [directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()]
-    return found[0] if len(found) == 1 else (found[0] if found else None)
+    base = str(directory)
+    for n in KUSTOMIZATION_FILES:
+        if os.path.isfile(os.path.join(base, n)):
+            return directory / n
+    return None
 
 
 def is_remote(entry: str) -> bool:
     return bool(_REMOTE.search(entry))
 
 
+@dataclass(frozen=True)
+class _Walked:
+    """What a clean walk of one folder found (see :meth:`Graph.walk`)."""
+
+    files: frozenset[str]
+    probed: frozenset[str]
+    unparsed: tuple[Path, ...]
+    docs: dict[str, list[Doc]]
+
+
 class Graph:
     """Walks a kustomization tree, collecting files read and problems, within the repository."""
 
-    def __init__(self, repo: Repository, parsed: ParsedFiles | None = None) -> None:
+    def __init__(self, repo: Repository, parsed: ParsedFiles | None = None,
+                 light: bool = False) -> None:
         self.repo = repo
         self.parsed = parsed or ParsedFiles()
+        #: Light: resource and patch files are listed, not parsed (enough to know what a
+        #: render reads, not to render it: a diff's skip decision).
+        self.light = light
+        self.unparsed: list[Path] = []
         self.files: set[str] = set()
+        self.probed: set[str] = set()
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
 
@@ -118,13 +137,45 @@ class Graph:
 
     # -- the walk ------------------------------------------------------------------------
     def walk(self, directory: Path, stack: tuple[Path, ...] = ()) -> None:
+        """Walk the kustomization in ``directory``. A folder whose walk met no problem at all
+        is walked once per run (files are what they were): later walks take its result."""
+        if directory in stack:
+            self._walk(directory, stack)  # the cycle, reported
+            return
+        key = (str(self.repo.top), str(directory), self.light)
+        memo = self.parsed.walks
+        hit = memo.get(key)
+        if hit is None and key not in self.parsed.unclean:
+            # Walked apart: a folder on a cycle never walks clean (the walk comes back to
+            # it), so a clean result holds for every caller.
+            sub = Graph(self.repo, self.parsed, self.light)
+            sub._walk(directory, stack)
+            if sub.problems:
+                self.parsed.unclean.add(key)
+            else:
+                hit = memo[key] = _Walked(frozenset(sub.files), frozenset(sub.probed),
+                                          tuple(sub.unparsed), dict(sub.docs))
+        if hit is None:
+            self._walk(directory, stack)
+            return
+        self.files |= hit.files
+        self.probed |= hit.probed
+        self.unparsed.extend(p for p in hit.unparsed if p not in self.unparsed)
+        for rel, docs in hit.docs.items():
+            self.docs.setdefault(rel, docs)
+
+    def _walk(self, directory: Path, stack: tuple[Path, ...] = ()) -> None:
         if directory in stack:
             chain = " → ".join(self.repo.rel(p) for p in (*stack[stack.index(directory):],
                                                           directory))
             self.problem("kustomize-build", self.repo.rel(stack[-1]), 1, f"cycle: {chain}")
             return
-        names = [n for n in KUSTOMIZATION_FILES if (directory / n).is_file()]
+        base = str(directory)
+        names = [n for n in KUSTOMIZATION_FILES if os.path.isfile(os.path.join(base, n))]
         rel_dir = self.repo.rel(directory)
+        # Names looked for and absent: a diff must see one appear.
+        at = "" if rel_dir == "." else f"{rel_dir}/"
+        self.probed.update(f"{at}{n}" for n in KUSTOMIZATION_FILES if n not in names)
         if len(names) > 1:
             self.problem("kustomize-build", rel_dir, 1,
                          f"Found multiple kustomization files: {', '.join(names)}")
@@ -178,6 +229,10 @@ class Graph:
             self.problem("kustomize-build", rel, line, f"{key}[{i}] '{entry}' not found")
 
     def _manifest(self, path: Path) -> None:
+        if self.light:
+            self.files.add(self.repo.rel(path))
+            self.unparsed.append(path)
+            return
         docs = self.load(path)
         if docs is not None and not docs:
             self.problem("yaml-syntax", self.repo.rel(path), 1,
@@ -204,10 +259,12 @@ class Graph:
         if not target.is_file():
             self.problem("kustomize-build", rel, line, f"{what} '{entry}' not found")
             return
-        if parse:
+        if parse and not self.light:
             self.load(target)
         else:
             self.files.add(self.repo.rel(target))
+            if parse:
+                self.unparsed.append(target)
 
     def _files(self, directory: Path, rel: str, doc: Doc, k: dict[str, Any]) -> None:
         for i, p in enumerate(_list(k.get("patches"))):
@@ -442,7 +499,36 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
             changed: set[str] | None = None) -> Rendered | Pending:
     """Everything before the engine: the graph walk (its problems end here), the ``changed``
     skip and the cache. A :class:`Pending` when the engine must run."""
-    graph = Graph(repo, parsed)
+    # With ``changed``, a light walk first: most kustomizations are skipped unparsed.
+    graph = _walked(repo, directory, parsed, overrides, light=changed is not None)
+    if graph.light and not any(p.severity == "error" for p in graph.problems) and \
+            not (graph.files & (changed or set())) and not (graph.probed & (changed or set())) \
+            and not _argo_inside(graph) and not _untracked(graph):
+        return Rendered(files=graph.files, problems=list(graph.problems), skipped=True)
+    if graph.light:
+        graph = _walked(repo, directory, parsed, overrides, light=False)
+    out = Rendered(files=graph.files)
+    out.problems = list(graph.problems)
+    if any(p.severity == "error" for p in graph.problems):
+        out.ok = False
+        return out
+    kfile = kustomization_file(directory)
+    krel = repo.rel(kfile) if kfile else repo.rel(directory)
+    cache_key = _cache_key(repo, engine, directory, graph, overrides)
+    if cache_key is not None:
+        hit = cache.get(cache_key)
+        if hit is not None:
+            out.resources = [Resource(r["obj"], r["file"], r["line"],
+                                      _doc_at(graph.docs.get(r["file"]), r["line"]))
+                             for r in hit["resources"]]
+            return out
+    return Pending(repo, directory, graph, overrides, out, krel, cache_key)
+
+
+def _walked(repo: Repository, directory: Path, parsed: ParsedFiles | None,
+            overrides: dict[str, Any] | None, light: bool) -> Graph:
+    """The graph of ``directory`` and of the Application's own components and patches."""
+    graph = Graph(repo, parsed, light)
     graph.walk(directory)
     for i, comp in enumerate((overrides or {}).get("components") or []):
         target = graph._target(directory, repo.rel(directory), 1,
@@ -454,26 +540,7 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
             graph._file_ref(directory, repo.rel(directory), 1,
                             f"Application kustomize.patches[{i}].path", str(patch["path"]),
                             True)
-    out = Rendered(files=graph.files)
-    out.problems = list(graph.problems)
-    if any(p.severity == "error" for p in graph.problems):
-        out.ok = False
-        return out
-    kfile = kustomization_file(directory)
-    krel = repo.rel(kfile) if kfile else repo.rel(directory)
-    if changed is not None and not (graph.files & changed) and not _argo_inside(graph) and \
-            not _untracked(graph):
-        out.skipped = True
-        return out
-    cache_key = _cache_key(repo, engine, directory, graph, overrides)
-    if cache_key is not None:
-        hit = cache.get(cache_key)
-        if hit is not None:
-            out.resources = [Resource(r["obj"], r["file"], r["line"],
-                                      _doc_at(graph.docs.get(r["file"]), r["line"]))
-                             for r in hit["resources"]]
-            return out
-    return Pending(repo, directory, graph, overrides, out, krel, cache_key)
+    return graph
 
 
 def render_one(engine: Engine, p: Pending, timeout: float, memory: int) -> Rendered:
@@ -591,9 +658,20 @@ def _untracked(graph: Graph) -> bool:
 
 
 def _argo_inside(graph: Graph) -> bool:
-    """Whether a file of the graph holds an Argo CD object (discovery needs its render)."""
-    return any(isinstance(d.obj, dict) and str(d.obj.get("apiVersion", "")).startswith(
-        "argoproj.io/") for docs in graph.docs.values() for d in docs)
+    """Whether a file of the graph holds an Argo CD object (discovery needs its render); for
+    a file not parsed, whether it may (it names ``argoproj``, or has a backslash, which a
+    quoted YAML escape could hide the name behind)."""
+    if any(isinstance(d.obj, dict) and str(d.obj.get("apiVersion", "")).startswith(
+            "argoproj.io/") for docs in graph.docs.values() for d in docs):
+        return True
+    for path in graph.unparsed:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return True
+        if b"argoproj" in raw or b"\\" in raw:
+            return True
+    return False
 
 
 def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
