@@ -15,6 +15,7 @@ from gitplane.model import resource_id
 from gitplane.proc import Engine
 from gitplane.render import kustomize
 from gitplane.repo import Repository
+from gitplane.yamlio import ParsedFiles
 
 REPOS = SHARED / "conformance" / "repos"
 INDEX: list[dict[str, Any]] = json.loads((REPOS / "index.json").read_text()) \
@@ -53,6 +54,35 @@ def test_every_kustomization_renders_as_kustomize(entry: dict[str, Any]) -> None
                                         "Kustomization")) and p.line >= 1, p
                 assert "/work/" not in p.message and "REPOS" not in p.message
                 assert len(p.message) < 600
+
+
+@pytest.mark.skipif(not INDEX, reason=f"conformance repositories not found at {REPOS}")
+@pytest.mark.parametrize("entry", INDEX, ids=_name)
+def test_batched_renders_equal_single_renders(entry: dict[str, Any]) -> None:
+    """Many kustomizations in one engine run give, for each, what it renders alone: the same
+    objects in the same order, traced to the same file and line, the same problems."""
+    root = REPOS / _name(entry)
+    repo = Repository(root=root, top=root)
+    engine = Engine()
+    parsed = ParsedFiles()
+    limits = (60.0, 2 * 1024 ** 3)
+    try:
+        pending = [p for d in entry["kustomize_dirs"]
+                   if isinstance(p := kustomize.prepare(repo, engine, root / d, parsed),
+                                 kustomize.Pending)]
+        groups = kustomize.batches(pending, 64)
+        batched = [(p, got) for g in groups
+                   for p, got in zip(g, kustomize.render_batch(engine, g, *limits))]
+        for p, got in batched:
+            alone = kustomize.render_one(engine, p, *limits)
+            assert (got.ok, got.problems) == (alone.ok, alone.problems), p.directory
+            assert [(r.obj, r.file, r.line) for r in got.resources] == \
+                [(r.obj, r.file, r.line) for r in alone.resources], p.directory
+    finally:
+        engine.close()
+    assert len(batched) == len(pending)
+    if len(pending) > 3:
+        assert any(len(g) > 1 for g in groups)  # batching was exercised
 
 
 @pytest.mark.skipif(not INDEX, reason=f"conformance repositories not found at {REPOS}")

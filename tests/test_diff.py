@@ -164,3 +164,35 @@ def test_render_errors_are_reported_with_the_diff(run: RunFn, platform: Path) ->
     assert problems and all(p["side"] == "head" and p["rule"] == "kustomize-build"
                             for p in problems)
     assert "head: deployments/domains/applications/apps/web-app/base/kustomization.yaml" in err
+
+
+def test_new_app_directory_is_added_on_the_head_side_only(run: RunFn, platform: Path) -> None:
+    """The head side expands the ApplicationSets with the new folder; the base side, whose
+    generator sees other folders, expands them again instead of reusing the head's."""
+    _commit(platform, "one")
+    code, _, err = run("-C", str(platform), "new", "app", "shop", "--domain", "applications")
+    assert code == 0, err
+    code, out, _ = run("-C", str(platform), "diff", "HEAD", "-o", "json")
+    changes = json.loads(out)["changes"]
+    assert changes and {c["application"] for c in changes} == {"shop"}
+    assert {c["change"] for c in changes} == {"added"}
+    assert {c["environment"] for c in changes} == {"staging", "production"}
+
+
+def test_a_link_out_of_the_repository_at_the_base_is_refused(run: RunFn, platform: Path,
+                                                             tmp_path: Path) -> None:
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaked}\n"
+                      "data: {token: do-not-read-me}\n")
+    (platform / WEB / "base/manifests/link.yaml").symlink_to(secret)
+    k = platform / WEB / "base/kustomization.yaml"
+    original = k.read_text()
+    k.write_text(original + "  - manifests/link.yaml\n")
+    first = _commit(platform, "link out")
+    (platform / WEB / "base/manifests/link.yaml").unlink()
+    k.write_text(original)
+    second = _commit(platform, "no link")
+    code, out, _ = run("-C", str(platform), "diff", first, second, "-o", "json")
+    data = json.loads(out)
+    assert "do-not-read-me" not in out and "leaked" not in out
+    assert any(p["side"] == "base" and "outside" in p["message"] for p in data["problems"])

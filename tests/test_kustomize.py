@@ -200,3 +200,106 @@ def test_application_kustomize_settings_match_an_edited_kustomization(
     assert mine == _direct(platform / rel)
     dep = next(o for o in mine if o["kind"] == "Deployment")
     assert dep["metadata"]["name"] == "x-web-app-y" and dep["spec"]["replicas"] == 5
+
+
+# -- batched renders -----------------------------------------------------------------------
+LIMITS = (60.0, 2 * 1024 ** 3)
+
+
+def _pending(repo: Repository, engine: Engine, *dirs: str) -> list[kustomize.Pending]:
+    got = [kustomize.prepare(repo, engine, repo.top / d) for d in dirs]
+    assert all(isinstance(p, kustomize.Pending) for p in got), got
+    return got  # type: ignore[return-value]
+
+
+def _same_alone(engine: Engine, group: list[kustomize.Pending]) -> None:
+    batched = kustomize.render_batch(engine, group, *LIMITS)
+    for p, got in zip(group, batched):
+        alone = kustomize.render_one(engine, p, *LIMITS)
+        assert (got.ok, got.problems) == (alone.ok, alone.problems)
+        assert [(r.obj, r.file, r.line) for r in got.resources] == \
+            [(r.obj, r.file, r.line) for r in alone.resources]
+
+
+def test_batch_renders_each_as_alone(tmp_path: Path, engine: Engine) -> None:
+    for i in range(3):
+        write(tmp_path / f"a{i}/kustomization.yaml", K + "namePrefix: p-\nresources: [cm.yaml]\n"
+              "configMapGenerator:\n  - name: gen\n    literals: [k=v]\n")
+        write(tmp_path / f"a{i}/cm.yaml", CM.format(name=f"cm{i}"))
+    repo = _repo(tmp_path)
+    pending = _pending(repo, engine, "a0", "a1", "a2")
+    # Each defines 'gen': they cannot share a run (names meet).
+    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1, 1]
+    write(tmp_path / "b/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "b/cm.yaml", CM.format(name="other"))
+    pending = _pending(repo, engine, "a0", "b")
+    groups = kustomize.batches(pending, 64)
+    assert [len(g) for g in groups] == [2]
+    _same_alone(engine, groups[0])
+    got = kustomize.render_batch(engine, groups[0], *LIMITS)
+    assert [r.file for r in got[0].resources] == ["a0/cm.yaml", "a0/kustomization.yaml"]
+    assert all("gitplane.io/batch" not in str(r.obj) for g in got for r in g.resources)
+
+
+def test_a_reference_to_another_kustomizations_name_keeps_them_apart(
+        tmp_path: Path, engine: Engine) -> None:
+    """Alone, b's reference to 'settings' stays as written; in one run with a, kustomize would
+    point it at a's generated 'settings-<hash>'. The packer never lets that happen."""
+    write(tmp_path / "a/kustomization.yaml", K + "configMapGenerator:\n  - name: settings\n"
+          "    literals: [k=v]\n")
+    write(tmp_path / "b/kustomization.yaml", K + "resources: [pod.yaml]\n")
+    write(tmp_path / "b/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+          "  containers:\n    - name: c\n      image: x\n      envFrom:\n"
+          "        - configMapRef: {name: settings}\n")
+    repo = _repo(tmp_path)
+    pending = _pending(repo, engine, "a", "b")
+    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1]
+    alone = kustomize.render_one(engine, pending[1], *LIMITS)
+    assert "settings" == alone.resources[0].obj["spec"]["containers"][0]["envFrom"][0][
+        "configMapRef"]["name"]
+
+
+def test_a_failing_batch_falls_back_to_single_renders(tmp_path: Path, engine: Engine) -> None:
+    """The same object in two kustomizations fails a shared run; each alone renders."""
+    for d in ("a", "b"):
+        write(tmp_path / f"{d}/kustomization.yaml", K + "resources: [cm.yaml]\n")
+        write(tmp_path / f"{d}/cm.yaml", CM.format(name="same"))
+    repo = _repo(tmp_path)
+    group = _pending(repo, engine, "a", "b")
+    _same_alone(engine, group)  # forced together: the run fails, singles give the result
+    assert all(r.ok and len(r.resources) == 1 for r in
+               kustomize.render_batch(engine, group, *LIMITS))
+
+
+def test_build_wide_settings_render_alone(tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "v/kustomization.yaml", K + "resources: [cm.yaml]\nvars:\n  - name: X\n"
+          "    objref: {kind: ConfigMap, name: v, apiVersion: v1}\n")
+    write(tmp_path / "v/cm.yaml", CM.format(name="v"))
+    write(tmp_path / "w/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "w/cm.yaml", CM.format(name="w"))
+    pending = _pending(_repo(tmp_path), engine, "v", "w")
+    assert not pending[0].batchable() and pending[1].batchable()
+    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1]
+
+
+def test_light_walk_tells_argo_objects_from_argo_annotations(tmp_path: Path,
+                                                             engine: Engine) -> None:
+    """With ``changed``, an unchanged kustomization is skipped unparsed unless one of its
+    files may hold an Argo CD object (discovery needs those rendered)."""
+    write(tmp_path / "w/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "w/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: w\n"
+          "  annotations:\n    argocd.argoproj.io/sync-wave: '1'\n")
+    write(tmp_path / "a/kustomization.yaml", K + "resources: [app.yaml]\n")
+    write(tmp_path / "a/app.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+          "metadata: {name: a}\n")
+    repo = _repo(tmp_path)
+    got = kustomize.prepare(repo, engine, tmp_path / "w", changed={"elsewhere.yaml"})
+    assert isinstance(got, kustomize.Rendered) and got.skipped
+    assert got.files == {"w/kustomization.yaml", "w/cm.yaml"}
+    assert isinstance(kustomize.prepare(repo, engine, tmp_path / "a", changed=set()),
+                      kustomize.Pending)
+    # A changed file read, or a kustomization file appearing beside the one read: rendered.
+    assert isinstance(kustomize.prepare(repo, engine, tmp_path / "w", changed={"w/cm.yaml"}),
+                      kustomize.Pending)
+    assert isinstance(kustomize.prepare(repo, engine, tmp_path / "w",
+                                        changed={"w/kustomization.yml"}), kustomize.Pending)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +208,13 @@ def _complete(before: Platform, after: Platform, engine: Any) -> None:
                     _render_whole(ar, engine)
 
 
+def _prefetch(revisions: Revisions, commit: str) -> None:
+    try:
+        revisions.view(commit)
+    except GitplaneError:
+        pass  # raised again, to the user, when the base side asks for it
+
+
 def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
          env: str | None = None, app: str | None = None) -> DiffResult:
     """Rendered changes from ``base`` (default: merge-base with the default branch) to
@@ -218,6 +226,9 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
     # Only renders that read a changed file (or hold Argo CD objects) run on either side.
     changed = changed_files(repo, base_commit, head_commit)
     revisions = Revisions(repo)
+    # Git checks the base out while the head side is discovered.
+    checkout = threading.Thread(target=_prefetch, args=(revisions, base_commit), daemon=True)
+    checkout.start()
     try:
         # The head first: the base side reuses its skip decisions and expansions.
         shared = Shared()
@@ -227,9 +238,11 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         else:
             after = discover(repo, engine, repo.environments(), changed=changed, shared=shared)
             head_name = "working tree"
+        checkout.join()
         before = platform_at(revisions, base_commit, engine, changed, shared)
         _complete(before, after, engine)
     finally:
+        checkout.join()
         revisions.close()
     if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         raise GitplaneError(f"unknown environment '{env}'")

@@ -1,6 +1,7 @@
 """The repository: where it is, its Git facts, its environments and its layout."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -18,6 +19,7 @@ DEPLOYMENTS = "deployments"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_url(url: str) -> str:
     """Compare repository URLs after dropping scheme, user, ``.git`` and ``git@host:`` form."""
     u = url.strip().lower()
@@ -124,8 +126,11 @@ class Repository:
         return {}
 
     def realpath(self, path: str) -> str:
-        """``path`` (absolute, normalised) with every symlink resolved, each folder resolved
-        once per run; RuntimeError on a symlink loop."""
+        """``path`` made absolute with every symlink resolved, each folder resolved once per
+        run; RuntimeError on a symlink loop."""
+        return self._real(os.path.abspath(path))
+
+    def _real(self, path: str) -> str:
         memo = self._real_memo
         hit = memo.get(path)
         if hit is not None:
@@ -133,7 +138,7 @@ class Repository:
         parent, name = os.path.split(path)
         if not name or parent == path:
             return path
-        full = os.path.join(self.realpath(parent), name)
+        full = os.path.join(self._real(parent), name)
         if os.path.islink(full):
             full = str(Path(full).resolve())  # raises RuntimeError on a loop
         memo[path] = full
@@ -162,13 +167,17 @@ class Repository:
 
     # -- Argo CD identity ----------------------------------------------------------------
     def urls(self) -> set[str]:
+        return set(self._urls)
+
+    @cached_property
+    def _urls(self) -> frozenset[str]:
         out = {normalize_url(u) for u in self.config.repo_urls}
         if self.origin:
             out.add(normalize_url(self.origin))
-        return out
+        return frozenset(out)
 
     def is_self(self, repo_url: str) -> bool:
-        return normalize_url(repo_url) in self.urls()
+        return normalize_url(repo_url) in self._urls
 
     @cached_property
     def branch(self) -> str | None:

@@ -115,11 +115,22 @@ _OPEN = "{{"
 
 def parse(src: str, funcs: dict[str, Callable[..., Any]] | None = None) -> Block:
     """Parse ``src``; a TemplateError names the line as Go does (``template: base:N: ...``)."""
+    if funcs is None and src in _PARSED:
+        return _PARSED[src]
     try:
-        return _parse(src, funcs if funcs is not None else FUNCS)
+        block = _parse(src, funcs if funcs is not None else FUNCS)
     except _ParseError as exc:
         line = src.count("\n", 0, exc.pos) + 1
         raise TemplateError(f"template: base:{line}: {exc}", "parse") from None
+    if funcs is None:
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED[src] = block
+    return block
+
+
+#: Templates parsed with the standard functions (a parsed template is never changed).
+_PARSED: dict[str, Block] = {}
 
 
 def _parse(src: str, funcs: dict[str, Callable[..., Any]]) -> Block:

@@ -545,7 +545,8 @@ def _walked(repo: Repository, directory: Path, parsed: ParsedFiles | None,
 
 def render_one(engine: Engine, p: Pending, timeout: float, memory: int) -> Rendered:
     """The engine's render of one kustomization, on its own."""
-    out = _engine_build(p.repo, engine, p.directory, p.graph, p.overrides, p.out, p.krel,
+    out = _engine_build(p.repo, engine, p.directory, p.graph, p.overrides,
+                        Rendered(files=p.out.files, problems=list(p.out.problems)), p.krel,
                         timeout, memory)
     _store(p, out)
     return out
@@ -657,10 +658,14 @@ def _untracked(graph: Graph) -> bool:
                for docs in graph.docs.values() for d in docs[:1])
 
 
+_ARGO_GROUP = re.compile(rb"(?<![\w.-])argoproj\.io/")
+
+
 def _argo_inside(graph: Graph) -> bool:
     """Whether a file of the graph holds an Argo CD object (discovery needs its render); for
-    a file not parsed, whether it may (it names ``argoproj``, or has a backslash, which a
-    quoted YAML escape could hide the name behind)."""
+    a file not parsed, whether it may: it names the ``argoproj.io/`` API group (not as the
+    end of a longer name such as ``argocd.argoproj.io/sync-wave``), or has a backslash,
+    which a quoted YAML escape could hide the name behind."""
     if any(isinstance(d.obj, dict) and str(d.obj.get("apiVersion", "")).startswith(
             "argoproj.io/") for docs in graph.docs.values() for d in docs):
         return True
@@ -669,7 +674,7 @@ def _argo_inside(graph: Graph) -> bool:
             raw = path.read_bytes()
         except OSError:
             return True
-        if b"argoproj" in raw or b"\\" in raw:
+        if b"\\" in raw or _ARGO_GROUP.search(raw):
             return True
     return False
 
