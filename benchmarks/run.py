@@ -9,10 +9,11 @@ apps in the applications domain and M environments), then measures on that platf
   every environment, plus the bootstrap overlays), W workers (default 2);
 * ``gitplane check --format json``, cold (an empty render cache, as on a new CI runner):
   discovery, ApplicationSet expansion, every render and every check;
-* the same ``check`` warm (nothing changed since: every render comes from the cache);
+* the same ``check`` warm (nothing changed since: every render comes from the cache), and
+  again after one app's base changed (its overlays render again, nothing else);
 * ``gitplane diff HEAD`` after changing one app's base (the committed revision against the
-  working tree), on an empty cache as on a new CI runner: only renders that read a changed
-  file or hold Argo CD objects run.
+  working tree), with the cache the checks left (a developer's loop), and on an empty cache
+  (a new CI runner): only renders that read a changed file or hold Argo CD objects run.
 
 Wall time and peak memory (maximum resident set of the measured process tree's largest
 process) are reported, with the ratio against the baseline, as a Markdown table appended to
@@ -110,10 +111,14 @@ def main() -> int:
         changed = root / "deployments/domains/applications/apps/app-0000/base/manifests" \
             / "deployment.yaml"
         changed.write_text(changed.read_text().replace("replicas: 1", "replicas: 2"))
+        diff = [str(BIN / "gitplane"), "-C", str(root), "diff", "HEAD", "-o", "json"]
+        warm_diff_s, warm_diff_mib, warm_out = measured(diff, cache_env)
         cold_env = {"GITPLANE_CACHE_DIR": str(work / "cold-cache"), "GITPLANE_NO_CACHE": "0"}
-        diff_s, diff_mib, diff_out = measured([str(BIN / "gitplane"), "-C", str(root), "diff",
-                                               "HEAD", "-o", "json"], cold_env)
+        diff_s, diff_mib, diff_out = measured(diff, cold_env)
         diff_changes = len(json.loads(diff_out)["changes"])
+        if json.loads(warm_out) != json.loads(diff_out):
+            raise SystemExit("diff with a warm cache and with an empty cache disagree")
+        edit_s, edit_mib, _ = measured(check, cache_env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     objs = summary["resources"]
@@ -121,7 +126,11 @@ def main() -> int:
         ("baseline: kubectl kustomize per overlay", base_s, base_mib, 1.0),
         ("gitplane check (cold cache)", check_s, check_mib, check_s / base_s),
         ("gitplane check (warm cache, nothing changed)", warm_s, warm_mib, warm_s / base_s),
-        (f"gitplane diff HEAD after one app's base changed, cold cache ({diff_changes} "
+        ("gitplane check (warm cache, one app's base changed)", edit_s, edit_mib,
+         edit_s / base_s),
+        (f"gitplane diff HEAD after one app's base changed, warm cache ({diff_changes} "
+         "changes)", warm_diff_s, warm_diff_mib, warm_diff_s / base_s),
+        (f"gitplane diff HEAD after one app's base changed, empty cache ({diff_changes} "
          "changes)", diff_s, diff_mib, diff_s / base_s),
     ]
     cmd = " ".join(["python", "benchmarks/run.py", "--apps", str(args.apps), "--envs",

@@ -151,7 +151,25 @@ class Repository:
         return path == top or (path.startswith(top) and path[len(top):len(top) + 1] == "/")
 
     def resolve(self, rel: str) -> Path:
-        """An Argo CD path made absolute, refused when it is absolute or leaves the repository."""
+        """An Argo CD path made absolute, refused when it is absolute or leaves the repository
+        (remembered per path for the run)."""
+        memo = self._resolved
+        hit = memo.get(rel)
+        if hit is None:
+            try:
+                hit = self._resolve(rel)
+            except BoundaryError as exc:
+                hit = exc
+            memo[rel] = hit
+        if isinstance(hit, BoundaryError):
+            raise BoundaryError(str(hit))
+        return hit
+
+    @cached_property
+    def _resolved(self) -> dict[str, Path | BoundaryError]:
+        return {}
+
+    def _resolve(self, rel: str) -> Path:
         if rel.startswith("/"):
             raise BoundaryError(f"app path is absolute: '{rel}'")
         candidate = os.path.normpath(os.path.join(self._top_str, rel))

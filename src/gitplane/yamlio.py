@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,10 +333,26 @@ class ParsedFiles:
         self._done: dict[tuple[str, int, int], list[Doc] | YamlError] = {}
         self._digests: dict[tuple[str, int, int], bytes] = {}
         self._by_content: dict[bytes, list[Doc]] = {}
+        self._scans: dict[tuple[str, int, int, Any], bool] = {}
         #: Clean kustomization walks of this run, and the folders whose walk is not clean
         #: (``gitplane.render.kustomize.Graph.walk``).
         self.walks: dict[tuple[str, str, bool], Any] = {}
         self.unclean: set[tuple[str, str, bool]] = set()
+
+    def scan(self, path: Path, test: Callable[[bytes], bool]) -> bool:
+        """``test`` of the file's bytes, once per run and file (True when unreadable)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return True
+        key = (str(path), st.st_mtime_ns, st.st_size, test)
+        got = self._scans.get(key)
+        if got is None:
+            try:
+                got = self._scans[key] = test(path.read_bytes())
+            except OSError:
+                return True
+        return got
 
     def digest(self, path: Path) -> bytes:
         """SHA-256 of the file's bytes, read once per run (an OSError when it cannot be)."""

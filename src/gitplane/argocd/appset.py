@@ -102,7 +102,9 @@ def render_application(template: dict[str, Any], params: dict[str, Any], go: boo
                        namespace: str | None = None) -> dict[str, Any]:
     """One Application from the (merged) template and one params set."""
     try:
-        doc = render(copy.deepcopy(template), params, go, options)
+        doc = render(template, params, go, options)  # new containers, unless no params
+        if doc is template:
+            doc = copy.deepcopy(template)
     except TemplateError as exc:
         raise GeneratorError(str(exc)) from None
     meta = dict(doc.get("metadata") or {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import json
 import posixpath
 import re
@@ -65,8 +66,16 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def path_match(pattern: str, path: str) -> bool:
     """Go's ``path.Match``: ``*`` and ``?`` stay within one folder."""
-    pp, sp = pattern.split("/"), path.split("/")
-    return len(pp) == len(sp) and all(fnmatch.fnmatchcase(s, p) for p, s in zip(pp, sp))
+    pp, sp = _segments(pattern), path.split("/")
+    return len(pp) == len(sp) and all(
+        s == p if match is None else match(s) is not None for (p, match), s in zip(pp, sp))
+
+
+@functools.lru_cache(maxsize=512)
+def _segments(pattern: str) -> tuple[tuple[str, Callable[[str], Any] | None], ...]:
+    """Each folder of a pattern: itself when literal, else its compiled matcher."""
+    return tuple((seg, None) if not any(c in seg for c in "*?[") else
+                 (seg, re.compile(fnmatch.translate(seg)).match) for seg in pattern.split("/"))
 
 
 def doublestar_match(pattern: str, path: str) -> bool:

@@ -115,14 +115,15 @@ _OPEN = "{{"
 
 def parse(src: str, funcs: dict[str, Callable[..., Any]] | None = None) -> Block:
     """Parse ``src``; a TemplateError names the line as Go does (``template: base:N: ...``)."""
-    if funcs is None and src in _PARSED:
+    standard = funcs is None or funcs is FUNCS
+    if standard and src in _PARSED:
         return _PARSED[src]
     try:
         block = _parse(src, funcs if funcs is not None else FUNCS)
     except _ParseError as exc:
         line = src.count("\n", 0, exc.pos) + 1
         raise TemplateError(f"template: base:{line}: {exc}", "parse") from None
-    if funcs is None:
+    if standard:
         if len(_PARSED) > 4096:
             _PARSED.clear()
         _PARSED[src] = block

@@ -105,30 +105,26 @@ class Schemas:
 
 
 def fetch(url: str, allowed: bool) -> str | None:
-    """A schema from a URL, cached under GITPLANE_CACHE_DIR (default $XDG_CACHE_HOME/gitplane);
-    only when the user allowed the network. A missing schema is None, not an error."""
+    """A schema from a URL, kept in gitplane's cache (``GITPLANE_CACHE_DIR``); only when the
+    user allowed the network. A missing schema is None, not an error."""
     import hashlib
     import urllib.error
     import urllib.request
 
+    from gitplane import cache
+
     if not allowed:
         return None
-    cache_root = os.environ.get("GITPLANE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gitplane")
-    cached = Path(cache_root) / "schemas" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
-    if cached.is_file():
-        return cached.read_text()
+    key = hashlib.sha256(url.encode()).hexdigest()
+    hit = cache.get(key, "schemas")
+    if hit is not None and isinstance(hit.get("text"), str):
+        return str(hit["text"])
     try:
         with urllib.request.urlopen(url, timeout=20) as resp:  # noqa: S310 - opted in
             text = resp.read(10 * 1024 * 1024).decode("utf-8")
     except (urllib.error.URLError, OSError, UnicodeDecodeError, ValueError):
         return None
-    from gitplane.scaffold.files import write_atomic
-
-    try:
-        write_atomic(cached, text)
-    except OSError:
-        pass
+    cache.put(key, {"text": text}, "schemas")
     return text
 
 

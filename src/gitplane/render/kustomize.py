@@ -669,14 +669,11 @@ def _argo_inside(graph: Graph) -> bool:
     if any(isinstance(d.obj, dict) and str(d.obj.get("apiVersion", "")).startswith(
             "argoproj.io/") for docs in graph.docs.values() for d in docs):
         return True
-    for path in graph.unparsed:
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return True
-        if b"\\" in raw or _ARGO_GROUP.search(raw):
-            return True
-    return False
+    return any(graph.parsed.scan(path, _may_hold_argo) for path in graph.unparsed)
+
+
+def _may_hold_argo(raw: bytes) -> bool:
+    return b"\\" in raw or _ARGO_GROUP.search(raw) is not None
 
 
 def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
