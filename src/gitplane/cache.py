@@ -185,6 +185,12 @@ def put(k: str, value: dict[str, Any], kind: str = "renders") -> None:
         _store().put(kind, k, json.dumps(value, separators=(",", ":")))
 
 
+def put_text(k: str, text: str, kind: str = "renders") -> None:
+    """:func:`put` of a value already in JSON."""
+    if enabled():
+        _store().put(kind, k, text)
+
+
 def flush() -> None:
     """Write the run's new entries (one transaction per database)."""
     with _stores_lock:

@@ -304,13 +304,14 @@ def _cached_parse(raw: bytes, text: str, file: str) -> list[Doc]:
         except (KeyError, TypeError, ValueError, IndexError):
             pass  # a damaged entry is a miss
     docs = load_text(text, file)
-    stored = [{"obj": d.obj, "line": d.line, "hazards": d.hazards} for d in docs]
+    stored = {"docs": [{"obj": d.obj, "line": d.line, "hazards": d.hazards} for d in docs]}
     try:
-        exact = json.loads(json.dumps(stored)) == stored  # non-string keys, tuples: no
+        text = json.dumps(stored, separators=(",", ":"))
+        exact = json.loads(text) == stored  # non-string keys, tuples: not cached
     except (TypeError, ValueError, RecursionError):
         exact = False
     if exact:
-        cache.put(k, {"docs": stored}, "parsed")
+        cache.put_text(k, text, "parsed")
     return docs
 
 

@@ -214,36 +214,41 @@ class _Renderer:
         cfg = self.repo.config
         limits = (cfg.render_timeout, cfg.render_memory_mib * 1024 ** 2)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            # Graph walks and cache look-ups are Python work: threads would only contend for
-            # the interpreter. Programs (Helm, the engine) run in the pool.
-            futures = {k: pool.submit(self.one, *job) if job[0] == "helm" else _done(
-                self.one(*job)) for k, job in sorted(todo.items())}
-            pending: dict[int, str] = {}
-            waiting: list[kustomize.Pending] = []
-            for k, fut in futures.items():
-                got = fut.result()
+            # Graph walks and cache look-ups are Python work, done here (threads would only
+            # contend for the interpreter) while programs (Helm, the engine) run in the pool.
+            # Many kustomizations per engine run: the engine's start-up is most of a small
+            # render's time, and a batch gives each the result it has alone. A batch goes to
+            # the engine when it is full, or at once when a worker is idle.
+            packer = kustomize.Packer(BATCH_SIZE)
+            helm_jobs: dict[str, Future[Any]] = {}
+            batches: list[tuple[list[kustomize.Pending], Future[list[Rendered]]]] = []
+            keys: dict[int, str] = {}
+
+            def submit(groups: list[list[kustomize.Pending]]) -> None:
+                batches.extend((g, pool.submit(kustomize.render_batch, self.engine, g, *limits))
+                               for g in groups)
+
+            for k, job in sorted(todo.items()):
+                if job[0] == "helm":
+                    helm_jobs[k] = pool.submit(self.one, *job)
+                    continue
+                got = self.one(*job)
                 if isinstance(got, kustomize.Pending):
-                    pending[id(got)] = k
-                    waiting.append(got)
+                    keys[id(got)] = k
+                    submit(packer.add(got))
+                    if sum(1 for _, f in batches if not f.done()) < self.jobs:
+                        submit(packer.drain())
                 else:
                     self.done[k] = got
                     counter.step()
-            # Many kustomizations per engine run: the engine's start-up is most of a small
-            # render's time. A batch gives the same result as rendering each alone.
-            size = max(1, min(BATCH_SIZE, -(-len(waiting) // self.jobs)))
-            groups = kustomize.batches(waiting, size)
-            outs = [pool.submit(kustomize.render_batch, self.engine, g, *limits)
-                    for g in groups]
-            for group, batch in zip(groups, outs):
+            submit(packer.drain())
+            for k, fut in helm_jobs.items():
+                self.done[k] = fut.result()
+                counter.step()
+            for group, batch in batches:
                 for p, rendered in zip(group, batch.result()):
-                    self.done[pending[id(p)]] = rendered
+                    self.done[keys[id(p)]] = rendered
                     counter.step()
-
-
-def _done(value: Any) -> "Future[Any]":
-    fut: Future[Any] = Future()
-    fut.set_result(value)
-    return fut
 
 
 #: The most kustomizations rendered by one engine run.

@@ -558,29 +558,46 @@ def _store(p: Pending, out: Rendered) -> None:
                                               for r in out.resources]})
 
 
-def batches(pending: list[Pending], size: int) -> list[list[Pending]]:
-    """``pending`` packed into batches of at most ``size`` renders of the same tree whose
-    names cannot meet (see :meth:`Pending.names`); the others alone."""
-    out: list[list[Pending]] = []
-    open_: list[tuple[list[Pending], set[str], set[str]]] = []
-    for p in pending:
-        if size <= 1 or not p.batchable():
-            out.append([p])
-            continue
+class Packer:
+    """Packs renders into batches of at most ``size`` renders of the same tree whose names
+    cannot meet (see :meth:`Pending.names`); the others alone. Renders are added one by one;
+    a batch is handed out when it is full (or alone), the rest by :meth:`drain`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.open: list[tuple[list[Pending], set[str], set[str]]] = []
+
+    def add(self, p: Pending) -> list[list[Pending]]:
+        """Batches ready after adding ``p``."""
+        if self.size <= 1 or not p.batchable():
+            return [[p]]
         defined, words = p.names()
-        for group, g_defined, g_words in open_:
-            if group[0].repo.top == p.repo.top and len(group) < size and \
-                    g_defined.isdisjoint(words) and defined.isdisjoint(g_words):
+        for group, g_defined, g_words in self.open:
+            if group[0].repo.top == p.repo.top and g_defined.isdisjoint(words) and \
+                    defined.isdisjoint(g_words):
                 group.append(p)
                 g_defined |= defined
                 g_words |= words
                 break
         else:
             group = [p]
-            out.append(group)
-            open_.append((group, set(defined), set(words)))
-        open_ = [g for g in open_ if len(g[0]) < size]
-    return out
+            self.open.append((group, set(defined), set(words)))
+        if len(group) < self.size:
+            return []
+        self.open = [g for g in self.open if g[0] is not group]
+        return [group]
+
+    def drain(self) -> list[list[Pending]]:
+        """Every batch not handed out yet."""
+        out, self.open = [g[0] for g in self.open], []
+        return out
+
+
+def batches(pending: list[Pending], size: int) -> list[list[Pending]]:
+    """``pending`` packed into batches (see :class:`Packer`)."""
+    packer = Packer(size)
+    out = [g for p in pending for g in packer.add(p)]
+    return out + packer.drain()
 
 
 BATCH = "gitplane.io/batch"
