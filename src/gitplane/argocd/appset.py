@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -223,7 +224,14 @@ def qualified_name(app: dict[str, Any]) -> str:
 def list_folders(root: Path) -> list[str]:
     """Every folder under ``root`` as Argo CD's repo server lists them: hidden folders
     skipped, symlinks not followed, repository-relative, sorted."""
-    out: list[str] = []
+    return walk_tree(root, lambda name: not name.startswith("."))[0]
+
+
+def walk_tree(root: Path, enter: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """(folders, regular files) under ``root``, repository-relative and sorted; a folder is
+    entered (and listed) when ``enter(its name)``; symlinks are never followed nor listed."""
+    folders: list[str] = []
+    files: list[str] = []
     stack = [("", str(root))]
     while stack:
         rel, path = stack.pop()
@@ -232,11 +240,14 @@ def list_folders(root: Path) -> list[str]:
         except OSError:
             continue
         for e in entries:
-            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
-                name = f"{rel}/{e.name}" if rel else e.name
-                out.append(name)
-                stack.append((name, e.path))
-    return sorted(out)
+            name = f"{rel}/{e.name}" if rel else e.name
+            if e.is_dir(follow_symlinks=False):
+                if enter(e.name):
+                    folders.append(name)
+                    stack.append((name, e.path))
+            elif e.is_file(follow_symlinks=False):
+                files.append(name)
+    return sorted(folders), sorted(files)
 
 
 __all__ = ["expand", "Expansion", "Generated", "GeneratorError", "validate",

@@ -464,22 +464,7 @@ class LocalWorld:
 
 def list_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (no ``.git``, symlinks not followed), relative."""
-    out: list[str] = []
-    stack = [("", str(root))]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            entries = list(os.scandir(path))
-        except OSError:
-            continue
-        for e in entries:
-            name = f"{rel}/{e.name}" if rel else e.name
-            if e.is_dir(follow_symlinks=False):
-                if e.name != ".git":
-                    stack.append((name, e.path))
-            elif e.is_file(follow_symlinks=False):
-                out.append(name)
-    return sorted(out)
+    return appsets.walk_tree(root, lambda name: name != ".git")[1]
 
 
 class _Counter:
