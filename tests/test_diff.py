@@ -196,3 +196,20 @@ def test_a_link_out_of_the_repository_at_the_base_is_refused(run: RunFn, platfor
     data = json.loads(out)
     assert "do-not-read-me" not in out and "leaked" not in out
     assert any(p["side"] == "base" and "outside" in p["message"] for p in data["problems"])
+
+
+def test_a_kustomization_file_removed_beside_another_is_seen(run: RunFn,
+                                                              platform: Path) -> None:
+    """At the base, web-app's base folder has two kustomization files (kustomize refuses
+    it); the head removes one. The head reads none of the changed files, yet the base must
+    not borrow the head's decision: it reports its own failure, and the objects appear."""
+    extra = platform / WEB / "base/kustomization.yml"
+    extra.write_text((platform / WEB / "base/kustomization.yaml").read_text())
+    first = _commit(platform, "two kustomization files")
+    extra.unlink()
+    second = _commit(platform, "one")
+    code, out, _ = run("-C", str(platform), "diff", first, second, "-o", "json")
+    data = json.loads(out)
+    assert any(p["side"] == "base" and "multiple kustomization files" in p["message"]
+               for p in data["problems"])
+    assert {(c["application"], c["change"]) for c in data["changes"]} == {("web-app", "added")}

@@ -77,3 +77,27 @@ def test_dump_is_deterministic_and_quotes_yaml11_booleans() -> None:
     assert text == dump_all([{"c": "x\ny", "a": "on", "b": "NO"}])
     assert "'NO'" in text and "'on'" in text
     assert load_text(text, "x")[0].obj == {"a": "on", "b": "NO", "c": "x\ny"}
+
+
+def test_parse_cache_gives_what_parsing_gives(tmp_path: Path) -> None:
+    """A file read from the parse cache has the same values, lines and hazards; its line
+    tree is rebuilt from the text when a line is asked for. Values JSON cannot hold
+    exactly (non-string keys) are parsed each time."""
+    from gitplane import cache
+    from gitplane.yamlio import ParsedFiles
+
+    f = tmp_path / "a.yaml"
+    f.write_text("# c\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                 "data:\n  enabled: yes\n  mode: 0755\n---\nkind: Other\n")
+    g = tmp_path / "b.yaml"
+    g.write_text("1: one\n")
+    first = ParsedFiles().load(f, "a.yaml")
+    assert ParsedFiles().load(g, "b.yaml")[0].obj == {1: "one"}
+    cache.close()  # written
+    again = ParsedFiles().load(f, "a.yaml")
+    assert [d.node for d in again] == [None, None]  # from the cache
+    assert [(d.obj, d.line, d.hazards) for d in again] == \
+        [(d.obj, d.line, d.hazards) for d in first]
+    assert again[0].hazards and again[0].line_of("data", "mode") == 8
+    assert again[1].line_of("kind") == 10
+    assert ParsedFiles().load(g, "b.yaml")[0].obj == {1: "one"}

@@ -304,7 +304,8 @@ def _cached_parse(raw: bytes, text: str, file: str) -> list[Doc]:
         except (KeyError, TypeError, ValueError, IndexError):
             pass  # a damaged entry is a miss
     docs = load_text(text, file)
-    stored = {"docs": [{"obj": d.obj, "line": d.line, "hazards": d.hazards} for d in docs]}
+    stored = {"docs": [{"obj": d.obj, "line": d.line, "hazards": [list(h) for h in d.hazards]}
+                       for d in docs]}
     try:
         text = json.dumps(stored, separators=(",", ":"))
         exact = json.loads(text) == stored  # non-string keys, tuples: not cached
