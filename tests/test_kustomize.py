@@ -277,9 +277,15 @@ def test_build_wide_settings_render_alone(tmp_path: Path, engine: Engine) -> Non
     write(tmp_path / "v/cm.yaml", CM.format(name="v"))
     write(tmp_path / "w/kustomization.yaml", K + "resources: [cm.yaml]\n")
     write(tmp_path / "w/cm.yaml", CM.format(name="w"))
-    pending = _pending(_repo(tmp_path), engine, "v", "w")
-    assert not pending[0].batchable() and pending[1].batchable()
-    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1]
+    # A file that names gitplane's own batch annotation: alone too (it would be lost).
+    write(tmp_path / "x/kustomization.yaml", K + "resources: [cm.yaml]\n")
+    write(tmp_path / "x/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+          "  annotations: {gitplane.io/batch: mine}\n")
+    pending = _pending(_repo(tmp_path), engine, "v", "w", "x")
+    assert [p.batchable() for p in pending] == [False, True, False]
+    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1, 1]
+    got = kustomize.render_batch(engine, [pending[2]], *LIMITS)[0]
+    assert got.resources[0].obj["metadata"]["annotations"] == {"gitplane.io/batch": "mine"}
 
 
 def test_light_walk_tells_argo_objects_from_argo_annotations(tmp_path: Path,

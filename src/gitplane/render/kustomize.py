@@ -453,28 +453,46 @@ class Pending:
     out: Rendered
     krel: str
     cache_key: str | None
+    _names: tuple[set[str], set[str]] | None = None
+    _size: int | None = None
 
     def names(self) -> tuple[set[str], set[str]]:
         """(names its objects can have before kustomize renames them, every word its files
         and settings hold): two kustomizations share a batch only when neither's words
         name the other's objects, so no name reference can cross between them."""
-        defined: set[str] = set()
-        words: set[str] = set()
-        for docs in self.graph.docs.values():
-            for doc in docs:
-                d, w = doc.names()
-                defined |= d
-                words |= w
-        words_of(self.overrides or {}, words)
-        return defined, words
+        if self._names is None:
+            defined: set[str] = set()
+            words: set[str] = set()
+            for docs in self.graph.docs.values():
+                for doc in docs:
+                    d, w = doc.names()
+                    defined |= d
+                    words |= w
+            words_of(self.overrides or {}, words)
+            self._names = (defined, words)
+        return self._names
+
+    def size(self) -> int:
+        """Bytes of the files its graph reads (a batch's share of the engine's memory)."""
+        if self._size is None:
+            total = 0
+            for rel in self.graph.files:
+                try:
+                    total += os.stat(os.path.join(self.repo.top, rel)).st_size
+                except OSError:
+                    pass
+            self._size = total
+        return self._size
 
     def batchable(self) -> bool:
         """Whether its render is the same inside a batch: no kustomization of its graph
         uses a setting kustomize applies across the whole build (vars, sortOptions,
-        transformer configurations, CRD schemas) or reads files the graph does not follow."""
+        transformer configurations, CRD schemas) or reads files the graph does not follow,
+        no file of it names the batch annotation, and it is not large on its own."""
         return not _untracked(self.graph) and not any(
             isinstance(d.obj, dict) and any(k in d.obj for k in _BUILD_WIDE)
-            for docs in self.graph.docs.values() for d in docs[:1])
+            for docs in self.graph.docs.values() for d in docs[:1]) and \
+            BATCH not in self.names()[1] and self.size() <= BATCH_BYTES // 4
 
 
 #: Kustomization settings kustomize applies to the whole build, not to one kustomization's
@@ -565,32 +583,47 @@ class Packer:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.open: list[tuple[list[Pending], set[str], set[str]]] = []
+        self.open: list[_Open] = []
 
     def add(self, p: Pending) -> list[list[Pending]]:
         """Batches ready after adding ``p``."""
         if self.size <= 1 or not p.batchable():
             return [[p]]
         defined, words = p.names()
-        for group, g_defined, g_words in self.open:
-            if group[0].repo.top == p.repo.top and g_defined.isdisjoint(words) and \
-                    defined.isdisjoint(g_words):
-                group.append(p)
-                g_defined |= defined
-                g_words |= words
+        for g in self.open:
+            if g.group[0].repo.top == p.repo.top and g.bytes + p.size() <= BATCH_BYTES and \
+                    g.defined.isdisjoint(words) and defined.isdisjoint(g.words):
+                g.group.append(p)
+                g.defined |= defined
+                g.words |= words
+                g.bytes += p.size()
                 break
         else:
-            group = [p]
-            self.open.append((group, set(defined), set(words)))
-        if len(group) < self.size:
+            g = _Open([p], set(defined), set(words), p.size())
+            self.open.append(g)
+        if len(g.group) < self.size:
             return []
-        self.open = [g for g in self.open if g[0] is not group]
-        return [group]
+        self.open = [o for o in self.open if o is not g]
+        return [g.group]
 
     def drain(self) -> list[list[Pending]]:
         """Every batch not handed out yet."""
-        out, self.open = [g[0] for g in self.open], []
+        out, self.open = [g.group for g in self.open], []
         return out
+
+
+@dataclass
+class _Open:
+    """A batch being filled: its renders, the names they define, their words, their bytes."""
+
+    group: list[Pending]
+    defined: set[str]
+    words: set[str]
+    bytes: int
+
+
+#: The most input bytes one batch reads (its output, held in memory, is of that order).
+BATCH_BYTES = 16 * 1024 ** 2
 
 
 def batches(pending: list[Pending], size: int) -> list[list[Pending]]:
