@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,13 +160,18 @@ def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
     args = ["diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", base]
     if head:
         args.append(head)
-    res = proc.git(args, cwd=repo.top, timeout=120)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both listings at once
+        untracked = pool.submit(proc.git, ["ls-files", "--others", "--exclude-standard", "-z"],
+                                repo.top, 120) if head is None else None
+        res = proc.git(args, cwd=repo.top, timeout=120)
+        listed = untracked.result() if untracked is not None else None
     if res.returncode != 0:
         raise GitplaneError(f"git diff failed: {res.stderr.strip()}")
     out = {p for p in res.stdout.decode("utf-8", "replace").split("\0") if p}
-    if head is None:
-        res = proc.git(["ls-files", "--others", "--exclude-standard", "-z"], cwd=repo.top)
-        out |= {p for p in res.stdout.decode("utf-8", "replace").split("\0") if p}
+    if listed is not None:
+        if listed.returncode != 0:
+            raise GitplaneError(f"git ls-files failed: {listed.stderr.strip()}")
+        out |= {p for p in listed.stdout.decode("utf-8", "replace").split("\0") if p}
     return out
 
 
@@ -223,13 +229,13 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         raise GitplaneError(f"{repo.top}: not a Git repository; diff needs revisions")
     base_commit = resolve(repo, base) if base else default_base(repo)
     head_commit = resolve(repo, head) if head else None
-    # Only renders that read a changed file (or hold Argo CD objects) run on either side.
-    changed = changed_files(repo, base_commit, head_commit)
     revisions = Revisions(repo)
-    # Git checks the base out while the head side is discovered.
+    # Git checks the base out while the changes are listed and the head side is discovered.
     checkout = threading.Thread(target=_prefetch, args=(revisions, base_commit), daemon=True)
     checkout.start()
     try:
+        # Only renders that read a changed file (or hold Argo CD objects) run on either side.
+        changed = changed_files(repo, base_commit, head_commit)
         # The head first: the base side reuses its skip decisions and expansions.
         shared = Shared()
         if head_commit:
