@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitplane import proc
+from gitplane import cache, proc
 from gitplane.argocd.discover import Platform, Shared, discover
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository, Revisions
@@ -250,6 +250,7 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
     finally:
         checkout.join()
         revisions.close()
+        cache.flush()
     if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         raise GitplaneError(f"unknown environment '{env}'")
     problems = [(side, f) for side, p in (("base", before), ("head", after))
