@@ -157,12 +157,20 @@ _stores_lock = threading.Lock()
 
 
 def _store() -> _Store:
-    path = folder() / FILENAME
-    with _stores_lock:
-        store = _stores.get(str(path))
-        if store is None:
-            store = _stores[str(path)] = _Store(path)
-        return store
+    where = (os.environ.get("GITPLANE_CACHE_DIR"), os.environ.get("XDG_CACHE_HOME"),
+             os.environ.get("HOME"))
+    store = _by_env.get(where)
+    if store is None:
+        path = folder() / FILENAME
+        with _stores_lock:
+            store = _stores.get(str(path))
+            if store is None:
+                store = _stores[str(path)] = _Store(path)
+            _by_env[where] = store
+    return store
+
+
+_by_env: dict[tuple[str | None, str | None, str | None], _Store] = {}
 
 
 def get(k: str, kind: str = "renders") -> dict[str, Any] | None:
@@ -204,5 +212,6 @@ def close() -> None:
     with _stores_lock:
         stores = list(_stores.values())
         _stores.clear()
+        _by_env.clear()
     for store in stores:
         store.close()
