@@ -311,3 +311,47 @@ spec:
                        "-o", "json")
     assert code == 0
     assert sorted(a["metadata"]["name"] for a in json.loads(out)) == ["in-cluster", "prod"]
+
+
+@pytest.mark.parametrize("args", [["check"], ["diff", "HEAD"]])
+def test_progress_on_a_terminal_only(platform: Path, args: list[str]) -> None:
+    """A terminal's stderr shows the renders' progress; CI and pipes get none, and stdout
+    never does."""
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import git
+
+    git(platform, "add", "-A")
+    git(platform, "commit", "-qm", "one")
+    cmd = [sys.executable, "-m", "gitplane", "-C", str(platform), *args]
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "GITHUB_ACTIONS")}
+    import threading
+
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read() -> None:  # drained while the command runs: a full terminal would block it
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=follower, env=env)
+        os.close(follower)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        reader.join(timeout=10)
+        os.close(leader)
+    assert b"rendering" in b"".join(chunks)
+    assert b"rendering" not in out and b"\x1b" not in out
+    quiet = subprocess.run(cmd, capture_output=True, env={**env, "CI": "1"}, timeout=300)
+    assert b"rendering" not in quiet.stderr + quiet.stdout

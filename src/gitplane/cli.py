@@ -291,7 +291,8 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     repo = Repository.find(_state().directory, layout=False)
     engine = Engine(repo.config.kustomize)
     try:
-        result = diffs.diff(repo, base, head, engine, env, app)
+        with _progress(fmt != "json") as progress:
+            result = diffs.diff(repo, base, head, engine, env, app, progress)
     finally:
         engine.close()
     if fmt == "json":

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import cache, proc
-from gitplane.argocd.discover import Platform, Shared, discover
+from gitplane.argocd.discover import Platform, Progress, Shared, discover
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
@@ -144,14 +144,15 @@ def default_base(repo: Repository) -> str:
 
 
 def platform_at(revisions: Revisions, commit: str, engine: Any,
-                changed: set[str] | None = None, shared: Shared | None = None) -> Platform:
+                changed: set[str] | None = None, shared: Shared | None = None,
+                progress: Progress | None = None) -> Platform:
     """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
     side = revisions.view(commit)
     try:
         envs = side.environments()
     except GitplaneError:
         envs = []  # nothing gitplane can read at that revision: everything is added
-    return discover(side, engine, envs, changed=changed, shared=shared)
+    return discover(side, engine, envs, changed=changed, shared=shared, progress=progress)
 
 
 def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
@@ -222,9 +223,10 @@ def _prefetch(revisions: Revisions, commit: str) -> None:
 
 
 def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
-         env: str | None = None, app: str | None = None) -> DiffResult:
+         env: str | None = None, app: str | None = None,
+         progress: Progress | None = None) -> DiffResult:
     """Rendered changes from ``base`` (default: merge-base with the default branch) to
-    ``head`` (default: the working tree)."""
+    ``head`` (default: the working tree); ``progress`` follows the renders of both sides."""
     if not repo.in_git:
         raise GitplaneError(f"{repo.top}: not a Git repository; diff needs revisions")
     base_commit = resolve(repo, base) if base else default_base(repo)
@@ -238,14 +240,26 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         changed = changed_files(repo, base_commit, head_commit)
         # The head first: the base side reuses its skip decisions and expansions.
         shared = Shared()
+        done = [0]  # renders of the head side, before the base side's
+
+        def head_progress(n: int, total: int) -> None:
+            done[0] = total
+            if progress is not None:
+                progress(n, total)
+
+        def base_progress(n: int, total: int) -> None:
+            if progress is not None:
+                progress(done[0] + n, done[0] + total)
+
         if head_commit:
-            after = platform_at(revisions, head_commit, engine, changed, shared)
+            after = platform_at(revisions, head_commit, engine, changed, shared, head_progress)
             head_name = head_commit
         else:
-            after = discover(repo, engine, repo.environments(), changed=changed, shared=shared)
+            after = discover(repo, engine, repo.environments(), changed=changed, shared=shared,
+                             progress=head_progress)
             head_name = "working tree"
         checkout.join()
-        before = platform_at(revisions, base_commit, engine, changed, shared)
+        before = platform_at(revisions, base_commit, engine, changed, shared, base_progress)
         _complete(before, after, engine)
     finally:
         checkout.join()
