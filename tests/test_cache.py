@@ -86,3 +86,24 @@ def test_concurrent_runs_agree(platform: Path) -> None:
 def test_no_cache(run: RunFn, platform: Path) -> None:
     code, _, _ = run("--no-cache", "-C", str(platform), "check")
     assert code == 0 and _entries() == []
+
+
+def test_a_change_renders_again_only_what_reads_it(run: RunFn, platform: Path) -> None:
+    """After one app's base changes, the only new renders are the ones whose graph reads the
+    changed file; a file nothing reads renders nothing."""
+    from gitplane import api
+
+    code, _, _ = run("-C", str(platform), "check", "--format", "json")
+    before = set(_entries())
+    (platform / "deployments/NOTES.md").write_text("nothing reads me\n")
+    run("-C", str(platform), "check", "--format", "json")
+    assert set(_entries()) == before
+    f = platform / WEB
+    f.write_text(f.read_text().replace("nginxinc/nginx-unprivileged:1.27.3",
+                                       "nginxinc/nginx-unprivileged:1.27.4"))
+    run("-C", str(platform), "check", "--format", "json")
+    new = set(_entries()) - before
+    readers = {(er.env.name, tuple(sorted(ar.files))) for er in api.load(platform).envs
+               for ar in er.apps if WEB in ar.files}
+    assert new and len(new) <= len(readers), (len(new), len(readers))
+    assert all("1.27.4" in value for _, value in new)
