@@ -161,7 +161,7 @@ def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
     args = ["diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", base]
     if head:
         args.append(head)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # both listings at once
+    with ThreadPoolExecutor(max_workers=1) as pool:  # both listings at once
         untracked = pool.submit(proc.git, ["ls-files", "--others", "--exclude-standard", "-z"],
                                 repo.top, 120) if head is None else None
         res = proc.git(args, cwd=repo.top, timeout=120)

@@ -85,7 +85,8 @@ class Doc:
                 if isinstance(meta, dict) and meta.get("name") is not None:
                     defined.add(str(meta["name"]))
                 for gen in ("configMapGenerator", "secretGenerator"):
-                    for g in obj.get(gen) or [] if isinstance(obj.get(gen), list) else []:
+                    entries = obj.get(gen)
+                    for g in entries if isinstance(entries, list) else []:
                         if isinstance(g, dict) and g.get("name") is not None:
                             defined.add(str(g["name"]))
             words_of(obj, words)

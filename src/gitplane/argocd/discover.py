@@ -142,7 +142,7 @@ def _expand(obj: dict[str, Any], world: "LocalWorld",
         if all(_same(_answer(world, m, a), answer) for m, a, answer in calls):
             return expansion
     recording = _Recording(world)
-    expansion = appsets.expand(obj, recording)  # type: ignore[arg-type]
+    expansion = appsets.expand(obj, recording)
     shared.expansions.setdefault(key, []).append((recording.calls, expansion))
     return expansion
 
@@ -190,14 +190,15 @@ class _Renderer:
         if kind == "kustomize":
             # A kustomization of this side's own tree that the other side of a diff skipped
             # reads no changed file: skipped here too, without a walk.
-            memo = f"{repo.rel(folder)}?{json.dumps(options, sort_keys=True)}" if (
-                self.shared is not None and repo is self.repo) else None
-            if memo is not None and memo in self.shared.skips:  # type: ignore[union-attr]
-                return self.shared.skips[memo]  # type: ignore[union-attr]
+            skips = self.shared.skips if self.shared is not None and repo is self.repo \
+                else None
+            memo = f"{repo.rel(folder)}?{json.dumps(options, sort_keys=True)}"
+            if skips is not None and memo in skips:
+                return skips[memo]
             got = kustomize.prepare(repo, self.engine, folder, self.parsed, options or None,
                                     self.changed)
-            if memo is not None and isinstance(got, Rendered) and got.skipped:
-                self.shared.skips[memo] = got  # type: ignore[union-attr]
+            if skips is not None and isinstance(got, Rendered) and got.skipped:
+                skips[memo] = got
             return got
         if kind == "file":
             return directory.build_file(repo, folder, self.parsed)
