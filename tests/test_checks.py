@@ -99,8 +99,11 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
           "        targetRevision: HEAD\n",
           "        targetRevision: v1.0.0\n        kustomize:\n          namePrefix: x-\n"
           "          commonAnnotationsEnvsubst: true\n")
-    missing = _findings(run, platform, "argocd-path-missing")
-    assert any("targetRevision 'v1.0.0' does not resolve" in f["message"] for f in missing)
+    # A revision not in this clone is not rendered, and said so (it may exist upstream).
+    unresolved = _findings(run, platform, "source-not-rendered")
+    assert any("targetRevision 'v1.0.0' is not in this clone" in f["message"]
+               for f in unresolved)
+    assert not _findings(run, platform, "argocd-path-missing")
     _edit(platform, "deployments/bootstrap/platform-apps/base/applications.yaml",
           "targetRevision: v1.0.0", "targetRevision: HEAD")
     found = _findings(run, platform, "source-not-rendered")
@@ -109,6 +112,11 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
     assert "kustomize settings commonAnnotationsEnvsubst" in web[0]["message"]
     code, out, _ = run("-C", str(platform), "render", "--env", "staging", "--app", "web-app")
     assert "name: x-web-app" in out  # the Application's namePrefix is applied
+    # An explicit kustomize: section makes the source kustomize (Argo CD's ExplicitType);
+    # without it, a folder holding Chart.yaml is a Helm chart.
+    _edit(platform, "deployments/bootstrap/platform-apps/base/applications.yaml",
+          "        kustomize:\n          namePrefix: x-\n"
+          "          commonAnnotationsEnvsubst: true\n", "")
     chart = platform / "deployments/domains/applications/apps/web-app/environments/staging"
     for f in chart.iterdir():
         f.unlink()

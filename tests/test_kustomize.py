@@ -129,7 +129,8 @@ def test_helm_and_plugins_refused(tmp_path: Path, engine: Engine) -> None:
           "      exec: {path: /bin/sh}\n")
     got = _build(tmp_path, "o", engine)
     msgs = " ".join(p.message for p in got.problems)
-    assert "Helm inside kustomize" in msgs and "plugins and KRM functions are disabled" in msgs
+    assert "'helmCharts' needs --enable-helm" in msgs
+    assert "plugins and KRM functions are disabled" in msgs
 
 
 def test_generator_files_must_stay_inside(tmp_path: Path, engine: Engine) -> None:

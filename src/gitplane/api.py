@@ -1,32 +1,39 @@
 """The library's entry points: each command's work with plain arguments, no CLI involved."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from gitplane import checks
+from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import Platform, Progress, discover
 from gitplane.errors import GitplaneError
 from gitplane.model import resource_id
 from gitplane.proc import Engine
+from gitplane.render import Rendered
 from gitplane.repo import Repository
 from gitplane.scaffold.files import write_atomic
 from gitplane.yamlio import dump_all
 
 
 def load(path: Path | None = None, env: str | None = None, app: str | None = None,
-         progress: Progress | None = None, roots: list[str] | None = None) -> Platform:
+         progress: Progress | None = None, roots: list[str] | None = None,
+         branch: str | None = None) -> Platform:
     """Discover and render the platform at ``path`` (all environments, or ``env``); a
-    repository in another layout has one environment whose roots are ``roots`` or found."""
-    repo = Repository.find(path, layout=False)
-    all_envs = repo.environments(roots)
-    if env and env not in {e.name for e in all_envs}:
-        raise GitplaneError(f"unknown environment '{env}' "
-                            f"(known: {', '.join(e.name for e in all_envs)})")
-    envs = [e for e in all_envs if not env or e.name == env]
+    repository in another layout has one environment whose roots are ``roots`` or found.
+    ``branch``: the branch the working tree stands for (default: see Repository.branch)."""
+    repo = Repository.find(path, layout=False, branch=branch)
     engine = Engine(repo.config.kustomize)
     try:
-        platform = discover(repo, engine, envs, progress=progress)
+        memo: dict[str, Rendered] = {}
+        all_envs, found = root_finder.environments(repo, engine, roots, memo)
+        if env and env not in {e.name for e in all_envs}:
+            raise GitplaneError(f"unknown environment '{env}' "
+                                f"(known: {', '.join(e.name for e in all_envs)})")
+        envs = [e for e in all_envs if not env or e.name == env]
+        platform = discover(repo, engine, envs, progress=progress, memo=memo)
+        root_finder.never_silent(platform, found)
     finally:
         engine.close()
     if app and not any(a.app.name == app for er in platform.envs for a in er.apps):
@@ -94,7 +101,44 @@ def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str]
     return out
 
 
+_WHY = {"external": "another repository or a Helm repository (listed, not rendered)",
+        "plugin": "a config-management plugin (not run offline)",
+        "missing": "its path is missing", "refused": "its path was refused",
+        "unresolved": "its targetRevision does not resolve locally",
+        "helm": "a local Helm chart (needs a Helm engine)",
+        "ref": "a multi-source ref (values only)"}
+
+
+def not_rendered(platform: Platform, app: str | None = None) -> list[str]:
+    """One line per Application that rendered no object, saying why (``render`` writes no
+    file for it)."""
+    out = []
+    for er in platform.envs:
+        for ar in er.apps:
+            if ar.resources or (app and ar.app.name != app):
+                continue
+            kinds = [k for k in ar.app.kinds if k not in ("kustomize", "directory")]
+            why = "; ".join(sorted({_WHY.get(k, k) for k in kinds})) if kinds else (
+                "its render failed" if not ar.rendered else "its sources hold no object")
+            out.append(f"note: {er.env.name}/{ar.app.name}: not rendered: {why}")
+    return out
+
+
 MARKER = ".gitplane-render"
+
+
+def _output_path(directory: Path, env: str, app: str) -> Path:
+    """``DIR/<env>/<app>.yaml``, refused unless both names are plain file names and the file
+    lies inside ``DIR`` (names come from the repository: hostile input)."""
+    for what, name in (("environment", env), ("Application", app)):
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise GitplaneError(f"{what} name '{name}' cannot be a file name; nothing written")
+    root = os.path.realpath(directory)
+    path = os.path.realpath(os.path.join(root, env, f"{app}.yaml"))
+    if os.path.dirname(os.path.dirname(path)) != root:
+        raise GitplaneError(f"{directory}/{env}/{app}.yaml: leaves the output folder; "
+                            "nothing written")
+    return Path(directory) / env / f"{app}.yaml"
 
 
 def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_version: str,
@@ -111,19 +155,22 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
     marker = directory / MARKER
     if directory.exists() and not directory.is_dir():
         raise GitplaneError(f"{directory}: exists and is not a directory")
+    # Every path checked before anything is written: no partial write.
+    paths = {key: _output_path(directory, *key) for key in sorted(files)}
+    for path in paths.values():
+        if path.is_symlink():
+            raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
     previous: set[Path] = set()
     if marker.is_file():
         if app is None:
-            previous = {p for env in (envs or []) for p in directory.glob(f"{env}/*.yaml")
-                        if p.is_file()}
+            previous = {p for env in (envs or []) if "/" not in env and env not in (".", "..")
+                        for p in directory.glob(f"{env}/*.yaml") if p.is_file()}
     elif directory.is_dir() and any(directory.iterdir()) and not force:
         raise GitplaneError(f"{directory}: not empty and not an earlier render of gitplane; "
                             "choose an empty folder or use --force")
     written = []
-    for (env, app), text in sorted(files.items()):
-        path = directory / env / f"{app}.yaml"
-        if path.is_symlink():
-            raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
+    for key, text in sorted(files.items()):
+        path = paths[key]
         write_atomic(path, text)
         written.append(path)
     for stale in sorted(previous - set(written)):

@@ -17,9 +17,10 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 
 class _State:
-    def __init__(self, directory: Path | None, debug: bool) -> None:
+    def __init__(self, directory: Path | None, debug: bool, branch: str | None = None) -> None:
         self.directory = directory
         self.debug = debug
+        self.branch = branch
 
 
 def _colour(stream: Any) -> bool:
@@ -53,10 +54,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.option("--no-cache", is_flag=True, help="Render everything; do not read or write the "
               "render cache (GITPLANE_NO_CACHE=1 does the same).")
+@click.option("--branch", metavar="NAME",
+              help="The branch the working tree stands for (default: the branch checked out; "
+                   "on a detached pull-request checkout, the CI's target branch).")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path | None, debug: bool, no_cache: bool) -> None:
+def cli(ctx: click.Context, directory: Path | None, debug: bool, no_cache: bool,
+        branch: str | None) -> None:
     """gitplane: domain-driven GitOps platforms on Argo CD, rendered and checked offline."""
-    ctx.obj = _State(directory, debug)
+    ctx.obj = _State(directory, debug, branch)
     if no_cache:
         os.environ["GITPLANE_NO_CACHE"] = "1"
 
@@ -152,8 +157,15 @@ def envs(fmt: str) -> None:
 
     from gitplane.repo import Repository
 
-    repo = Repository.find(_state().directory, layout=False)
-    envs = repo.environments()
+    from gitplane.argocd import roots as root_finder
+    from gitplane.proc import Engine
+
+    repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
+    engine = Engine(repo.config.kustomize)
+    try:
+        envs, _ = root_finder.environments(repo, engine)
+    finally:
+        engine.close()
     if fmt == "json":
         click.echo(to_json([{"name": e.name, "roots": e.roots} for e in envs]), nl=False)
     else:
@@ -173,9 +185,11 @@ def apps(env: str | None, app: str | None, roots: tuple[str, ...], fmt: str) -> 
     from gitplane.report.text import apps_rows, table
 
     with _progress(fmt != "json") as progress:
-        platform = api.load(_state().directory, env, app, progress, list(roots))
+        platform = api.load(_state().directory, env, app, progress, list(roots),
+                            _state().branch)
     if fmt == "json":
         click.echo(to_json(api.apps(platform, app)), nl=False)
+        _never_silent(platform)
         return
     header, rows = apps_rows(platform)
     if app:
@@ -183,6 +197,20 @@ def apps(env: str | None, app: str | None, roots: tuple[str, ...], fmt: str) -> 
     click.echo(table(header, rows, _colour(sys.stdout)), nl=False)
     click.echo(f"{len(rows)} applications in {len(platform.envs)} environments "
                f"(kustomize {platform.engine_version})")
+    _never_silent(platform)
+
+
+def _never_silent(platform: Any) -> None:
+    """Say on stderr why an environment has no Application; exit 1 when that is an error
+    (a repository that holds Argo CD objects must not pass on nothing)."""
+    from gitplane.argocd.roots import RULE
+
+    found = [f for f in platform.findings if f.rule == RULE]
+    for f in found:
+        where = f"{f.file}:{f.line}: " if f.file else ""
+        click.echo(f"{f.severity}: {where}{f.message} ({f.rule})", err=True)
+    if any(f.severity == "error" for f in found):
+        raise SystemExit(EXIT_FINDINGS)
 
 
 @cli.command()
@@ -198,7 +226,8 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
     from gitplane import api
 
     with _progress(True) as progress:
-        platform = api.load(_state().directory, env, app, progress, list(roots))
+        platform = api.load(_state().directory, env, app, progress, list(roots),
+                            _state().branch)
     files = api.rendered(platform, app)
     if output is not None:
         written = api.write_rendered(files, output, platform.engine_version, force,
@@ -214,6 +243,9 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
     for f in errors:
         click.echo(f"{f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
                    f"{f.application})", err=True)
+    for line in api.not_rendered(platform, app):
+        click.echo(line, err=True)
+    _never_silent(platform)
     if errors:
         raise SystemExit(EXIT_FINDINGS)
 
@@ -250,7 +282,8 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     with _progress(fmt == "text") as progress:
-        platform = api.load(_state().directory, env, app, progress, list(roots))
+        platform = api.load(_state().directory, env, app, progress, list(roots),
+                            _state().branch)
     cfg = platform.repo.config
     cfg.kubernetes_version = version or cfg.kubernetes_version
     cfg.schema_locations = [*cfg.schema_locations, *(str(Path(loc).absolute()) if "://" not in loc
@@ -278,9 +311,11 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
 @click.option("--app", help="Only this Application.")
 @click.option("-o", "--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
               default="text", show_default=True)
-@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed (or a side has "
+              "no Application though the repository holds Argo CD objects).")
+@_ROOT
 def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | None, fmt: str,
-             exit_code: bool) -> None:
+             exit_code: bool, roots: tuple[str, ...]) -> None:
     """Rendered changes from BASE (default: merge-base with the default branch) to HEAD
     (default: the working tree), per environment, Application and resource."""
     from gitplane import diff as diffs
@@ -288,11 +323,13 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     from gitplane.report import diff as report, to_json
     from gitplane.repo import Repository
 
-    repo = Repository.find(_state().directory, layout=False)
+    from gitplane.argocd.roots import RULE
+
+    repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
     engine = Engine(repo.config.kustomize)
     try:
         with _progress(fmt != "json") as progress:
-            result = diffs.diff(repo, base, head, engine, env, app, progress)
+            result = diffs.diff(repo, base, head, engine, env, app, progress, list(roots))
     finally:
         engine.close()
     if fmt == "json":
@@ -304,7 +341,7 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     for side, f in result.problems:
         click.echo(f"{side}: {f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
                    f"{f.application})", err=True)
-    if exit_code and result.changes:
+    if exit_code and (result.changes or any(f.rule == RULE for _, f in result.problems)):
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -312,15 +349,17 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
 @click.argument("env_a")
 @click.argument("env_b")
 @click.option("--app", help="Only this Application.")
+@_ROOT
 @_FORMAT
-def compare(env_a: str, env_b: str, app: str | None, fmt: str) -> None:
+def compare(env_a: str, env_b: str, app: str | None, roots: tuple[str, ...], fmt: str) -> None:
     """How two environments differ, per Application: what a promotion would change."""
     from gitplane import api, diff as diffs
     from gitplane.report import to_json
     from gitplane.report.text import table
 
     with _progress(fmt != "json") as progress:
-        platform = api.load(_state().directory, None, app, progress)
+        platform = api.load(_state().directory, None, app, progress, list(roots),
+                            _state().branch)
     rows = diffs.compare_envs(platform, env_a, env_b, app)
     if fmt == "json":
         click.echo(to_json([r.to_json() for r in rows]), nl=False)

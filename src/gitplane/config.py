@@ -42,6 +42,8 @@ class Config:
     rules: dict[str, RuleConfig] = field(default_factory=dict)
     schema_locations: list[str] = field(default_factory=list)
     allow_network: bool = False
+    branch: str | None = None  # the branch the working tree stands for, when nothing says
+    kustomize_build_options: str = ""  # the repository's Argo CD kustomize.buildOptions
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -56,6 +58,8 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "rules": ("rules", dict),
     "schemaLocations": ("schema_locations", list),
     "allowNetwork": ("allow_network", bool),
+    "branch": ("branch", str),
+    "kustomizeBuildOptions": ("kustomize_build_options", str),
 }
 
 KUBERNETES_VERSIONS = tuple(f"1.{m}" for m in range(25, 38))

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import cache, proc
+from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import Platform, Progress, Shared, discover
+from gitplane.render import Rendered
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
@@ -143,16 +145,24 @@ def default_base(repo: Repository) -> str:
     return resolve(repo, "HEAD")
 
 
-def platform_at(revisions: Revisions, commit: str, engine: Any,
+def platform_at(revisions: Revisions, commit: str | None, engine: Any,
                 changed: set[str] | None = None, shared: Shared | None = None,
-                progress: Progress | None = None) -> Platform:
-    """Discover and render the repository as ``commit`` holds it (a scratch tree)."""
-    side = revisions.view(commit)
+                progress: Progress | None = None, roots: list[str] | None = None,
+                missing_ok: bool = True) -> Platform:
+    """Discover and render the repository as ``commit`` holds it (a scratch tree), or the
+    working tree for None; its roots are ``roots``, the configured ones, or found on it."""
+    side = revisions.view(commit) if commit else revisions.repo
+    memo: dict[str, Rendered] = {}
     try:
-        envs = side.environments()
+        envs, found = root_finder.environments(side, engine, roots, memo, changed, shared)
     except GitplaneError:
-        envs = []  # nothing gitplane can read at that revision: everything is added
-    return discover(side, engine, envs, changed=changed, shared=shared, progress=progress)
+        if not missing_ok:
+            raise
+        envs, found = [], None  # nothing gitplane can read at that revision: all is added
+    platform = discover(side, engine, envs, changed=changed, shared=shared, progress=progress,
+                        memo=memo)
+    root_finder.never_silent(platform, found)
+    return platform
 
 
 def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
@@ -224,7 +234,7 @@ def _prefetch(revisions: Revisions, commit: str) -> None:
 
 def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
          env: str | None = None, app: str | None = None,
-         progress: Progress | None = None) -> DiffResult:
+         progress: Progress | None = None, roots: list[str] | None = None) -> DiffResult:
     """Rendered changes from ``base`` (default: merge-base with the default branch) to
     ``head`` (default: the working tree); ``progress`` follows the renders of both sides."""
     if not repo.in_git:
@@ -251,15 +261,12 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
             if progress is not None:
                 progress(done[0] + n, done[0] + total)
 
-        if head_commit:
-            after = platform_at(revisions, head_commit, engine, changed, shared, head_progress)
-            head_name = head_commit
-        else:
-            after = discover(repo, engine, repo.environments(), changed=changed, shared=shared,
-                             progress=head_progress)
-            head_name = "working tree"
+        after = platform_at(revisions, head_commit, engine, changed, shared, head_progress,
+                            roots, missing_ok=head_commit is not None)
+        head_name = head_commit or "working tree"
         checkout.join()
-        before = platform_at(revisions, base_commit, engine, changed, shared, base_progress)
+        before = platform_at(revisions, base_commit, engine, changed, shared, base_progress,
+                             roots)
         _complete(before, after, engine)
     finally:
         checkout.join()

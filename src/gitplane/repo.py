@@ -34,6 +34,25 @@ def normalize_url(url: str) -> str:
     return u
 
 
+HELM_BUILD_OPTION = re.compile(r"kustomize\.buildOptions[\"']?\s*:[^\n]*--enable-helm")
+
+#: CI variables naming the branch a pull request will be merged into.
+CI_TARGET_BRANCH = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+
+
+def branch_of(option: str | None, checked_out: str | None, configured: str | None) -> str | None:
+    """The branch a working tree stands for; see :attr:`Repository.branch`."""
+    if option:
+        return option
+    if checked_out:
+        return checked_out
+    for var in CI_TARGET_BRANCH:
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value.removeprefix("refs/heads/")
+    return configured or None
+
+
 def git_toplevel(path: Path) -> Path | None:
     try:
         res = proc.git(["rev-parse", "--show-toplevel"], cwd=path)
@@ -68,11 +87,18 @@ class Repository:
     top: Path  # Git top level (Argo CD paths are relative to it); root when not in Git
     config: Config = field(default_factory=Config)
     origin: str | None = None
+    #: ``--branch``: the branch the working tree stands for, chosen by the user.
+    branch_option: str | None = None
+    #: Where Git commands run: ``top``, or for a materialised revision the repository's own
+    #: top level (the scratch tree has no ``.git``).
+    git_top: Path | None = None
 
     @classmethod
-    def find(cls, start: Path | None = None, layout: bool = True) -> "Repository":
+    def find(cls, start: Path | None = None, layout: bool = True,
+             branch: str | None = None) -> "Repository":
         """The repository at or above ``start``: the folder holding ``deployments/``, or with
-        ``layout=False`` and none found, the Git top level (or ``start`` itself)."""
+        ``layout=False`` and none found, the Git top level (or ``start`` itself). ``branch``:
+        the branch the working tree stands for (``--branch``)."""
         start = (start or Path.cwd())
         if not start.exists():
             raise GitplaneError(f"{start}: no such directory")
@@ -92,7 +118,10 @@ class Repository:
         if not is_within(root, top):
             top = root
         config = load_config(root)
-        return cls(root=root, top=top, config=config, origin=origin_url(top))
+        if branch is not None and (not branch.strip() or branch.startswith("-")):
+            raise GitplaneError(f"--branch '{branch}': not a branch name")
+        return cls(root=root, top=top, config=config, origin=origin_url(top),
+                   branch_option=branch)
 
     # -- paths ---------------------------------------------------------------------------
     def rel(self, path: Path | str) -> str:
@@ -183,6 +212,29 @@ class Repository:
             raise BoundaryError(f"'{rel}': symlink points outside repository")
         return Path(candidate)
 
+    @cached_property
+    def enables_helm(self) -> bool:
+        """Whether this repository's Argo CD builds kustomizations with ``--enable-helm``:
+        ``kustomizeBuildOptions`` in gitplane.yaml, or ``kustomize.buildOptions`` with the
+        flag in a file of the repository (argocd-cm, or the Argo CD chart's values)."""
+        if "--enable-helm" in self.config.kustomize_build_options.split():
+            return True
+        for current, dirs, files in os.walk(self.top, followlinks=False):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                path = os.path.join(current, name)
+                if not name.endswith((".yaml", ".yml")) or os.path.islink(path):
+                    continue
+                try:
+                    with open(path, "rb") as fh:
+                        data = fh.read(1 << 20)
+                except OSError:
+                    continue
+                if b"kustomize.buildOptions" in data and \
+                        HELM_BUILD_OPTION.search(data.decode("utf-8", "replace")):
+                    return True
+        return False
+
     # -- Argo CD identity ----------------------------------------------------------------
     def urls(self) -> set[str]:
         return set(self._urls)
@@ -197,9 +249,15 @@ class Repository:
     def is_self(self, repo_url: str) -> bool:
         return normalize_url(repo_url) in self._urls
 
+    @property
+    def _git_cwd(self) -> Path:
+        return self.git_top or self.top
+
     @cached_property
-    def branch(self) -> str | None:
+    def checked_out_branch(self) -> str | None:
         """The checked-out branch, None when detached or not in Git."""
+        if self.git_top is not None:
+            return None  # a materialised revision: its branch is given by ``at``
         try:
             res = proc.git(["symbolic-ref", "--short", "-q", "HEAD"], cwd=self.top)
         except GitplaneError:
@@ -207,13 +265,24 @@ class Repository:
         name = res.stdout.decode().strip()
         return name if res.returncode == 0 and name else None
 
+    @cached_property
+    def branch(self) -> str | None:
+        """The branch the working tree stands for (what Argo CD will read once it is merged):
+        ``--branch``; else the branch checked out; else, on a detached pull-request checkout
+        in CI, the target branch (``GITHUB_BASE_REF``, ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``);
+        else ``branch:`` of gitplane.yaml; else None."""
+        return branch_of(self.branch_option, self.checked_out_branch, self.config.branch)
+
     def is_working_tree(self, revision: str) -> bool:
         """Whether Argo CD at ``revision`` would see what the working tree holds once pushed."""
-        return revision in ("", "HEAD") or revision == self.branch
+        if revision in ("", "HEAD"):
+            return True
+        branch = self.branch
+        return branch is not None and revision.removeprefix("refs/heads/") == branch
 
     @cached_property
     def in_git(self) -> bool:
-        return (self.top / ".git").exists()
+        return self.git_top is not None or (self.top / ".git").exists()
 
     def resolve_revision(self, revision: str) -> str | None:
         """The commit ``revision`` names locally (a branch, remote branch, tag or commit), or
@@ -223,20 +292,20 @@ class Repository:
         for candidate in (revision, f"origin/{revision}"):
             try:
                 res = proc.git(["rev-parse", "--verify", "--quiet", "--end-of-options",
-                                f"{candidate}^{{commit}}"], cwd=self.top)
+                                f"{candidate}^{{commit}}"], cwd=self._git_cwd)
             except GitplaneError:
                 return None
             if res.returncode == 0:
                 return res.stdout.decode().strip()
         return None
 
-    def at(self, tree: Path) -> "Repository":
-        """This repository as it is in ``tree`` (a materialised revision)."""
+    def at(self, tree: Path, branch: str | None = None) -> "Repository":
+        """This repository as it is in ``tree`` (a materialised revision), standing for
+        ``branch`` (default: the branch the working tree stands for)."""
         rel = self.rel(self.root)
         root = tree if rel in ("", ".") else tree / rel
-        return Repository(root=root, top=tree, config=self.config, origin=self.origin)
-
-
+        return Repository(root=root, top=tree, config=self.config, origin=self.origin,
+                          branch_option=branch or self.branch, git_top=self._git_cwd)
 
     # -- layout --------------------------------------------------------------------------
     @property
@@ -250,13 +319,10 @@ class Repository:
 
     def environments(self, roots: list[str] | None = None) -> list[Environment]:
         """The environments; a repository in another layout has one (``default`` unless
-        configured) whose roots are ``roots``, the configured ones, or those found."""
+        configured) whose roots are ``roots`` or the configured ones (roots are found by
+        :func:`gitplane.argocd.roots.environments`, which calls this with them)."""
         if roots or not self.seed_layout:
-            chosen = roots or self.config.roots or self.find_roots()
-            if not chosen and not self._has_kustomizations():
-                raise GitplaneError(f"{self.root}: no platform here (no '{DEPLOYMENTS}/' "
-                                    "folder, no Argo CD Application or ApplicationSet, no "
-                                    "kustomization); create one with 'gitplane init'")
+            chosen = list(roots or self.config.roots)
             for r in chosen:
                 self.resolve(r)  # refuses roots leaving the repository
                 if not (self.top / r).exists():
@@ -276,49 +342,12 @@ class Repository:
             out.append(Environment(name, roots))
         return out
 
-    def _has_kustomizations(self) -> bool:
+    def has_kustomizations(self) -> bool:
         for current, dirs, files in os.walk(self.top, followlinks=False):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             if {"kustomization.yaml", "kustomization.yml", "Kustomization"} & set(files):
                 return True
         return False
-
-    def find_roots(self) -> list[str]:
-        """Files holding Argo CD Applications or ApplicationSets that no other such
-        Application deploys (its source folder does not contain them)."""
-        from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
-        from gitplane.errors import YamlError
-        from gitplane.yamlio import load_file
-
-        found: dict[str, list[Any]] = {}
-        for current, dirs, files in os.walk(self.top, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.endswith((".yaml", ".yml")):
-                    continue
-                path = Path(current) / name
-                if path.is_symlink():
-                    continue
-                try:
-                    docs = load_file(path, self.rel(path))
-                except YamlError:
-                    continue
-                objs = [d.obj for d in docs
-                        if is_kind(d.obj, APPLICATION) or is_kind(d.obj, APPLICATIONSET)]
-                if objs:
-                    found[self.rel(path)] = objs
-        deployed: list[str] = []
-        for objs in found.values():
-            for obj in objs:
-                spec = obj.get("spec") or {}
-                if is_kind(obj, APPLICATIONSET):
-                    spec = (spec.get("template") or {}).get("spec") or {}
-                for src in [spec.get("source")] + list(spec.get("sources") or []):
-                    if isinstance(src, dict) and isinstance(src.get("path"), str) and \
-                            "{{" not in src["path"] and self.is_self(str(src.get("repoURL"))):
-                        deployed.append(src["path"].strip("/"))
-        return [f for f in sorted(found)
-                if not any(d in ("", ".") or f.startswith(d + "/") for d in deployed)]
 
     def inventory_path(self, env: str) -> Path | None:
         """The cluster inventory of ``env``: ``deployments/environments/<env>/clusters.yaml``
@@ -374,8 +403,9 @@ class Revisions:
             return self.repo
         commit = self.repo.resolve_revision(revision)
         if commit is None:
-            raise GitplaneError(f"targetRevision '{revision}' does not resolve in the local "
-                                "repository (fetch it, or check the name)")
+            raise GitplaneError(f"targetRevision '{revision}' is not in this clone (a branch, "
+                                "tag or commit not fetched): not rendered; fetch it to render "
+                                "it, or check the name")
         with self._lock:
             if commit not in self._views:
                 self._views[commit] = self.repo.at(self._extract(commit))
@@ -397,7 +427,7 @@ class Revisions:
                "GIT_LFS_SKIP_SMUDGE": "1"}
         for args in (["read-tree", commit],
                      ["checkout-index", "--all", "--force", f"--prefix={dest}/"]):
-            res = proc.git(args, cwd=self.repo.top, timeout=120, env=env)
+            res = proc.git(args, cwd=self.repo._git_cwd, timeout=120, env=env)
             if res.returncode != 0:
                 raise GitplaneError(f"git {args[0]} {commit[:12]} failed: "
                                     f"{res.stderr.strip()}")

@@ -1,6 +1,7 @@
 """Argo CD Application documents parsed into the model, with the file and field named on error."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gitplane.model import Application, Origin, Source
@@ -8,6 +9,8 @@ from gitplane.model import Application, Origin, Source
 APPLICATION = "Application"
 APPLICATIONSET = "ApplicationSet"
 GROUP = "argoproj.io/"
+#: A Kubernetes object name (DNS-1123 subdomain), as the API server validates Applications.
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
 def is_kind(obj: Any, kind: str) -> bool:
@@ -41,6 +44,11 @@ def from_doc(doc: dict[str, Any], origin: Origin, environment: str) -> Applicati
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidApplication("metadata.name is required")
+    if not NAME.match(name):
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise InvalidApplication(f"Application name '{shown}' is not a valid Kubernetes name "
+                                 "(lowercase letters, digits, '-' and '.', starting and "
+                                 "ending with a letter or digit, at most 253 characters)")
     if not isinstance(spec, dict):
         raise InvalidApplication(f"Application '{name}': spec is required")
     sources: list[Source] = []

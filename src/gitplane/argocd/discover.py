@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gitplane import cache
+from gitplane import cache, kinds
 from gitplane.argocd import appset as appsets
 from gitplane.argocd.generators import GeneratorError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
@@ -40,6 +40,8 @@ class AppResult:
     rendered: bool = False  # every local source rendered without a problem
     views: list[Repository] = field(default_factory=list)  # per source: the tree it reads
     files: set[str] = field(default_factory=set)  # every repository file its renders read
+    #: the files its renders read in the tree being discovered (not in other revisions)
+    local_files: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -66,6 +68,22 @@ class Platform:
         return [f for e in self.envs for f in e.findings]
 
 
+#: Argo CD's explicit source types (``ApplicationSource.ExplicitType``): the section that
+#: is present decides how the source is rendered.
+EXPLICIT = (("kustomize", "Kustomize"), ("helm", "Helm"), ("directory", "Directory"),
+            ("plugin", "Plugin"))
+
+
+def explicit_type(src: Source) -> str | None:
+    """The type an explicit ``kustomize:``/``helm:``/``directory:``/``plugin:`` section gives
+    ``src``; InvalidApplication with Argo CD's message when there are several."""
+    found = [(key, name) for key, name in EXPLICIT if src.raw.get(key) is not None]
+    if len(found) > 1:
+        raise InvalidApplication("multiple application sources defined: " +
+                                 ",".join(name for _, name in found))
+    return found[0][0] if found else None
+
+
 def _classify(repo: Repository, src: Source) -> tuple[str, str]:
     """(kind, message) of one source, in ``repo`` (the tree of its revision)."""
     if src.chart or not repo.is_self(src.repo_url):
@@ -80,10 +98,21 @@ def _classify(repo: Repository, src: Source) -> tuple[str, str]:
         return "refused", str(exc)
     if not folder.is_dir():
         return "missing", f"path '{src.path}' does not exist in the repository"
+    explicit = explicit_type(src)
+    if explicit == "plugin":
+        name = (src.raw.get("plugin") or {}).get("name") if isinstance(
+            src.raw.get("plugin"), dict) else None
+        return "plugin", (f"config-management plugin{' ' + repr(name) if name else ''}: "
+                          "listed, not rendered (a plugin runs a program of the repo server)")
+    if explicit == "directory":
+        return "directory", ""
+    if explicit == "kustomize":
+        return "kustomize", ""  # Argo CD runs kustomize here, kustomization file or not
+    if explicit == "helm" or (explicit is None and not kustomize.kustomization_file(folder)
+                              and (folder / "Chart.yaml").is_file()):
+        return "helm", ""
     if kustomize.kustomization_file(folder):
         return "kustomize", ""
-    if (folder / "Chart.yaml").is_file():
-        return "helm", ""
     return "directory", ""
 
 
@@ -179,6 +208,9 @@ class _Renderer:
         engine needs (rendered in batches by :meth:`many`)."""
         repo = view or self.repo
         cfg = self.repo.config
+        if kind == "helm" and ar is None:  # a root folder that is a Helm chart
+            return helm.build(repo, folder, {}, folder.name, "", {}, cfg.render_timeout,
+                              cfg.render_memory_mib * 1024 ** 2)
         if kind == "helm" and ar is not None:
             app = ar.app
             src = app.sources[options["source"]]
@@ -278,9 +310,6 @@ def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
             if overrides.get(key) and isinstance(own, dict) and own.get(key):
                 notes.append(f"the Application's {key} replaces the kustomization's own in "
                              "Argo CD; gitplane applies both")
-    if src.raw.get("helm") or src.raw.get("plugin"):
-        notes.append("helm/plugin settings on a non-Helm source are ignored, as Argo CD "
-                     "ignores them")
     return notes
 
 
@@ -309,12 +338,16 @@ def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
 
 def discover(repo: Repository, engine: Engine, envs: list[Environment],
              jobs: int | None = None, progress: Progress | None = None,
-             changed: set[str] | None = None, shared: Shared | None = None) -> Platform:
+             changed: set[str] | None = None, shared: Shared | None = None,
+             memo: dict[str, Rendered] | None = None) -> Platform:
     """Find and render every Application of ``envs``. With ``changed`` (repository paths),
     a kustomization that reads none of them and holds no Argo CD object is not rendered:
-    its output is the same on both sides of a diff (``Rendered.skipped``)."""
+    its output is the same on both sides of a diff (``Rendered.skipped``). ``memo`` keeps
+    renders between discoveries of the same tree (root finding, then the real one)."""
     renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2), changed,
                          shared)
+    if memo is not None:
+        renderer.done = memo
     results = [EnvResult(env) for env in envs]
     revisions = Revisions(repo)
     world = LocalWorld(repo, revisions=revisions)
@@ -341,7 +374,8 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         for root in er.env.roots:
             folder = repo.top / root
             kind = "file" if folder.is_file() else (
-                "kustomize" if kustomize.kustomization_file(folder) else "directory")
+                "kustomize" if kustomize.kustomization_file(folder) else
+                "helm" if (folder / "Chart.yaml").is_file() else "directory")
             roots.append((er, root, folder, kind))
             seen[er.env.name].add(str(folder))
     counter = _Counter(progress)
@@ -380,6 +414,8 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                 ok = ok and rendered.ok
                 ar.resources.extend(rendered.resources)
                 ar.files |= rendered.files
+                if view is repo:
+                    ar.local_files |= rendered.files
                 if str(folder) not in seen[er.env.name]:  # app-of-apps, cycles cut here
                     seen[er.env.name].add(str(folder))
                     children.extend(rendered.resources)
@@ -389,6 +425,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         new = following
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
+        _destination_namespaces(er)
         try:
             er.clusters = world.for_env(er.env.name).clusters()
         except GeneratorError as exc:
@@ -396,6 +433,27 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
                                        "argocd-destination", "", "error", str(exc)))
     return Platform(repo, results, engine.version(), renderer.parsed)
+
+
+def _destination_namespaces(er: EnvResult) -> None:
+    """Give namespaced objects without a namespace their Application's destination namespace,
+    as Argo CD does when it applies them (scope from the environment's rendered CRDs, the
+    built-in kinds and well-known custom resources; an object of unknown scope is left as
+    it is). Rendered objects may be shared between Applications: changed ones are copies."""
+    crds = kinds.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+    for ar in er.apps:
+        namespace = ar.app.destination.get("namespace", "")
+        if not namespace:
+            continue
+        out = []
+        for res in ar.resources:
+            meta = res.obj.get("metadata")
+            if isinstance(meta, dict) and not meta.get("namespace") and \
+                    kinds.namespaced(res.api_version, res.kind, crds):
+                obj = {**res.obj, "metadata": {**meta, "namespace": namespace}}
+                res = Resource(obj, res.file, res.line, res.doc)
+            out.append(res)
+        ar.resources = out
 
 
 class LocalWorld:
@@ -512,14 +570,28 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
             try:
                 view = world.revisions.view(src.target_revision) if (
                     not src.chart and repo.is_self(src.repo_url)) else repo
-                kind, message = _classify(view, src)
             except GitplaneError as exc:
-                view, kind, message = repo, "missing", str(exc)
+                view, kind, message = repo, "unresolved", str(exc)
+            else:
+                try:
+                    kind, message = _classify(view, src)
+                except InvalidApplication as exc:
+                    kind, message = "invalid", str(exc)
             views.append(view)
             app.kinds.append(kind)
             if kind in ("missing", "refused"):
                 er.findings.append(Finding(env, app.name, origin.file, origin.line,
                                            "argocd-path-missing", "", "error",
+                                           f"Application '{app.name}': {message}"))
+            elif kind == "invalid":
+                er.findings.append(Finding(env, app.name, origin.file, origin.line,
+                                           "argocd-invalid", "", "error",
+                                           f"Application '{app.name}': {message}"))
+            elif kind in ("unresolved", "plugin"):
+                # Another branch Argo CD reads (Kargo's rendered branches, a release
+                # branch) need not exist in this clone: not rendered, said once.
+                er.findings.append(Finding(env, app.name, origin.file, origin.line,
+                                           "source-not-rendered", "", "warning",
                                            f"Application '{app.name}': {message}"))
 
             if kind in ("kustomize", "directory"):

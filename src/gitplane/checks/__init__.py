@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any, Iterator
 
 from gitplane.argocd.discover import EnvResult, Platform, root_name
-from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_generator,
+from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
                              kustomize_build, kustomize_deprecated, plaintext_secret,
@@ -28,6 +28,7 @@ from gitplane.model import Finding, Resource
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
     yaml_syntax, yaml_duplicate_key, kustomize_build, schema, schema_unknown_kind,
     argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
+    argocd_no_applications,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
     argocd_destination, argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,

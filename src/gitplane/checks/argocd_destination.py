@@ -1,9 +1,12 @@
 """An Application whose destination Argo CD cannot resolve, or whose namespace nothing makes.
 
 The cluster must be in the environment's inventory (``name`` or ``server``; the in-cluster
-cluster always exists), not named twice (``name`` and ``server`` together). Namespaced
-objects without a namespace need ``destination.namespace``. A destination namespace that no
-Application of the environment creates needs ``CreateNamespace=true`` (warning).
+cluster always exists), not named twice (``name`` and ``server`` together). Objects known
+to be namespaced (built-in kinds, CRDs rendered in the environment, well-known custom
+resources) without a namespace need ``destination.namespace``; an object of unknown scope is
+not flagged. A destination namespace that no Application of the environment creates needs
+``CreateNamespace=true`` (warning); Argo CD's own namespace on the in-cluster cluster always
+exists, and an Application with sources gitplane cannot render is not judged.
 
 Failing::
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from gitplane import kinds
 from gitplane.model import Finding
 
 if TYPE_CHECKING:
@@ -31,13 +35,8 @@ ID = "argocd-destination"
 SEVERITY = "error"
 IN_CLUSTER = "https://kubernetes.default.svc"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-CLUSTER_SCOPED = {
-    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole",
-    "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass", "PriorityClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
-    "ClusterIssuer", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-}
+#: Sources whose objects gitplane does not see: a namespace may come from them.
+UNSEEN = {"plugin", "missing", "refused", "unresolved", "helm"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -50,6 +49,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
         created |= {r.name for root in er.roots.values() for r in root.resources
                     if r.kind == "Namespace"}
+        crds = kinds.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
         for ar in er.apps:
             app = ar.app
             if ctx.only_app and app.name != ctx.only_app:
@@ -73,13 +73,20 @@ def check(ctx: Context) -> Iterator[Finding]:
             namespace = dest.get("namespace", "")
             if not namespace:
                 loose = [r for r in ar.resources if not r.namespace and
-                         r.kind not in CLUSTER_SCOPED and not r.kind.startswith("Cluster")]
+                         kinds.namespaced(r.api_version, r.kind, crds)]
                 if loose:
                     yield finding(f"{loose[0].kind} '{loose[0].name}' has no namespace and the "
                                   "destination sets none")
                 continue
             options = dig(app.doc, "spec", "syncPolicy", "syncOptions") or []
             options = options if isinstance(options, list) else []
+            # Argo CD's own namespace exists wherever Argo CD runs (the in-cluster cluster).
+            own = app.namespace or "argocd"
+            in_cluster = dest.get("server") == IN_CLUSTER or dest.get("name") == "in-cluster"
+            if in_cluster and namespace == own:
+                continue
+            if UNSEEN & set(app.kinds):
+                continue  # its own unrendered objects may create the namespace
             if namespace not in created and namespace not in SYSTEM_NAMESPACES and \
                     "CreateNamespace=true" not in options:
                 yield finding(f"namespace '{namespace}' is not created by any Application of "

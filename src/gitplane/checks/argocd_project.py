@@ -2,8 +2,8 @@
 
 Argo CD refuses to sync an Application whose project does not exist or whose source
 repository or destination the project does not allow. The project must be rendered in the
-same environment (the ``default`` project exists in every Argo CD unless the repository
-defines its own); ``sourceRepos`` and ``destinations`` are matched as Argo CD matches them
+same environment (rendered by an Application or with a root, or in a file beside a root that
+no Application renders, applied with it; the ``default`` project exists in every Argo CD); ``sourceRepos`` and ``destinations`` are matched as Argo CD matches them
 (globs, ``!`` denials, server or name, namespace).
 
 Failing::
@@ -74,6 +74,45 @@ def permits_destination(destinations: list[dict[str, Any]], server: str, name: s
     return allowed
 
 
+def _beside_roots(ctx: Context, er: Any) -> dict[str, dict[str, Any]]:
+    """AppProjects in files beside a root (its folder, not below) that no Application
+    renders: applied with the root, by hand or by a bootstrap script."""
+    from gitplane.errors import YamlError
+    from gitplane.yamlio import load_file
+
+    repo = ctx.platform.repo
+    read = {f for ar in er.apps for f in ar.files}
+    out: dict[str, dict[str, Any]] = {}
+    folders = set()
+    for root in er.env.roots:
+        path = repo.top / root
+        folders.add(path if path.is_dir() else path.parent)
+    for folder in sorted(folders):
+        try:
+            if not repo.contains(repo.realpath(str(folder)), real=True):
+                continue
+            entries = sorted(folder.iterdir())
+        except (OSError, RuntimeError):
+            continue
+        for path in entries:
+            rel = repo.rel(path)
+            if path.suffix not in (".yaml", ".yml") or path.is_symlink() or \
+                    not path.is_file() or rel in read:
+                continue
+            try:
+                docs = load_file(path, rel)
+            except YamlError:
+                continue
+            for d in docs:
+                obj = d.obj
+                if isinstance(obj, dict) and obj.get("kind") == "AppProject" and \
+                        str(obj.get("apiVersion") or "").startswith("argoproj.io/"):
+                    meta, spec = obj.get("metadata"), obj.get("spec")
+                    if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+                        out.setdefault(meta["name"], spec if isinstance(spec, dict) else {})
+    return out
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
         projects: dict[str, dict[str, Any]] = {}
@@ -85,6 +124,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             for res in root.resources:
                 if res.kind == "AppProject" and res.api_version.startswith("argoproj.io/"):
                     projects.setdefault(res.name, res.obj.get("spec") or {})
+        for name, beside in _beside_roots(ctx, er).items():
+            projects.setdefault(name, beside)
         projects.setdefault("default", {"sourceRepos": ["*"],
                                         "destinations": [{"server": "*", "namespace": "*"}]})
         names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}

@@ -203,10 +203,19 @@ class Graph:
             return
         stack = (*stack, directory)
         for key in ("helmCharts", "helmGlobals", "helmChartInflationGenerator"):
-            if key in k:
+            if key not in k:
+                continue
+            if self.repo.enables_helm:
+                self.problem("source-not-rendered", rel, doc.line_of(key),
+                             f"'{key}': Argo CD renders it (kustomize.buildOptions has "
+                             "--enable-helm); gitplane does not render Helm inside kustomize "
+                             "yet, so this kustomization is not rendered", severity="warning")
+            else:
                 self.problem("kustomize-build", rel, doc.line_of(key),
-                             f"'{key}': Helm inside kustomize is not rendered "
-                             "(no --enable-helm); use an Argo CD Helm source")
+                             f"'{key}' needs --enable-helm, which this repository's Argo CD "
+                             "does not set (kustomize.buildOptions in argocd-cm, or "
+                             "kustomizeBuildOptions in gitplane.yaml): Argo CD fails to "
+                             "render it too")
         for key in ("resources", "bases", "components"):
             for i, entry in enumerate(_list(k.get(key))):
                 self._entry(directory, rel, doc, key, i, entry, stack)
@@ -527,7 +536,7 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
         graph = _walked(repo, directory, parsed, overrides, light=False)
     out = Rendered(files=graph.files)
     out.problems = list(graph.problems)
-    if any(p.severity == "error" for p in graph.problems):
+    if any(p.severity == "error" or p.rule == "source-not-rendered" for p in graph.problems):
         out.ok = False
         return out
     kfile = kustomization_file(directory)

@@ -1,0 +1,145 @@
+"""Kubernetes kinds: whether an object is namespaced or cluster-scoped.
+
+Scope comes from, in order: CustomResourceDefinitions rendered in the same environment
+(``spec.scope``), the built-in API resources, and well-known custom resources of widely used
+operators. Anything else is *unknown*: callers must not guess (a rule does not flag it, the
+renderer does not give it a namespace).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+#: Built-in API groups (``""`` is the core group) whose kinds are namespaced unless listed in
+#: :data:`BUILTIN_CLUSTER`.
+BUILTIN_GROUPS = {
+    "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+    "storage.k8s.io", "scheduling.k8s.io", "node.k8s.io", "coordination.k8s.io",
+    "discovery.k8s.io", "events.k8s.io", "certificates.k8s.io", "admissionregistration.k8s.io",
+    "apiextensions.k8s.io", "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "resource.k8s.io", "internal.apiserver.k8s.io", "storagemigration.k8s.io",
+    "authentication.k8s.io", "authorization.k8s.io",
+}
+
+#: Cluster-scoped kinds of the built-in groups (Kubernetes 1.25–1.37).
+BUILTIN_CLUSTER = {
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"), ("", "ComponentStatus"),
+    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"), ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("scheduling.k8s.io", "PriorityClass"), ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"), ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("resource.k8s.io", "DeviceClass"), ("resource.k8s.io", "ResourceSlice"),
+    ("internal.apiserver.k8s.io", "StorageVersion"),
+    ("storagemigration.k8s.io", "StorageVersionMigration"),
+    ("policy", "PodSecurityPolicy"),
+    ("authentication.k8s.io", "TokenReview"), ("authentication.k8s.io", "SelfSubjectReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+}
+
+#: Custom resources of widely deployed projects whose CRDs are often installed by a chart
+#: gitplane does not render: (group, kind) → scope.
+KNOWN_CUSTOM = {
+    ("argoproj.io", "Application"): "Namespaced",
+    ("argoproj.io", "ApplicationSet"): "Namespaced",
+    ("argoproj.io", "AppProject"): "Namespaced",
+    ("cert-manager.io", "ClusterIssuer"): "Cluster",
+    ("cert-manager.io", "Issuer"): "Namespaced",
+    ("cert-manager.io", "Certificate"): "Namespaced",
+    ("gateway.networking.k8s.io", "GatewayClass"): "Cluster",
+    ("gateway.networking.k8s.io", "Gateway"): "Namespaced",
+    ("gateway.networking.k8s.io", "HTTPRoute"): "Namespaced",
+    ("security.openshift.io", "SecurityContextConstraints"): "Cluster",
+    ("console.openshift.io", "ConsolePlugin"): "Cluster",
+    ("console.openshift.io", "ConsoleLink"): "Cluster",
+    ("console.openshift.io", "ConsoleNotification"): "Cluster",
+    ("config.openshift.io", "*"): "Cluster",
+    ("project.openshift.io", "Project"): "Cluster",
+    ("project.openshift.io", "ProjectRequest"): "Cluster",
+    ("user.openshift.io", "Group"): "Cluster",
+    ("operator.openshift.io", "*"): "Cluster",
+    ("operators.coreos.com", "Subscription"): "Namespaced",
+    ("operators.coreos.com", "OperatorGroup"): "Namespaced",
+    ("operators.coreos.com", "CatalogSource"): "Namespaced",
+    ("kargo.akuity.io", "Project"): "Cluster",
+    ("kargo.akuity.io", "ClusterConfig"): "Cluster",
+    ("kargo.akuity.io", "ClusterPromotionTask"): "Cluster",
+    ("external-secrets.io", "ClusterSecretStore"): "Cluster",
+    ("external-secrets.io", "ClusterExternalSecret"): "Cluster",
+    ("external-secrets.io", "ExternalSecret"): "Namespaced",
+    ("external-secrets.io", "SecretStore"): "Namespaced",
+    ("bitnami.com", "SealedSecret"): "Namespaced",
+    ("monitoring.coreos.com", "ServiceMonitor"): "Namespaced",
+    ("monitoring.coreos.com", "PodMonitor"): "Namespaced",
+    ("monitoring.coreos.com", "PrometheusRule"): "Namespaced",
+    ("kyverno.io", "ClusterPolicy"): "Cluster",
+    ("kyverno.io", "Policy"): "Namespaced",
+    ("nvidia.com", "ClusterPolicy"): "Cluster",
+    ("templates.gatekeeper.sh", "ConstraintTemplate"): "Cluster",
+    ("constraints.gatekeeper.sh", "*"): "Cluster",
+    ("karpenter.sh", "NodePool"): "Cluster",
+    ("karpenter.k8s.aws", "EC2NodeClass"): "Cluster",
+    ("snapshot.storage.k8s.io", "VolumeSnapshotClass"): "Cluster",
+    ("snapshot.storage.k8s.io", "VolumeSnapshotContent"): "Cluster",
+    ("postgresql.cnpg.io", "Cluster"): "Namespaced",
+    ("metallb.io", "IPAddressPool"): "Namespaced",
+    ("crossplane.io", "*"): "Cluster",
+    ("pkg.crossplane.io", "*"): "Cluster",
+    ("apiextensions.crossplane.io", "*"): "Cluster",
+}
+
+
+def group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def crd_scopes(objects: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(group, kind) → ``Namespaced``/``Cluster`` of the CustomResourceDefinitions among
+    ``objects``."""
+    out: dict[tuple[str, str], str] = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition" or \
+                group_of(str(obj.get("apiVersion") or "")) != "apiextensions.k8s.io":
+            continue
+        spec = obj.get("spec")
+        spec = spec if isinstance(spec, dict) else {}
+        names = spec.get("names")
+        names = names if isinstance(names, dict) else {}
+        scope, group, kind = spec.get("scope"), spec.get("group"), names.get("kind")
+        if isinstance(group, str) and isinstance(kind, str) and \
+                scope in ("Namespaced", "Cluster"):
+            out[(group, kind)] = str(scope)
+    return out
+
+
+def scope(api_version: str, kind: str,
+          crds: dict[tuple[str, str], str] | None = None) -> str | None:
+    """``Namespaced``, ``Cluster``, or None when unknown."""
+    group = group_of(api_version)
+    if crds and (group, kind) in crds:
+        return crds[(group, kind)]
+    if group in BUILTIN_GROUPS:
+        return "Cluster" if (group, kind) in BUILTIN_CLUSTER else "Namespaced"
+    return KNOWN_CUSTOM.get((group, kind)) or KNOWN_CUSTOM.get((group, "*"))
+
+
+def namespaced(api_version: str, kind: str, crds: dict[tuple[str, str], str] | None = None
+               ) -> bool:
+    """Known to be namespaced (unknown scope is not)."""
+    return scope(api_version, kind, crds) == "Namespaced"
