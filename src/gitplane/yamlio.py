@@ -127,21 +127,22 @@ _BOOL_11 = {"yes", "no", "on", "off", "y", "n"}
 _TAG = "tag:yaml.org,2002:"
 
 
+BOOLEAN_HAZARD = "is a boolean in YAML 1.1"
+
+
 def _ambiguous(node: yaml.ScalarNode) -> str | None:
     """Why a plain scalar reads differently in YAML 1.1 and 1.2, or None."""
     if node.style:  # quoted or block: a string in both
         return None
     value = node.value
     if node.tag == _TAG + "bool" and value.lower() in _BOOL_11:
-        return (f"unquoted '{value}' is a boolean in YAML 1.1 (the API server's decoder) and "
-                "a string in YAML 1.2 (kustomize); quote it")
+        return (f"unquoted '{value}' {BOOLEAN_HAZARD} (Argo CD's reader of plain manifest "
+                "folders) and a string in YAML 1.2; quote it where a string is meant")
     if node.tag == _TAG + "int" and ":" in value:
         return (f"unquoted '{value}' is the number {_sexagesimal(value)} in YAML 1.1 and a "
                 "string in YAML 1.2; quote it")
-    if node.tag == _TAG + "int" and len(value) > 1 and value.lstrip("+-").startswith("0") and \
-            value.lstrip("+-")[1:2].isdigit():
-        return (f"unquoted '{value}' is octal in YAML 1.1 ({int(value, 8)}) and decimal in "
-                "YAML 1.2; quote it or write 0o…")
+    # A leading-zero octal (``defaultMode: 0440``) is read as octal by every reader on Argo
+    # CD's path (kyaml, sigs.k8s.io/yaml): not a hazard, and quoting it would break it.
     return None
 
 
@@ -284,7 +285,7 @@ class _Source:
 
 
 #: Format of the parse cache's entries (a new format is a new key).
-PARSE_FORMAT = "gitplane-parsed-1"
+PARSE_FORMAT = "gitplane-parsed-2"
 
 
 def _cached_parse(raw: bytes, text: str, file: str) -> list[Doc]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from gitplane.argocd.generators import (GeneratorError, Generators, World, merge_template)
+from gitplane.argocd.generators import (GeneratorError, Generators, OfflineError, World,
+                                        merge_template)
 from gitplane.argocd.template import TemplateError, render
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -179,6 +180,9 @@ def expand(appset: dict[str, Any], world: World, projects: set[str] | None = Non
         label = generator_label(gi, gen)
         try:
             transformed = engine.transform(gen if isinstance(gen, dict) else None)
+        except OfflineError as exc:
+            result.notes.append((label, str(exc)))
+            continue
         except (GeneratorError, TemplateError) as exc:
             result.errors.append((label, str(exc)))
             continue

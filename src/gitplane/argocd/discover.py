@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from gitplane import cache, kinds
 from gitplane.argocd import appset as appsets
-from gitplane.argocd.generators import GeneratorError, doublestar_match
+from gitplane.argocd.generators import GeneratorError, OfflineError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
                                          from_doc, is_kind)
 from gitplane.argocd import clusters as inventory
@@ -493,8 +493,9 @@ class LocalWorld:
 
     def _check(self, repo_url: str) -> None:
         if not self.repo.is_self(repo_url):
-            raise GeneratorError(f"repoURL '{repo_url}' is not this repository; another "
-                                 "repository cannot be read offline")
+            raise OfflineError(f"repoURL '{repo_url}' is not this repository; another "
+                               "repository cannot be read offline (add its URL to repoURLs: "
+                               "in gitplane.yaml if it is a mirror of this one)")
 
     def directories(self, repo_url: str, revision: str) -> list[str]:
         return self._listing(self._tree(repo_url, revision), "dirs")

@@ -33,6 +33,11 @@ class GeneratorError(Exception):
     """A generator that cannot produce params."""
 
 
+class OfflineError(GeneratorError):
+    """A generator whose input only a live service or another repository has: its
+    Applications are unknown offline (a correct repository cannot avoid it)."""
+
+
 class World(Protocol):
     """What generators read outside the ApplicationSet (repositories, clusters)."""
 
@@ -287,8 +292,8 @@ class Generators:
 
 def _live(kind: str) -> Generator:
     def fail(spec: dict[str, Any], gens: Generators) -> list[Params]:
-        raise GeneratorError(f"the {kind} generator needs a live service and cannot be "
-                             "expanded offline")
+        raise OfflineError(f"the {kind} generator needs a live service: its Applications "
+                           "are unknown offline")
     return fail
 
 
@@ -347,7 +352,7 @@ def _clusters(spec: dict[str, Any], gens: Generators) -> list[Params]:
     try:
         secrets = gens.world.clusters()
     except GeneratorError as exc:
-        raise GeneratorError(f"error getting cluster secrets: {exc}") from None
+        raise type(exc)(f"error getting cluster secrets: {exc}") from None
     selector = spec.get("selector") or {}
     chosen = [s for s in secrets
               if selector_matches(selector, {str(k): str(v) for k, v in
@@ -374,7 +379,7 @@ def _git(spec: dict[str, Any], gens: Generators) -> list[Params]:
         try:
             folders = gens.world.directories(repo, revision)
         except GeneratorError as exc:
-            raise GeneratorError("error generating params from git: error getting directories "
+            raise type(exc)("error generating params from git: error getting directories "
                                  f"from repo: {exc}") from None
         return _directories(spec["directories"], folders, prefix, values, gens)
     if spec.get("files"):
@@ -417,7 +422,7 @@ def _files(entries: list[dict[str, Any]], repo: str, revision: str, prefix: str,
         try:
             files = gens.world.files(repo, revision, str(entry.get("path", "")))
         except GeneratorError as exc:
-            raise GeneratorError(f"error generating params from git: {exc}") from None
+            raise type(exc)(f"error generating params from git: {exc}") from None
         if entry.get("exclude"):
             excluded.update(files)
         else:
@@ -537,7 +542,7 @@ def _child(gens: Generators, child: dict[str, Any], params: Params | None) -> li
     try:
         results = gens.transform(nested, params)
     except GeneratorError as exc:
-        raise GeneratorError("child generator returned an error on parameter generation: "
+        raise type(exc)("child generator returned an error on parameter generation: "
                              f"{exc}") from None
     if not results:
         raise GeneratorError("child generator generated no parameters")
@@ -555,14 +560,14 @@ def _matrix(spec: dict[str, Any], gens: Generators) -> list[Params]:
     try:
         first = _child(gens, children[0], None)
     except GeneratorError as exc:
-        raise GeneratorError("error failed to get params for first generator in matrix "
+        raise type(exc)("error failed to get params for first generator in matrix "
                              f"generator: {exc}") from None
     out: list[Params] = []
     for a in first:
         try:
             second = _child(gens, children[1], a)
         except GeneratorError as exc:
-            raise GeneratorError("failed to get params for second generator in the matrix "
+            raise type(exc)("failed to get params for second generator in the matrix "
                                  f"generator: {exc}") from None
         for b in second:
             out.append(deep_merge(deep_merge({}, b), a) if gens.go else

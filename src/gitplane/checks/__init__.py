@@ -235,16 +235,64 @@ class EnvIndex:
     objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]]
     external_namespaces: dict[str, list[str]]
     by_kind: dict[str, list[tuple[Unit, Resource]]] = field(default_factory=dict)
+    #: (kind, name) made in namespaces chosen at run time (ClusterExternalSecret)
+    anywhere: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for (kind, _, _), items in sorted(self.objects.items()):
             self.by_kind.setdefault(kind, []).extend(items)
 
     def has(self, kind: str, namespace: str, name: str) -> bool:
-        return bool(self.objects.get((kind, namespace, name)))
+        return bool(self.objects.get((kind, namespace, name))) or (kind, name) in self.anywhere
 
     def of_kind(self, kind: str) -> list[tuple[Unit, Resource]]:
         return self.by_kind.get(kind, [])
+
+
+#: What makes a Secret at run time, as data: (group, kind) → (paths to the Secret's name,
+#: tried in order, the object's own name when none is set; suffixes added to that name;
+#: whether the namespace is chosen at run time). The next operator is one line.
+SECRET_MAKERS: dict[tuple[str, str], tuple[tuple[tuple[str, ...], ...], tuple[str, ...], bool]] = {
+    ("bitnami.com", "SealedSecret"): ((("spec", "template", "metadata", "name"),), ("",), False),
+    ("external-secrets.io", "ExternalSecret"): ((("spec", "target", "name"),), ("",), False),
+    ("external-secrets.io", "ClusterExternalSecret"): (
+        (("spec", "externalSecretSpec", "target", "name"), ("spec", "externalSecretName")),
+        ("",), True),
+    ("cert-manager.io", "Certificate"): ((("spec", "secretName"),), ("",), False),
+    ("postgresql.cnpg.io", "Cluster"): ((), ("-app", "-superuser", "-ca", "-replication",
+                                             "-server"), False),
+    ("secretgenerator.mittwald.de", "StringSecret"): ((), ("",), False),
+    ("onepassword.com", "OnePasswordItem"): ((), ("",), False),
+    ("secrets.hashicorp.com", "VaultStaticSecret"): ((("spec", "destination", "name"),), ("",),
+                                                     False),
+    ("secrets.hashicorp.com", "VaultDynamicSecret"): ((("spec", "destination", "name"),),
+                                                      ("",), False),
+    ("bitwarden-k8s.io", "BitwardenSecret"): ((("spec", "secretName"),), ("",), False),
+}
+#: Annotations whose value names a Secret a controller makes beside the object:
+#: OpenShift's service CA operator.
+SECRET_ANNOTATIONS = ("service.beta.openshift.io/serving-cert-secret-name",
+                      "service.alpha.openshift.io/serving-cert-secret-name")
+ANY_NAMESPACE = "*"
+
+
+def secrets_made(res: Resource) -> list[tuple[str, str]]:
+    """(namespace, name) of the Secrets a controller makes from ``res`` (namespace ``*``:
+    chosen at run time)."""
+    out: list[tuple[str, str]] = []
+    maker = SECRET_MAKERS.get((res.api_version.rpartition("/")[0], res.kind))
+    if maker is not None:
+        paths, suffixes, anywhere = maker
+        name = next((str(v) for p in paths if isinstance(v := dig(res.obj, *p), str) and v),
+                    res.name)
+        ns = ANY_NAMESPACE if anywhere else res.namespace
+        out.extend((ns, name + suffix) for suffix in suffixes if name)
+    annotations = dig(res.obj, "metadata", "annotations")
+    if isinstance(annotations, dict):
+        for key in SECRET_ANNOTATIONS:
+            if isinstance(annotations.get(key), str) and annotations[key]:
+                out.append((res.namespace, annotations[key]))
+    return out
 
 
 def env_index(ctx: Context, env: str) -> EnvIndex:
@@ -252,18 +300,20 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
     if env not in cache:
         objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]] = {}
         external: dict[str, list[str]] = {}
+        anywhere: set[tuple[str, str]] = set()
         er = next(e for e in ctx.platform.envs if e.env.name == env)
         for unit in _units(er, None):
             for res in unit.resources:
                 objects.setdefault((res.kind, res.namespace, res.name), []).append((unit, res))
-                if res.kind == "SealedSecret":  # the controller makes a Secret of it
-                    name = str(dig(res.obj, "spec", "template", "metadata", "name") or res.name)
-                    objects.setdefault(("Secret", res.namespace, name), []).append((unit, res))
+                for ns, name in secrets_made(res):  # operators make Secrets of these
+                    objects.setdefault(("Secret", ns, name), []).append((unit, res))
+                    if ns == ANY_NAMESPACE:
+                        anywhere.add(("Secret", name))
         for ar in er.apps:
             if any(k in ("external", "helm") for k in ar.app.kinds) or not ar.rendered:
                 ns = ar.app.destination.get("namespace", "")
                 external.setdefault(ns, []).append(ar.app.name)
-        cache[env] = EnvIndex(objects, external)
+        cache[env] = EnvIndex(objects, external, anywhere=anywhere)
     return cache[env]
 
 

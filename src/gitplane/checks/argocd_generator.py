@@ -1,8 +1,11 @@
 """An ApplicationSet generator that cannot produce Applications offline, or fails.
 
-Examples: a template that does not execute (`missingkey=error` and an absent key), a git
-generator on another repository, a generator that needs a live service (scmProvider,
-pullRequest, plugin, clusterDecisionResource), an ApplicationSet without a template.
+Errors: a template that does not execute (`missingkey=error` and an absent key), an
+ApplicationSet without generators or a template name, generated Applications Argo CD would
+refuse. Warnings (a correct repository cannot avoid them; their Applications are unknown
+offline): a generator that needs a live service (scmProvider, pullRequest, plugin,
+clusterDecisionResource), a git generator on another repository, a generator that matched
+nothing.
 
 Failing::
 

@@ -9,11 +9,12 @@ Failing: a ``Widget`` in Application ``widgets`` whose CRD is rendered by Applic
 ``widget-crds``, both in wave 0, no sync option.
 
 Passing: the Widget annotated ``SkipDryRunOnMissingResource=true``, or ``widget-crds`` in
-wave -1.
+wave -1, or ``widget-crds`` deploying to another cluster (only a CRD on the same destination
+cluster orders anything).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
 
@@ -35,16 +36,28 @@ def _wave(meta: object) -> int:
         return 0
 
 
+def _cluster(ar: Any) -> str:
+    """The destination cluster of an Application (server, or name; in-cluster alike)."""
+    dest = ar.app.destination
+    server = dest.get("server") or ""
+    name = dest.get("name") or ""
+    if server == "https://kubernetes.default.svc" or name == "in-cluster":
+        return "in-cluster"
+    return server or f"name:{name}"
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     from gitplane.checks import dig, resource_finding
 
     for er in ctx.platform.envs:
-        crds: dict[tuple[str, str], str] = {}  # (group, kind) -> Application
+        # (group, kind, destination cluster) -> the Application deploying the CRD there
+        crds: dict[tuple[str, str, str], str] = {}
         for ar in er.apps:
             for res in ar.resources:
                 if res.kind == "CustomResourceDefinition":
                     crds[(str(dig(res.obj, "spec", "group")),
-                          str(dig(res.obj, "spec", "names", "kind")))] = ar.app.name
+                          str(dig(res.obj, "spec", "names", "kind")),
+                          _cluster(ar))] = ar.app.name
         if not crds:
             continue
         waves = {ar.app.name: _wave(ar.app.doc.get("metadata")) for ar in er.apps}
@@ -56,7 +69,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             unit = Unit(er.env.name, ar.app.name, ar.resources)
             for res in ar.resources:
                 group = res.api_version.rpartition("/")[0]
-                owner = crds.get((group, res.kind))
+                owner = crds.get((group, res.kind, _cluster(ar)))
                 if owner is None or owner == ar.app.name:
                     continue
                 options = str(dig(res.obj, "metadata", "annotations", OPTIONS) or "")

@@ -12,11 +12,15 @@ Failing::
     metadata: {name: db}
     stringData: {password: hunter2}
 
-Passing: a ``bitnami.com/v1alpha1`` SealedSecret with ``encryptedData``.
+Passing: a ``bitnami.com/v1alpha1`` SealedSecret with ``encryptedData``; values that are all
+argocd-vault-plugin placeholders (``<path:secret/data/db#password>``); an Argo CD repository
+Secret (``argocd.argoproj.io/secret-type: repository``) holding only ``url`` and ``type``.
 """
 from __future__ import annotations
 
+import base64
 import json
+import re
 from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
@@ -29,9 +33,47 @@ SEVERITY = "error"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
+#: argocd-vault-plugin placeholders (``<path:vault/data/x#key>``, ``<key>`` with the path in
+#: an annotation): the plugin fills the value in at render time, the repository holds none.
+AVP = re.compile(r"^\s*<[^<>\s]+>\s*$|^\s*<path:[^>]+>\s*$")
+#: Keys of Argo CD repository and cluster Secrets that are not credentials.
+ARGOCD_PLAIN = {"url", "type", "name", "project", "enableOCI", "enableLfs", "insecure",
+                "forceHttpBasicAuth", "proxy", "noProxy", "server", "namespaces",
+                "clusterResources", "useAzureWorkloadIdentity", "githubAppEnterpriseBaseUrl"}
+SECRET_TYPE = "argocd.argoproj.io/secret-type"
+
+
+def _values(obj: dict[str, Any]) -> dict[str, Any]:
+    """Every key of ``data`` and ``stringData`` with its value (base64 decoded where it can
+    be)."""
+    out: dict[str, Any] = {}
+    data = obj.get("data")
+    for k, v in (data.items() if isinstance(data, dict) else []):
+        try:
+            out[str(k)] = base64.b64decode(str(v), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            out[str(k)] = v
+    string = obj.get("stringData")
+    for k, v in (string.items() if isinstance(string, dict) else []):
+        out[str(k)] = v
+    return out
+
+
 def _plain(obj: Any) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "Secret" and \
-        str(obj.get("apiVersion") or "") == "v1" and bool(obj.get("data") or obj.get("stringData"))
+    """A Secret holding a value in plain text: not only placeholders of
+    argocd-vault-plugin, not an Argo CD repository Secret holding only its URL and type."""
+    if not (isinstance(obj, dict) and obj.get("kind") == "Secret" and
+            str(obj.get("apiVersion") or "") == "v1" and
+            bool(obj.get("data") or obj.get("stringData"))):
+        return False
+    values = _values(obj)
+    secret = {k: v for k, v in values.items()
+              if not (isinstance(v, str) and AVP.match(v))}
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if isinstance(labels, dict) and labels.get(SECRET_TYPE) in ("repository", "repo-creds"):
+        secret = {k: v for k, v in secret.items() if k not in ARGOCD_PLAIN}
+    return bool(secret)
 
 
 def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:

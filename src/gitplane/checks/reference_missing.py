@@ -2,8 +2,11 @@
 no Application of the environment creates.
 
 The pod then never starts (``CreateContainerConfigError``, ``FailedMount``). Looked up in the
-pod's namespace across every Application of the environment; a SealedSecret counts as its
-Secret; names made by kustomize generators are compared with their hash suffix, as rendered.
+pod's namespace across every Application of the environment; an object an operator makes
+a Secret from counts as that Secret (SealedSecret, ExternalSecret and ClusterExternalSecret
+``target.name`` or their own name, cert-manager Certificate ``secretName``, CloudNativePG
+Cluster ``<name>-app``/``-superuser``/``-ca``/..., OpenShift's
+``service.beta.openshift.io/serving-cert-secret-name``; the table is ``SECRET_MAKERS``); names made by kustomize generators are compared with their hash suffix, as rendered.
 References marked ``optional: true`` are skipped. When an Application gitplane cannot render
 (a Helm chart from a repository) deploys into the same namespace, it may create the object:
 the finding is then a warning naming it.

@@ -49,6 +49,27 @@ def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set
     return cache[env]
 
 
+def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
+    """namespace → the first custom resource rendered there (``Kind/name``): an operator may
+    create and label pods from it at run time."""
+    from gitplane import kinds
+    from gitplane.checks import env_index
+
+    cache = ctx.cache.setdefault("custom-resources", {})
+    if env not in cache:
+        out: dict[str, str] = {}
+        for (kind, ns, name), items in sorted(env_index(ctx, env).objects.items()):
+            if not ns or ns in out:
+                continue
+            for _, r in items:
+                if kinds.group_of(r.api_version) not in kinds.BUILTIN_GROUPS and \
+                        kinds.group_of(r.api_version) != "argoproj.io":
+                    out[ns] = f"{kind}/{name}"
+                    break
+        cache[env] = out
+    return cache[env]
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     from gitplane.checks import dig, env_index, resource_finding
 
@@ -72,7 +93,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             sel = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             maybe = index.external_namespaces.get(res.namespace)
-            if maybe:
+            makers = _custom_resources(ctx, unit.environment).get(res.namespace)
+            if makers and not maybe:
+                yield resource_finding(ID, "warning", unit, res,
+                                       f"selector {sel} matches no rendered pod template; pods "
+                                       f"may be made by an operator from {makers}",
+                                       "spec", "selector")
+            elif maybe:
                 yield resource_finding(ID, "warning", unit, res,
                                        f"selector {sel} matches no rendered pod template; pods "
                                        f"may come from {', '.join(sorted(maybe))}",

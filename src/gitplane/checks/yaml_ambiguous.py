@@ -1,10 +1,12 @@
-"""A YAML value or key that YAML 1.1 and YAML 1.2 read differently.
+"""A YAML value or key that the readers on Argo CD's path read differently.
 
-kustomize reads YAML 1.2, where ``NO``, ``on`` or ``1:20`` are strings; the API server's
-decoder, PyYAML and many tools read YAML 1.1, where they are ``false``, ``true`` and the number
-80 — a ConfigMap then fails with "cannot unmarshal bool into Go struct field". Unquoted
-``yes/no/on/off/y/n`` (any case), sexagesimal numbers (``1:20``), leading-zero octals
-(``0755``) and keys that are not strings (``1:``, ``on:``) are reported with their line.
+Argo CD reads a plain manifest folder with a YAML 1.1 reader (sigs.k8s.io/yaml), where
+unquoted ``yes/no/on/off/y/n`` (any case) are booleans: ``COUNTRY: NO`` in a ConfigMap then
+fails with "cannot unmarshal bool into Go struct field". In a kustomize source they are not
+reported: kustomize reads them as strings and writes them quoted. Sexagesimal numbers
+(``1:20``, 80 in YAML 1.1) and keys that are not strings (``1:``, ``on:``) are reported in
+both. A leading-zero octal (``defaultMode: 0440``) is octal for every reader on Argo CD's
+path and is not reported (quoting it would make it invalid).
 
 Failing::
 

@@ -27,7 +27,7 @@ from gitplane.proc import Engine
 from gitplane import cache
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository
-from gitplane.yamlio import Doc, ParsedFiles, words_of, load_text, load_trusted
+from gitplane.yamlio import BOOLEAN_HAZARD, Doc, ParsedFiles, words_of, load_text, load_trusted
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -132,7 +132,10 @@ class Graph:
         self.docs[rel] = docs
         for doc in docs:
             for line, message in doc.hazards:
-                self.problem("yaml-ambiguous", rel, line, message, "warning")
+                # kustomize writes YAML 1.1 booleans it read as strings quoted, so they reach
+                # the API server as strings: not a hazard in a kustomize source.
+                if BOOLEAN_HAZARD not in message:
+                    self.problem("yaml-ambiguous", rel, line, message, "warning")
         return docs
 
     # -- the walk ------------------------------------------------------------------------
