@@ -31,8 +31,18 @@ def test_directory_rules(tmp_path: Path) -> None:
 
 def test_directory_problems(tmp_path: Path) -> None:
     write(tmp_path / "d/bad.yaml", "a: [\n")
-    write(tmp_path / "d/nokind.yaml", "foo: bar\n")
+    write(tmp_path / "d/nokind.yaml", "metadata: {name: x}\nkind: \napiVersion: v1\n")
+    # Argo CD skips a file that does not decode and does not look like a manifest (a
+    # kustomization.yaml in a plain folder, a values file): no problem, no object.
+    write(tmp_path / "d/kustomization.yaml", "resources:\n  - a.yaml\n")
+    write(tmp_path / "d/values.yaml", "replicas: 2\n---\napiVersion: v1\nkind: ConfigMap\n")
+    # ...but a document without a kind after objects of the same file is an error.
+    write(tmp_path / "d/tail.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+          "---\nfoo: bar\n")
     (tmp_path / "deployments").mkdir()
     out = directory.build(Repository.find(tmp_path), tmp_path / "d", {})
-    assert sorted(p.rule for p in out.problems) == ["yaml-syntax", "yaml-syntax"]
+    assert sorted((p.file, p.rule) for p in out.problems) == [
+        ("d/bad.yaml", "yaml-syntax"), ("d/nokind.yaml", "yaml-syntax"),
+        ("d/tail.yaml", "yaml-syntax")]
     assert any("not a Kubernetes object" in p.message for p in out.problems)
+    assert [r.name for r in out.resources] == ["c"]

@@ -7,6 +7,7 @@ stage (YAML reading, kustomize, discovery) report what that stage found.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterator
@@ -315,6 +316,42 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
                 external.setdefault(ns, []).append(ar.app.name)
         cache[env] = EnvIndex(objects, external, anywhere=anywhere)
     return cache[env]
+
+
+def _without_env(text: str, env: str) -> str:
+    """``text`` with the environment's name removed as a whole path segment or as a
+    ``-``/``_``/``.``-separated token of one (``overlays/staging``, ``svc-a-staging``)."""
+    out = []
+    for seg in text.strip("/").split("/"):
+        if seg == env:
+            continue
+        tokens = re.split(r"([-_.])", seg)  # words at even places, separators between
+        words = tokens[::2]
+        if env in words and len(words) > 1:
+            i = words.index(env) * 2
+            if i:
+                del tokens[i - 1:i + 1]  # the separator before it, and it
+            else:
+                del tokens[0:2]  # it, and the separator after it
+            seg = "".join(tokens)
+        out.append(seg)
+    return "/".join(out)
+
+
+def counterpart_key(ar: Any, env: str) -> str:
+    """What an Application deploys, the same in every environment: its sources (repository,
+    chart, path) with the environment's name taken out of paths; its name (likewise) when it
+    has no source that says more. Applications of two environments match by this key, not
+    by their names (which often carry the environment: ``svc-a-staging``)."""
+    from gitplane.repo import normalize_url
+
+    parts = []
+    for src in ar.app.sources:
+        if src.chart:
+            parts.append(f"{normalize_url(src.repo_url)}#{src.chart}")
+        elif src.path is not None:
+            parts.append(f"{normalize_url(src.repo_url)}:{_without_env(src.path, env)}")
+    return "|".join(parts) or f"name:{_without_env(ar.app.name, env)}"
 
 
 def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,

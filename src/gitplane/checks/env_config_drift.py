@@ -1,8 +1,9 @@
 """The same ConfigMap with different keys in two environments.
 
 Values differ between environments by design; keys should not: a key missing in production
-that staging has is how a promotion breaks. ConfigMaps are matched by Application,
-namespace and name (generator hash suffixes removed).
+that staging has is how a promotion breaks. ConfigMaps are matched by what their Application
+deploys (see env-missing-overlay: not by the Application's name), namespace (the
+environment's name taken out) and name (generator hash suffixes removed).
 
 Failing: ``environment-config`` with ``ENV, LOG_LEVEL`` in staging and only ``ENV`` in
 production.
@@ -23,11 +24,20 @@ ID = "env-config-drift"
 SEVERITY = "warning"
 
 
+def _without_env_ns(namespace: str, env: str) -> str:
+    from gitplane.checks import _without_env
+
+    return _without_env(namespace, env)
+
+
 def check(ctx: Context) -> Iterator[Finding]:
+    from gitplane.checks import counterpart_key
+
     envs = ctx.platform.envs
     if len(envs) < 2:
         return
     seen: dict[tuple[str, str, str], dict[str, tuple[set[str], Any]]] = {}
+    names: dict[str, dict[str, str]] = {}  # counterpart key → environment → Application
     for er in envs:
         for ar in er.apps:
             for res in ar.resources:
@@ -35,15 +45,19 @@ def check(ctx: Context) -> Iterator[Finding]:
                     continue
                 base = re.sub(r"-[a-z0-9]{10}$", "", res.name)
                 keys = set(res.obj.get("data") or {}) | set(res.obj.get("binaryData") or {})
-                seen.setdefault((ar.app.name, res.namespace, base), {})[er.env.name] = (keys, res)
-    for (app, ns, name), by_env in sorted(seen.items()):
-        if len(by_env) < 2 or (ctx.only_app and app != ctx.only_app):
+                key = counterpart_key(ar, er.env.name)
+                names.setdefault(key, {})[er.env.name] = ar.app.name
+                ns = _without_env_ns(res.namespace, er.env.name)
+                seen.setdefault((key, ns, base), {})[er.env.name] = (keys, res)
+    for (key, ns, name), by_env in sorted(seen.items()):
+        apps = names[key]
+        if len(by_env) < 2 or (ctx.only_app and ctx.only_app not in apps.values()):
             continue
         union = set().union(*(k for k, _ in by_env.values()))
         for env, (keys, res) in sorted(by_env.items()):
             missing = sorted(union - keys)
             if missing:
                 others = [e for e, (k, _) in by_env.items() if set(missing) & k]
-                yield Finding(env, app, res.file, res.line, ID, res.id, SEVERITY,
-                              f"ConfigMap {ns}/{name} lacks {', '.join(missing)} that "
+                yield Finding(env, apps[env], res.file, res.line, ID, res.id, SEVERITY,
+                              f"ConfigMap {res.namespace}/{name} lacks {', '.join(missing)} that "
                               f"{', '.join(sorted(others))} has")

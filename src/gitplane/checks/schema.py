@@ -1,8 +1,12 @@
 """An object that does not match its Kubernetes schema (Kubernetes 1.37, strict).
 
 Strict means unknown fields are errors too, as ``kubectl apply --validate=strict`` and the
-API server's field validation treat them. Schemas come from kubernetes-validate, offline; one
-validator is built per apiVersion and kind and reused.
+API server's field validation treat them. Schemas come from kubernetes-validate, offline, for
+built-in kinds; from the CRDs an environment renders; for Argo CD's Application,
+ApplicationSet and AppProject, from the CRDs of the Argo CD release the reference platform
+pins (shipped with gitplane; a repository that renders Argo CD's CRDs uses its own); then
+from the schema locations configured. One validator is built per apiVersion and kind and
+reused.
 
 Failing::
 
@@ -18,6 +22,8 @@ Passing: the same with ``selector``, matching template labels and ``ports: [{con
 """
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import os
 import re
@@ -33,6 +39,27 @@ if TYPE_CHECKING:
 ID = "schema"
 SEVERITY = "error"
 MAX_ERRORS_PER_OBJECT = 10
+
+
+#: What a kind and an apiVersion may look like before they name a schema file.
+SAFE_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+SAFE_API = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9a-z]{1,20}$")
+
+
+@functools.lru_cache(maxsize=1)
+def argocd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) → strict schema of Argo CD's Application, ApplicationSet and
+    AppProject, from the CRDs of the release the reference platform pins (built by
+    ``tools/argocd_schemas.py``)."""
+    data = json.loads(gzip.decompress(
+        (Path(__file__).parents[1] / "schemas" / "argocd.json.gz").read_bytes()))
+    return {tuple(k.split("|", 1)): v for k, v in data["schemas"].items()}  # type: ignore[misc]
+
+
+def argocd_release() -> str:
+    data = json.loads(gzip.decompress(
+        (Path(__file__).parents[1] / "schemas" / "argocd.json.gz").read_bytes()))
+    return str(data["release"])
 
 
 class Schemas:
@@ -63,6 +90,8 @@ class Schemas:
         """The validator for ``kind``, or None when no source has a schema for it."""
         import jsonschema_rs
 
+        if not SAFE_KIND.match(kind) or not SAFE_API.match(api_version):
+            return None  # never a file name built from such input
         with self._lock:
             key = (api_version, kind)
             if key in self._validators and self._validators[key] is not None:
@@ -82,6 +111,12 @@ class Schemas:
                 if ck not in self._validators:
                     self._validators[ck] = jsonschema_rs.validator_for(crd)
                 return self._validators[ck]
+            own = argocd_schemas().get(key)
+            if own is not None:  # Argo CD's own kinds, from the pinned release's CRDs
+                ak = ("argocd", key)
+                if ak not in self._validators:
+                    self._validators[ak] = jsonschema_rs.validator_for(own)
+                return self._validators[ak]
             if key not in self._validators:
                 self._validators[key] = self._located(api_version, kind)
             return self._validators[key]

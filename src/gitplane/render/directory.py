@@ -59,7 +59,7 @@ def build(repo: Repository, directory: Path, options: dict[str, Any],
         if exclude and glob_match(exclude, rel_in_app):
             continue
         read_file(repo, path, out, top_real, parsed)
-    if out.problems:
+    if any(p.severity == "error" for p in out.problems):
         out.ok = False
     return out
 
@@ -88,24 +88,40 @@ def read_file(repo: Repository, path: Path, out: Rendered, top_real: Path | None
     if not docs:
         out.problems.append(Problem("yaml-syntax", rel, 1, "contributed 0 objects (empty or "
                                     "comments only)", severity="warning"))
+    found = 0
     for doc in docs:
-        out.problems.extend(Problem("yaml-ambiguous", rel, line, message, severity="warning")
-                            for line, message in doc.hazards)
         items = [doc.obj]
         if isinstance(doc.obj, dict) and doc.obj.get("kind") == "List" \
                 and isinstance(doc.obj.get("items"), list):
             items = doc.obj["items"]
         for obj in items:
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
-                out.problems.append(Problem("yaml-syntax", rel, doc.line,
-                                            "not a Kubernetes object (no apiVersion/kind)"))
-                continue
+                # Argo CD's repo server stops at such a document; with no object before it,
+                # a file that does not look like a manifest (a kustomization.yaml, a values
+                # file) is skipped without an error.
+                if found or _looks_like_manifest(path):
+                    out.problems.append(Problem("yaml-syntax", rel, doc.line,
+                                                "not a Kubernetes object (no apiVersion/kind)"))
+                return
+            found += 1
             out.resources.append(Resource(obj, rel, doc.line, doc if obj is doc.obj else None))
+        out.problems.extend(Problem("yaml-ambiguous", rel, line, message, severity="warning")
+                            for line, message in doc.hazards)
+
+
+def _looks_like_manifest(path: Path) -> bool:
+    """Argo CD's test for a file that fails to decode: it holds ``apiVersion:``, ``kind:``
+    and ``metadata:``."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True
+    return all(m in data for m in (b"apiVersion:", b"kind:", b"metadata:"))
 
 
 def build_file(repo: Repository, path: Path, parsed: ParsedFiles | None = None) -> Rendered:
     """A single manifest file as a source (a root Application file of a repository)."""
     out = Rendered()
     read_file(repo, path, out, parsed=parsed)
-    out.ok = not out.problems
+    out.ok = not any(p.severity == "error" for p in out.problems)
     return out
