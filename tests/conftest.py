@@ -54,6 +54,10 @@ def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     """Each test renders with its own, empty render cache."""
     monkeypatch.setenv("GITPLANE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("GITPLANE_NO_CACHE", "0")
+    # The branch a detached checkout stands for is read from CI variables: none in tests
+    # unless a test sets them.
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    monkeypatch.delenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", raising=False)
 
 
 @pytest.fixture

@@ -43,9 +43,12 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
 
 
 def generate_appset(file: Path, clusters_file: Path | None = None,
-                    directory: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The Applications the ApplicationSets in ``file`` generate, offline, and the errors
-    (``file:line: message``), as ``argocd appset generate`` would without a cluster."""
+                    directory: Path | None = None
+                    ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The Applications the ApplicationSets in ``file`` generate, offline, the errors and
+    the warnings (``file:line: message``), as ``argocd appset generate`` would without a
+    cluster. A generated Application whose destination cluster the inventory does not hold
+    is kept and warned about, as ``apps`` keeps it and ``check`` reports it."""
     from gitplane.argocd import clusters as inventory
     from gitplane.argocd.appset import expand, generator_path
     from gitplane.argocd.application import APPLICATIONSET, is_kind
@@ -70,12 +73,26 @@ def generate_appset(file: Path, clusters_file: Path | None = None,
     world = LocalWorld(repo, clusters=secrets)
     apps: list[dict[str, Any]] = []
     errors: list[str] = []
+    warnings: list[str] = []
+    known = inventory.destinations(secrets)
     for doc in appsets:
-        result = expand(doc.obj, world, clusters=inventory.destinations(secrets))
+        # As ``apps`` does: an Application whose cluster the inventory does not hold is still
+        # generated (the inventory offline may be incomplete), and is a finding.
+        result = expand(doc.obj, world)
         apps.extend(g.doc for g in result.apps)
         errors.extend(f"{shown}:{doc.line_of(*generator_path(label))}: {label}: {message}"
                       for label, message in result.errors)
-    return apps, errors
+        for g in result.apps:
+            dest = g.doc.get("spec", {}).get("destination") or {}
+            name, server = dest.get("name"), dest.get("server")
+            unknown = name if name and name not in known else \
+                server if server and not name and server not in known.values() else None
+            if unknown:
+                warnings.append(f"{shown}:{doc.line_of(*generator_path(g.generator))}: "
+                              f"Application '{g.doc['metadata']['name']}': cluster '{unknown}' "
+                              "is not in the cluster inventory (give it with --clusters FILE) "
+                              "(argocd-destination)")
+    return apps, errors, warnings
 
 
 def apps(platform: Platform, app: str | None = None) -> list[dict[str, Any]]:

@@ -392,13 +392,15 @@ def appset_generate(file: Path, clusters_file: Path | None, fmt: str) -> None:
     from gitplane.yamlio import dump_all
 
     base = _state().directory
-    apps, errors = api.generate_appset(base / file if base else file,
+    apps, errors, warnings = api.generate_appset(base / file if base else file,
                                        (base / clusters_file if base else clusters_file)
                                        if clusters_file else None, base)
     if fmt == "json":
         click.echo(to_json(apps), nl=False)
     elif apps:
         click.echo(dump_all(apps), nl=False)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
     for e in errors:
         click.echo(e, err=True)
     if errors:

@@ -86,6 +86,7 @@ class Result:
     findings: list[Finding]
     applications: int
     resources: int
+    not_rendered: int = 0  # Applications with a source gitplane did not render
 
     @property
     def errors(self) -> int:
@@ -97,8 +98,8 @@ class Result:
 
     def summary(self) -> dict[str, int]:
         return {"environments": len(self.platform.envs), "applications": self.applications,
-                "resources": self.resources, "errors": self.errors,
-                "warnings": self.warnings}
+                "notRendered": self.not_rendered, "resources": self.resources,
+                "errors": self.errors, "warnings": self.warnings}
 
     def to_json(self) -> dict[str, Any]:
         return {"summary": self.summary(), "findings": [f.to_json() for f in self.findings]}
@@ -181,9 +182,12 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
                             severity, f.message)
             found.add(f)
     units = list(ctx.units())
-    apps = sum(1 for er in platform.envs for a in er.apps
-               if not only_app or a.app.name == only_app)
-    return Result(platform, sorted(found), apps, sum(len(u.resources) for u in units))
+    chosen = [a for er in platform.envs for a in er.apps
+              if not only_app or a.app.name == only_app]
+    unrendered = sum(1 for a in chosen if not a.rendered or
+                     set(a.app.kinds) - {"kustomize", "directory", "ref"})
+    return Result(platform, sorted(found), len(chosen), sum(len(u.resources) for u in units),
+                  unrendered)
 
 
 WORKLOADS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),

@@ -46,6 +46,27 @@ def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
         servers = {c["data"]["server"] for c in er.clusters} | {IN_CLUSTER}
         names = {c["data"]["name"] for c in er.clusters} | {"in-cluster"}
+        # Applications per unknown cluster: the fix is named once, in the first one's finding.
+        naming: dict[str, list[str]] = {}
+        for ar in er.apps:
+            d = ar.app.destination
+            cluster = d.get("name") if d.get("name") else d.get("server")
+            if cluster and not (d.get("name") and d.get("server")) and \
+                    cluster not in (names if d.get("name") else servers):
+                naming.setdefault(cluster, []).append(ar.app.name)
+        repo = ctx.platform.repo
+        inventory = repo.inventory_path(er.env.name) if repo.seed_layout else None
+        where = repo.rel(inventory) if inventory is not None else "clusters: in gitplane.yaml"
+
+        def unknown_message(cluster: str, app: str) -> str:
+            apps = naming.get(cluster, [app])
+            if len(apps) > 1 and app != apps[0]:
+                return (f"cluster '{cluster}' is not in this environment's cluster inventory "
+                        f"(one of {len(apps)} Applications; the fix is given for '{apps[0]}')")
+            count = (f"{len(apps)} Applications name cluster '{cluster}', which is"
+                     if len(apps) > 1 else f"cluster '{cluster}' is")
+            return (f"{count} not in this environment's cluster inventory: add its Argo CD "
+                    f"cluster Secret to {where}")
         created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
         created |= {r.name for root in er.roots.values() for r in root.resources
                     if r.kind == "Namespace"}
@@ -63,11 +84,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             if dest.get("name") and dest.get("server"):
                 yield finding("destination has both name and server; Argo CD needs one")
             elif dest.get("name") and dest["name"] not in names:
-                yield finding(f"cluster '{dest['name']}' is not in this environment's cluster "
-                              "inventory")
+                yield finding(unknown_message(dest["name"], app.name))
             elif dest.get("server") and dest["server"] not in servers:
-                yield finding(f"cluster '{dest['server']}' is not in this environment's cluster "
-                              "inventory")
+                yield finding(unknown_message(dest["server"], app.name))
             elif not dest.get("name") and not dest.get("server"):
                 yield finding("destination names no cluster (server or name)")
             namespace = dest.get("namespace", "")

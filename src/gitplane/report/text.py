@@ -27,8 +27,10 @@ def findings(result: Result, colour: bool) -> str:
                 where = f"{f.file}:{f.line}" if f.line else f.file
                 lines.append(f"    {sev} {where}{_short(f.resource)}: {f.message} ({f.rule})")
     s = result.summary()
-    summary = (f"{s['environments']} environments, {s['applications']} applications, "
-               f"{s['resources']} resources: {s['errors']} errors, {s['warnings']} warnings")
+    unrendered = f" ({s['notRendered']} not rendered)" if s.get("notRendered") else ""
+    summary = (f"{s['environments']} environments, {s['applications']} applications"
+               f"{unrendered}, {s['resources']} resources: {s['errors']} errors, "
+               f"{s['warnings']} warnings")
     if colour:
         summary = click.style(summary, fg="red" if s["errors"] else "green", bold=True)
     if lines:
