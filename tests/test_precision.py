@@ -305,3 +305,25 @@ def test_counterparts_match_by_what_is_deployed() -> None:
     assert staging == production != other
     assert _without_env("svc-a-staging", "staging") == "svc-a"
     assert _without_env("stagingx", "staging") == "stagingx"
+
+
+def test_remote_bases_and_projects_from_unrendered_sources(tmp_path: Path,
+                                                           run: RunFn) -> None:
+    files = {
+        "boot/remote.yaml": _app("remote", "remote"),
+        "remote/kustomization.yaml": "resources:\n  - https://github.com/acme/base//x?ref=v1\n",
+        "boot/web.yaml": _app("web", "m").replace("project: default", "project: team"),
+        "m/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+        # the OpenShift GitOps operator's ArgoCD resource enables Helm in kustomize
+        "argocd/argocd.yaml": "apiVersion: argoproj.io/v1beta1\nkind: ArgoCD\nmetadata:\n"
+                              "  name: gitops\nspec:\n  kustomizeBuildOptions: --enable-helm\n",
+        "boot/charts.yaml": _app("charts", "charts"),
+        "charts/kustomization.yaml": "helmCharts:\n  - name: x\n    repo: https://c.example.com\n"}
+    found = check(tmp_path, run, files)
+    assert not [f for f in found if f["severity"] == "error"], found
+    by_app = {(f["application"], f["rule"]): f for f in found}
+    assert "is remote" in str(by_app[("remote", "source-not-rendered")]["message"])
+    assert "--enable-helm" in str(by_app[("charts", "source-not-rendered")]["message"])
+    project = by_app[("web", "argocd-project")]
+    assert project["severity"] == "warning" and "may come from charts, remote" in \
+        str(project["message"])

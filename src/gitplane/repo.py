@@ -34,7 +34,10 @@ def normalize_url(url: str) -> str:
     return u
 
 
-HELM_BUILD_OPTION = re.compile(r"kustomize\.buildOptions[\"']?\s*:[^\n]*--enable-helm")
+#: ``kustomize.buildOptions`` of argocd-cm (or the Argo CD chart's values), or
+#: ``kustomizeBuildOptions`` of the Argo CD operator's ArgoCD resource, with --enable-helm.
+HELM_BUILD_OPTION = re.compile(
+    r"(kustomize\.buildOptions|kustomizeBuildOptions)[\"']?\s*:[^\n]*--enable-helm")
 
 #: CI variables naming the branch a pull request will be merged into.
 CI_TARGET_BRANCH = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
@@ -230,7 +233,7 @@ class Repository:
                         data = fh.read(1 << 20)
                 except OSError:
                     continue
-                if b"kustomize.buildOptions" in data and \
+                if (b"kustomize.buildOptions" in data or b"kustomizeBuildOptions" in data) and \
                         HELM_BUILD_OPTION.search(data.decode("utf-8", "replace")):
                     return True
         return False

@@ -59,21 +59,30 @@ def _chart_of(path: Path, top: Path) -> Path | None:
 
 
 def _is_template(obj: dict[str, Any]) -> bool:
-    """An object whose name is a placeholder of another tool (``{{ }}``, ``${{ }}``,
-    ``<NAME>``): Argo CD never templates the name of an Application or ApplicationSet it
-    reads from Git."""
+    """An object another tool fills in before Argo CD sees it: a name with a placeholder
+    (``{{ }}``, ``${{ }}``, ``<NAME>``: Argo CD never templates the name of an object it
+    reads from Git), or an Application whose source has an envsubst/shell placeholder
+    (``repoURL: ${gitops_repo}``)."""
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     name = meta.get("name") if isinstance(meta, dict) else None
-    return isinstance(name, str) and ("{{" in name or bool(_FOREIGN.search(name)))
+    if isinstance(name, str) and ("{{" in name or bool(_FOREIGN.search(name))):
+        return True
+    if not is_kind(obj, APPLICATION):
+        return False
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    sources = [spec.get("source")] + list(spec.get("sources") or []) \
+        if isinstance(spec, dict) else []
+    return any(isinstance(v, str) and "${" in v for src in sources if isinstance(src, dict)
+               for k, v in src.items() if k in ("repoURL", "path", "targetRevision", "chart"))
 
 
 def scan(top: Path, rel: Any) -> Candidates:
-    """Every file under ``top`` (hidden folders and symlinks skipped) holding Argo CD
+    """Every file under ``top`` (``.git`` and symlinks skipped) holding Argo CD
     Applications or ApplicationSets; ``rel`` names a path repository-relative."""
     out = Candidates()
     charts: set[str] = set()
     for current, dirs, files in os.walk(top, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d != ".git")  # .bootstrap/, .argocd/ count
         for name in sorted(files):
             if not name.endswith((".yaml", ".yml")):
                 continue
@@ -271,8 +280,9 @@ def _reasons(er: EnvResult, cands: Candidates | None) -> list[str]:
         out.append(f"Helm charts template Applications ({', '.join(cands.charts[:3])}); "
                    "they are rendered only with a Helm engine")
     if cands is not None and cands.templates:
-        out.append(f"{len(cands.templates)} files are other tools' templates, not Argo CD "
-                   f"objects (e.g. {cands.templates[0]})")
+        n = len(cands.templates)
+        out.append(f"{n} file{' is' if n == 1 else 's are'} other tools' templates, not Argo "
+                   f"CD objects (e.g. {cands.templates[0]})")
     unrendered = [f for f in er.findings if f.rule == "source-not-rendered"]
     if unrendered and not (cands is not None and cands.charts):
         out.append(f"{len(unrendered)} sources not rendered (see the source-not-rendered "

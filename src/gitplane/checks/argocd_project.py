@@ -3,7 +3,9 @@
 Argo CD refuses to sync an Application whose project does not exist or whose source
 repository or destination the project does not allow. The project must be rendered in the
 same environment (rendered by an Application or with a root, or in a file beside a root that
-no Application renders, applied with it; the ``default`` project exists in every Argo CD); ``sourceRepos`` and ``destinations`` are matched as Argo CD matches them
+no Application renders, applied with it; the ``default`` project exists in every Argo CD).
+When some Application or root of the environment is not rendered (a local chart, a remote
+base, a branch not fetched), a missing project may come from it: a warning naming them; ``sourceRepos`` and ``destinations`` are matched as Argo CD matches them
 (globs, ``!`` denials, server or name, namespace).
 
 Failing::
@@ -130,6 +132,11 @@ def check(ctx: Context) -> Iterator[Finding]:
                                         "destinations": [{"server": "*", "namespace": "*"}]})
         names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}
         names.setdefault("in-cluster", IN_CLUSTER)
+        # Applications and roots whose objects gitplane did not see: an AppProject may be
+        # among them (a chart, a remote base, a branch not fetched).
+        unseen = sorted({a.app.name for a in er.apps if not a.rendered or
+                         set(a.app.kinds) - {"kustomize", "directory", "ref", "external"}} |
+                        {r for r, got in er.roots.items() if not got.ok})
         for ar in er.apps:
             app = ar.app
             if ctx.only_app and app.name != ctx.only_app:
@@ -137,6 +144,12 @@ def check(ctx: Context) -> Iterator[Finding]:
             o = app.origin
             spec = projects.get(app.project)
             if spec is None:
+                if unseen:
+                    yield Finding(er.env.name, app.name, o.file, o.line, ID, "", "warning",
+                                  f"project '{app.project}' is not defined by anything "
+                                  f"rendered; it may come from {', '.join(unseen[:3])}"
+                                  f"{', …' if len(unseen) > 3 else ''} (not rendered)")
+                    continue
                 yield Finding(er.env.name, app.name, o.file, o.line, ID, "", SEVERITY,
                               f"project '{app.project}' is not defined in this environment "
                               f"(known: {', '.join(sorted(projects))})")

@@ -254,9 +254,12 @@ class Graph:
                 entry: str) -> Path | None:
         """The local path an entry names, or None after reporting why it is refused."""
         if is_remote(entry):
-            self.problem("kustomize-build", rel, line,
+            # Argo CD fetches it; offline it cannot be: the kustomization is not rendered,
+            # which is said, and is not a defect of the repository.
+            self.problem("source-not-rendered", rel, line,
                          f"{what} '{entry}' is remote; gitplane renders offline and does "
-                         "not fetch it")
+                         "not fetch it, so this kustomization is not rendered",
+                         severity="warning")
             return None
         if entry.startswith("/"):
             self.problem("kustomize-build", rel, line, f"{what} '{entry}' is absolute; refused")
