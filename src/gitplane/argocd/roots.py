@@ -27,7 +27,7 @@ from gitplane.model import Environment, Finding
 from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.repo import DEPLOYMENTS, Repository
-from gitplane.yamlio import load_file
+from gitplane.yamlio import load_file, read_text
 
 #: Marks of a file that is another tool's template, not a manifest Argo CD reads as is.
 _FOREIGN = re.compile(r"\$\{\{|\{\{-|<[A-Z][A-Z0-9_]*>|\{%")
@@ -76,6 +76,15 @@ def _is_template(obj: dict[str, Any]) -> bool:
                for k, v in src.items() if k in ("repoURL", "path", "targetRevision", "chart"))
 
 
+def _argo_text(path: Path, shown: str) -> bool:
+    """Whether the text of ``path`` (within the size limit) names an Argo CD kind."""
+    try:
+        text = read_text(path, shown)[1]
+    except YamlError:
+        return False
+    return bool(_ARGO_TEXT.search(text)) and "argoproj.io" in text
+
+
 def scan(top: Path, rel: Any) -> Candidates:
     """Every file under ``top`` (``.git`` and symlinks skipped) holding Argo CD
     Applications or ApplicationSets; ``rel`` names a path repository-relative."""
@@ -91,21 +100,13 @@ def scan(top: Path, rel: Any) -> Candidates:
                 continue
             chart = _chart_of(path, top)
             if chart is not None:
-                try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if _ARGO_TEXT.search(text) and "argoproj.io" in text:
+                if _argo_text(path, rel(path)):
                     charts.add(rel(chart))
                 continue
             try:
                 docs = load_file(path, rel(path))
             except YamlError:
-                try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if _ARGO_TEXT.search(text) and "argoproj.io" in text:
+                if _argo_text(path, rel(path)):
                     out.templates.append(rel(path))
                 continue
             objs = [d.obj for d in docs
