@@ -27,7 +27,9 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
     engine = Engine(repo.config.kustomize)
     try:
         memo: dict[str, Rendered] = {}
-        all_envs, found = root_finder.environments(repo, engine, roots, memo)
+        # Finding roots renders what the roots will (kept in ``memo``): its progress shows.
+        all_envs, found = root_finder.environments(repo, engine, roots, memo,
+                                                   progress=progress)
         if env and env not in {e.name for e in all_envs}:
             raise GitplaneError(f"unknown environment '{env}' "
                                 f"(known: {', '.join(e.name for e in all_envs)})")

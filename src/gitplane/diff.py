@@ -154,7 +154,8 @@ def platform_at(revisions: Revisions, commit: str | None, engine: Any,
     side = revisions.view(commit) if commit else revisions.repo
     memo: dict[str, Rendered] = {}
     try:
-        envs, found = root_finder.environments(side, engine, roots, memo, changed, shared)
+        envs, found = root_finder.environments(side, engine, roots, memo, changed, shared,
+                                               progress)
     except GitplaneError:
         if not missing_ok:
             raise

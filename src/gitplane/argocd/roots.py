@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
-from gitplane.argocd.discover import EnvResult, Platform, Shared, discover
+from gitplane.argocd.discover import EnvResult, Platform, Progress, Shared, discover
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Environment, Finding
 from gitplane.proc import Engine
@@ -193,7 +193,8 @@ class Found:
 
 
 def find(repo: Repository, engine: Engine, memo: dict[str, Rendered] | None = None,
-         changed: set[str] | None = None, shared: Shared | None = None) -> Found:
+         changed: set[str] | None = None, shared: Shared | None = None,
+         progress: Progress | None = None) -> Found:
     """Discover from every candidate at once (a probe), then keep the files nothing else
     renders at the same revision, and the entries of cycles. ``memo`` keeps the probe's
     renders for the discovery that follows (with the same ``changed`` and ``shared``)."""
@@ -203,7 +204,7 @@ def find(repo: Repository, engine: Engine, memo: dict[str, Rendered] | None = No
     if not every:
         return found
     probe = discover(repo, engine, [Environment(repo.config.environment, every)], memo=memo,
-                     changed=changed, shared=shared)
+                     changed=changed, shared=shared, progress=progress)
     edges: dict[str, set[str]] = {}
     known = set(cands.files)
     for er in probe.envs:
@@ -218,7 +219,8 @@ def find(repo: Repository, engine: Engine, memo: dict[str, Rendered] | None = No
 
 def environments(repo: Repository, engine: Engine, roots: list[str] | None = None,
                  memo: dict[str, Rendered] | None = None, changed: set[str] | None = None,
-                 shared: Shared | None = None) -> tuple[list[Environment], Found | None]:
+                 shared: Shared | None = None, progress: Progress | None = None
+                 ) -> tuple[list[Environment], Found | None]:
     """The environments to discover: the seed layout's, or one whose roots are ``roots``,
     the configured ones, or those found (then also what they were found from)."""
     if repo.seed_layout and not roots:
@@ -226,7 +228,7 @@ def environments(repo: Repository, engine: Engine, roots: list[str] | None = Non
     chosen = list(roots or repo.config.roots)
     found = None
     if not chosen:
-        found = find(repo, engine, memo, changed, shared)
+        found = find(repo, engine, memo, changed, shared, progress)
         chosen = found.roots
         if not chosen and not found.candidates.any and not repo.has_kustomizations():
             raise GitplaneError(f"{repo.root}: no platform here (no '{DEPLOYMENTS}/' folder, "

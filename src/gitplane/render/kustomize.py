@@ -527,6 +527,12 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
     return got if isinstance(got, Rendered) else render_one(engine, got, timeout, memory)
 
 
+def _unrenderable(p: Problem) -> bool:
+    """A problem that stops the engine: an error, or something gitplane cannot render
+    offline (a remote base, Helm inside kustomize)."""
+    return p.severity == "error" or p.rule == "source-not-rendered"
+
+
 def prepare(repo: Repository, engine: Engine, directory: Path,
             parsed: ParsedFiles | None = None, overrides: dict[str, Any] | None = None,
             changed: set[str] | None = None) -> Rendered | Pending:
@@ -534,7 +540,7 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
     skip and the cache. A :class:`Pending` when the engine must run."""
     # With ``changed``, a light walk first: most kustomizations are skipped unparsed.
     graph = _walked(repo, directory, parsed, overrides, light=changed is not None)
-    if graph.light and not any(p.severity == "error" for p in graph.problems) and \
+    if graph.light and not any(_unrenderable(p) for p in graph.problems) and \
             not (graph.files & (changed or set())) and not (graph.probed & (changed or set())) \
             and not _argo_inside(graph) and not _untracked(graph):
         return Rendered(files=graph.files, problems=list(graph.problems), skipped=True)
@@ -542,7 +548,7 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
         graph = _walked(repo, directory, parsed, overrides, light=False)
     out = Rendered(files=graph.files)
     out.problems = list(graph.problems)
-    if any(p.severity == "error" or p.rule == "source-not-rendered" for p in graph.problems):
+    if any(_unrenderable(p) for p in graph.problems):
         out.ok = False
         return out
     kfile = kustomization_file(directory)
