@@ -14,7 +14,7 @@ def render(result: Result) -> str:
         for ar in er.apps:
             cases.setdefault((er.env.name, ar.app.name), [])
     for f in result.findings:
-        cases.setdefault((f.environment, f.application or "(layout)"), []).append(f)
+        cases.setdefault((f.environment, f.application or "(environment)"), []).append(f)
     suites = ET.Element("testsuites", name="gitplane check")
     total = failures = 0
     for env in sorted({e for e, _ in cases}):

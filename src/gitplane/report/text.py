@@ -19,7 +19,7 @@ def findings(result: Result, colour: bool) -> str:
         lines.append(click.style(env or "(all environments)", bold=True) if colour
                      else (env or "(all environments)"))
         for app, by_app in groupby(by_env, key=lambda f: f.application):
-            lines.append(f"  {app or '(layout)'}")
+            lines.append(f"  {app or '(environment)'}")
             for f in by_app:
                 sev = f.severity.ljust(7)
                 if colour:
