@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -314,14 +315,21 @@ def test_schema_location(run: RunFn, platform: Path) -> None:
     unknown = {re.match(r"no schema for \S+ (\w+)", f["message"]).group(1)  # type: ignore
                for f in data["findings"] if f["rule"] == "schema-unknown-kind"}
     assert unknown == {"TFJob"}  # the catalog has no TFJob schema
-    _edit(platform, "deployments/bootstrap/argocd/base/platform-apps.yaml",
-          "    targetRevision: HEAD\n", "    targetRevision: HEAD\n    pathh: x\n")
+    # A location in gitplane.yaml is a folder of the repository (one outside is refused:
+    # a repository's settings never read outside it).
+    shutil.copytree(CATALOG / "cert-manager.io", platform / "schemas/cert-manager.io")
     (platform / "gitplane.yaml").write_text((platform / "gitplane.yaml").read_text() +
-                                            f"schemaLocations: [{CATALOG}]\n")
+                                            "schemaLocations: [schemas]\n")
+    _edit(platform, "deployments/domains/infrastructure/apps/security/base/cert-manager/"
+          "manifests/cluster-issuer.yaml", "spec:\n", "spec:\n  acmee: {}\n")
     found = _findings(run, platform, "schema")
-    assert found and all("'pathh' was unexpected" in f["message"] and
-                         f["file"] == "deployments/bootstrap/argocd/base/platform-apps.yaml"
+    assert found and all("'acmee' was unexpected" in f["message"] and
+                         f["file"].endswith("cert-manager/manifests/cluster-issuer.yaml")
                          for f in found)
+    (platform / "gitplane.yaml").write_text((platform / "gitplane.yaml").read_text().replace(
+        "schemaLocations: [schemas]", f"schemaLocations: [{CATALOG}]"))
+    code, _, err = run("-C", str(platform), "check")
+    assert code == 2 and "leaves the repository" in err
 
 
 CRD = """apiVersion: apiextensions.k8s.io/v1

@@ -24,7 +24,7 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
     repository in another layout has one environment whose roots are ``roots`` or found.
     ``branch``: the branch the working tree stands for (default: see Repository.branch)."""
     repo = Repository.find(path, layout=False, branch=branch)
-    engine = Engine(repo.config.kustomize)
+    engine = Engine(repo.config.kustomize, repo.top)
     try:
         memo: dict[str, Rendered] = {}
         # Finding roots renders what the roots will (kept in ``memo``): its progress shows.

@@ -161,7 +161,7 @@ def envs(fmt: str) -> None:
     from gitplane.proc import Engine
 
     repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
-    engine = Engine(repo.config.kustomize)
+    engine = Engine(repo.config.kustomize, repo.top)
     try:
         envs, _ = root_finder.environments(repo, engine)
     finally:
@@ -326,7 +326,7 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     from gitplane.argocd.roots import RULE
 
     repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
-    engine = Engine(repo.config.kustomize)
+    engine = Engine(repo.config.kustomize, repo.top)
     try:
         with _progress(fmt != "json") as progress:
             result = diffs.diff(repo, base, head, engine, env, app, progress, list(roots))
@@ -437,9 +437,14 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    stdout = sys.stdout
     try:
         cli.main(args=args, prog_name="gitplane", standalone_mode=False)
     except SystemExit as exc:
+        if sys.stdout is not stdout:
+            # click met a closed output pipe (``| head``): it swapped in a quiet stdout and
+            # exits 1, which here means findings. The reader stopping early is not one.
+            return EXIT_OK
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

@@ -1,6 +1,8 @@
 """``gitplane.yaml``: the one optional settings file, validated when loaded."""
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from gitplane.errors import ConfigError, YamlError
 from gitplane.yamlio import load_file
 
 FILENAME = "gitplane.yaml"
+ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 SEVERITIES = ("error", "warning", "off")
@@ -79,6 +82,9 @@ def load(root: Path) -> Config:
     cfg = Config()
     if not path.is_file():
         return cfg
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if not real.startswith(top + os.sep):
+        raise ConfigError(f"{FILENAME}: symlink points outside repository; refused")
     try:
         docs = load_file(path, FILENAME)
     except YamlError as exc:
@@ -101,6 +107,31 @@ def load(root: Path) -> Config:
         if key in ("repoURLs", "roots", "schemaLocations") and \
                 not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{FILENAME}:{line}: '{key}' must be a list of strings")
+        paths = [value] if key == "clusters" else value if key in ("roots",
+                                                                    "schemaLocations") else []
+        for v in paths:
+            if "://" in v:
+                continue
+            if v.startswith("/") or ".." in v.replace("\\", "/").split("/"):
+                raise ConfigError(f"{FILENAME}:{line}: {key}: '{v}' leaves the repository; "
+                                  "give a path inside it")
+        if key == "kustomize" and ("/" in value or "\\" in value or not value.strip()):
+            raise ConfigError(f"{FILENAME}:{line}: kustomize: '{value}' is a path; a "
+                              "repository may name a program on PATH only (set "
+                              "GITPLANE_KUSTOMIZE to choose another engine yourself)")
+        if key == "renderTimeoutSeconds" and not (1 <= value <= 3600):
+            raise ConfigError(f"{FILENAME}:{line}: renderTimeoutSeconds: {value} is out of "
+                              "range (1 to 3600)")
+        if key == "renderMemoryMiB" and not (64 <= value <= 65536):
+            raise ConfigError(f"{FILENAME}:{line}: renderMemoryMiB: {value} is out of range "
+                              "(64 to 65536)")
+        if key == "environment" and not ENV_NAME.match(value):
+            raise ConfigError(f"{FILENAME}:{line}: environment: '{value}' is not a valid name "
+                              "(lowercase letters, digits and '-', as Kubernetes names)")
+        if key in ("branch", "kustomizeBuildOptions") and ("\n" in value or
+                                                         value.startswith("-") and
+                                                         key == "branch"):
+            raise ConfigError(f"{FILENAME}:{line}: {key}: '{value}' is not valid")
         if key == "kubernetesVersion":
             value = check_kubernetes_version(value, f"{FILENAME}:{line}: kubernetesVersion")
         if key == "rules":

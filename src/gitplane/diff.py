@@ -24,10 +24,6 @@ from gitplane.errors import GitplaneError
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
 
-SECRET_FIELDS = {("v1", "Secret"): ("data", "stringData"),
-                 ("bitnami.com/v1alpha1", "SealedSecret"): ("encryptedData",)}
-
-
 @dataclass
 class Change:
     environment: str
@@ -56,39 +52,77 @@ class DiffResult:
                 "problems": [{"side": side, **f.to_json()} for side, f in self.problems]}
 
 
-def _secret_fields(obj: dict[str, Any]) -> tuple[str, ...]:
-    return SECRET_FIELDS.get((str(obj.get("apiVersion")), str(obj.get("kind"))), ())
+#: Where objects keep secret values: (group, kind) → paths of mappings whose values are
+#: secret. A SealedSecret keeps its ciphertexts under ``spec`` (ciphertext is still not
+#: shown: it identifies the value and is all an attacker with the key needs).
+SECRET_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("", "Secret"): (("data",), ("stringData",)),
+    ("bitnami.com", "SealedSecret"): (("spec", "encryptedData"), ("encryptedData",)),
+}
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _secret_fields(obj: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    api = str(obj.get("apiVersion") or "")
+    return SECRET_FIELDS.get((api.rpartition("/")[0], str(obj.get("kind"))), ())
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        obj = obj.get(step) if isinstance(obj, dict) else None
+    return obj
+
+
+def _set(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of ``obj`` with ``path`` set to ``value`` (copies along the path only)."""
+    out = dict(obj)
+    if len(path) == 1:
+        out[path[0]] = value
+    else:
+        inner = out.get(path[0])
+        out[path[0]] = _set(inner if isinstance(inner, dict) else {}, path[1:], value)
+    return out
 
 
 def mask(before: dict[str, Any] | None, after: dict[str, Any] | None
          ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Both sides with secret values replaced by ``+`` runs: equal values get equal runs,
-    different values different lengths, so a change is visible and no value is."""
+    different values different lengths, so a change is visible and no value is. A secret
+    field that is not a mapping (a string, a list) is hidden whole; a
+    ``last-applied-configuration`` annotation is hidden on any object."""
     objs = [o for o in (before, after) if o is not None]
-    fields = set().union(*(_secret_fields(o) for o in objs)) if objs else set()
-    if not fields:
-        return before, after
-    lengths: dict[tuple[str, str, str], int] = {}
+    fields: set[tuple[str, ...]] = set()
+    for o in objs:
+        fields.update(_secret_fields(o))
+    lengths: dict[tuple[tuple[str, ...], str, str], int] = {}
     for o in objs:
         for f in sorted(fields):
-            for k, v in sorted(((o.get(f) or {}) if isinstance(o.get(f), dict) else {}).items()):
-                key = (f, str(k), str(v))
+            value = _get(o, f)
+            items = sorted(value.items(), key=lambda kv: str(kv[0])) if isinstance(
+                value, dict) else [("", value)] if value is not None else []
+            for k, v in items:
+                key = (f, str(k), json.dumps(v, sort_keys=True, default=str))
                 if key not in lengths:
                     lengths[key] = 8 + sum(1 for x in lengths if x[:2] == key[:2])
 
     def hide(o: dict[str, Any] | None) -> dict[str, Any] | None:
         if o is None:
             return None
-        out = dict(o)
+        out = o
         for f in fields:
-            if isinstance(o.get(f), dict):
-                out[f] = {k: "+" * lengths[(f, str(k), str(v))] for k, v in o[f].items()}
-        meta = out.get("metadata")
-        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict) and \
-                "kubectl.kubernetes.io/last-applied-configuration" in meta["annotations"]:
-            out["metadata"] = {**meta, "annotations": {
-                **meta["annotations"],
-                "kubectl.kubernetes.io/last-applied-configuration": "++++++++"}}
+            value = _get(o, f)
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                hidden: Any = {k: "+" * lengths[(f, str(k), json.dumps(
+                    v, sort_keys=True, default=str))] for k, v in value.items()}
+            else:
+                hidden = "+" * lengths[(f, "", json.dumps(value, sort_keys=True, default=str))]
+            out = _set(out, f, hidden)
+        annotations = _get(out, ("metadata", "annotations"))
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            out = _set(out, ("metadata", "annotations"),
+                       {**annotations, LAST_APPLIED: "++++++++"})
         return out
 
     return hide(before), hide(after)

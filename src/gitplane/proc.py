@@ -5,6 +5,7 @@ Argument lists only, a timeout, a memory cap, a clean environment, stderr kept f
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -17,6 +18,30 @@ from gitplane.errors import GitplaneError, RenderError
 
 GIT_SAFE = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
             "-c", "protocol.allow=never"]
+
+
+#: A Kustomize version as ``kustomize version`` and ``kubectl version --client`` print it.
+ENGINE_VERSION = re.compile(r"v\d+\.\d+\.\d+[-+.\w]*")
+
+
+def _configured_engine(name: str, repo_top: Path | None) -> str:
+    """The program ``kustomize:`` of a repository's gitplane.yaml names: a bare name found on
+    the user's PATH and lying outside the repository, else a GitplaneError."""
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise GitplaneError(f"gitplane.yaml: kustomize: '{name}' is a path; a repository may "
+                            "name a program on PATH only (set GITPLANE_KUSTOMIZE to choose "
+                            "another engine yourself)")
+    found = shutil.which(name)
+    if not found:
+        raise GitplaneError(f"gitplane.yaml: kustomize engine '{name}' not found on PATH")
+    real = os.path.realpath(found)
+    if repo_top is not None:
+        top = os.path.realpath(repo_top)
+        if real == top or real.startswith(top + os.sep):
+            raise GitplaneError(f"gitplane.yaml: kustomize: '{name}' resolves to {found}, "
+                                "inside the repository; refused (a repository's program is "
+                                "never run)")
+    return found
 
 
 @dataclass
@@ -61,15 +86,20 @@ def _base_env() -> dict[str, str]:
 
 
 class Engine:
-    """The Kustomize engine: the pinned ``kubectl kustomize`` or one the user names."""
+    """The Kustomize engine: the pinned ``kubectl kustomize``, one the user names
+    (``GITPLANE_KUSTOMIZE``: a name on PATH or a path), or one a repository's gitplane.yaml
+    names (``configured``: a name on the user's PATH only, never a program of the
+    repository). The engine runs in a scratch folder, never in the repository's."""
 
-    def __init__(self, binary: str | None = None) -> None:
-        binary = binary or os.environ.get("GITPLANE_KUSTOMIZE")
-        if binary:
-            found = shutil.which(binary)
+    def __init__(self, configured: str | None = None, repo_top: Path | None = None) -> None:
+        user = os.environ.get("GITPLANE_KUSTOMIZE")
+        if user:
+            found = shutil.which(user)
             if not found:
-                raise GitplaneError(f"kustomize engine '{binary}' not found")
+                raise GitplaneError(f"kustomize engine '{user}' (GITPLANE_KUSTOMIZE) not found")
             self.binary = found
+        elif configured:
+            self.binary = _configured_engine(configured, repo_top)
         else:
             candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
             found = str(candidate) if candidate.exists() else shutil.which("kubectl")
@@ -93,7 +123,8 @@ class Engine:
 
     def build(self, directory: Path, timeout: float = 60.0,
               memory: int = 2 * 1024 ** 3) -> Result:
-        return run(self.command(directory), timeout=timeout, memory=memory, env=self.env())
+        return run(self.command(directory), cwd=self._scratch, timeout=timeout, memory=memory,
+                   env=self.env())
 
     def version(self) -> str:
         """The engine's Kustomize version, asked once per binary (remembered in the cache
@@ -113,14 +144,23 @@ class Engine:
                 return self._version
             cmd = [self.binary, "version", "--client"] if self.is_kubectl else [self.binary,
                                                                                   "version"]
-            res = run(cmd, timeout=20, env=self.env())
+            try:
+                res = run(cmd, cwd=self._scratch, timeout=20, env=self.env())
+            except RenderError as exc:
+                raise GitplaneError(f"kustomize engine {self.binary}: {exc}") from None
             text = res.stdout.decode("utf-8", "replace")
-            ver = "unknown"
+            ver = None
             for line in text.splitlines():
-                if "Kustomize" in line or line.startswith("v"):
-                    ver = line.split(":")[-1].strip()
+                m = ENGINE_VERSION.search(line)
+                if m and ("Kustomize" in line or line.strip().startswith(("v", "{"))):
+                    ver = m.group(0)
+            if res.returncode != 0 or ver is None:
+                # A program that is not kustomize would "render" every folder to nothing.
+                raise GitplaneError(f"{self.binary} does not answer as a kustomize engine "
+                                    f"('{' '.join(cmd[1:])}' gave no Kustomize version); "
+                                    "name kustomize or kubectl")
             self._version = ver
-            if memo and cache.enabled() and res.returncode == 0:
+            if memo and cache.enabled():
                 cache.put(memo, {"version": ver}, "engines")
         return self._version
 

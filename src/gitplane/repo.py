@@ -120,6 +120,9 @@ class Repository:
         top = git_toplevel(root) or root
         if not is_within(root, top):
             top = root
+        deployments = root / DEPLOYMENTS
+        if deployments.is_symlink() and not is_within(deployments.resolve(), top.resolve()):
+            raise BoundaryError(f"{DEPLOYMENTS}: symlink points outside repository; refused")
         config = load_config(root)
         if branch is not None and (not branch.strip() or branch.startswith("-")):
             raise GitplaneError(f"--branch '{branch}': not a branch name")
@@ -351,6 +354,11 @@ class Repository:
             if {"kustomization.yaml", "kustomization.yml", "Kustomization"} & set(files):
                 return True
         return False
+
+    def inside(self, path: Path) -> Path:
+        """``path`` when it, resolved through every link, is within the repository; a
+        BoundaryError naming it otherwise. The one check of every file a setting names."""
+        return self.resolve(self.rel(path))
 
     def inventory_path(self, env: str) -> Path | None:
         """The cluster inventory of ``env``: ``deployments/environments/<env>/clusters.yaml``

@@ -344,6 +344,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
     a kustomization that reads none of them and holds no Argo CD object is not rendered:
     its output is the same on both sides of a diff (``Rendered.skipped``). ``memo`` keeps
     renders between discoveries of the same tree (root finding, then the real one)."""
+    engine.version()  # a program that is not kustomize fails here, before any render
     renderer = _Renderer(repo, engine, jobs or max(2, os.cpu_count() or 2), changed,
                          shared)
     if memo is not None:
@@ -515,6 +516,8 @@ class LocalWorld:
         if self._clusters is None:
             path = self.repo.inventory_path(self.env) if self.env else None
             try:
+                if path is not None and (path.is_file() or path.is_symlink()):
+                    self.repo.inside(path)  # a link out of the repository is refused
                 self._clusters = inventory.load(path, self.repo.rel(path)) \
                     if path is not None and path.is_file() else []
             except GitplaneError as exc:

@@ -77,6 +77,7 @@ class Schemas:
                           str((repo_top or Path.cwd()) / loc) + "/{group}/{kind}_{version}.json"
                           for loc in (locations or [])]
         self.allow_network = allow_network
+        self.repo_top = repo_top
         self._validators: dict[Any, Any] = {}
         self._registry: Any = None
         self._lock = threading.Lock()
@@ -121,6 +122,20 @@ class Schemas:
                 self._validators[key] = self._located(api_version, kind)
             return self._validators[key]
 
+    def _local(self, where: str) -> str | None:
+        """A schema file of a folder location, within the size limit; a location of the
+        repository's gitplane.yaml is read only inside the repository."""
+        if self.repo_top is not None and where.startswith(str(self.repo_top) + os.sep) and \
+                not _within(where, self.repo_top):
+            return None
+        path = Path(where)
+        try:
+            if not path.is_file() or path.stat().st_size > 10 * 1024 * 1024:
+                return None
+            return path.read_text()
+        except (OSError, UnicodeDecodeError):
+            return None
+
     def _located(self, api_version: str, kind: str) -> Any | None:
         import jsonschema_rs
 
@@ -128,8 +143,8 @@ class Schemas:
         for template in self.locations:
             where = template.replace("{group}", group).replace(
                 "{kind}", kind.lower()).replace("{version}", version)
-            text = fetch(where, self.allow_network) if "://" in where else (
-                Path(where).read_text() if Path(where).is_file() else None)
+            text = fetch(where, self.allow_network) if "://" in where else \
+                self._local(where)
             if text is None:
                 continue
             try:
@@ -137,6 +152,11 @@ class Schemas:
             except (ValueError, jsonschema_rs.ValidationError):
                 continue
         return None
+
+
+def _within(path: str, top: Path) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(top)
+    return real.startswith(root + os.sep)
 
 
 def fetch(url: str, allowed: bool) -> str | None:

@@ -1,0 +1,156 @@
+"""A repository is attacker-controlled input: nothing it names is run, nothing outside it is
+read, settings are range-checked, and no secret value reaches an output."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import RunFn, git, write
+from gitplane.diff import mask
+
+URL = "https://example.com/acme/gitops.git"
+APP = (f"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n"
+       f"  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: {URL}\n"
+       f"    path: m\n  destination:\n    server: https://kubernetes.default.svc\n"
+       f"    namespace: web\n")
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web}\ndata: {a: b}\n"
+
+
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "r"
+    for rel, text in {"boot/web.yaml": APP, "m/cm.yaml": CM, **files}.items():
+        write(root / rel, text)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "remote", "add", "origin", URL)
+    return root
+
+
+def _evil_program(path: Path, marker: Path) -> None:
+    write(path, f"#!/bin/sh\ntouch {marker}\necho v5.8.1\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.mark.parametrize("setting", ["./tools/kustomize", "tools/kustomize"])
+def test_a_repository_never_names_a_program_to_run(tmp_path: Path, run: RunFn,
+                                                   setting: str) -> None:
+    marker = tmp_path / "ran"
+    root = _repo(tmp_path, {"gitplane.yaml": f"kustomize: {setting}\n"})
+    _evil_program(root / "tools/kustomize", marker)
+    code, _, err = run("-C", str(root), "check")
+    assert code == 2 and "a repository may name a program on PATH only" in err
+    assert not marker.exists()
+
+
+def test_a_bare_name_resolving_inside_the_repository_is_refused(
+        tmp_path: Path, run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "ran"
+    root = _repo(tmp_path, {"gitplane.yaml": "kustomize: build\n"})
+    _evil_program(root / "build", marker)
+    monkeypatch.setenv("PATH", f"{root}{os.pathsep}{os.environ['PATH']}")
+    code, _, err = run("-C", str(root), "check")
+    assert code == 2 and "inside the repository" in err
+    assert not marker.exists()
+
+
+def test_an_engine_that_is_not_kustomize_fails_clearly(tmp_path: Path, run: RunFn,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _repo(tmp_path, {})
+    monkeypatch.setenv("GITPLANE_KUSTOMIZE", "/bin/echo")
+    code, _, err = run("-C", str(root), "check")
+    assert code == 2 and "does not answer as a kustomize engine" in err
+
+
+@pytest.mark.parametrize("line, message", [
+    ("renderTimeoutSeconds: .nan", "out of range"),
+    ("renderTimeoutSeconds: .inf", "out of range"),
+    ("renderTimeoutSeconds: -1", "out of range"),
+    ("renderMemoryMiB: 0", "out of range"),
+    ("renderMemoryMiB: -5", "out of range"),
+    ("environment: ../../x", "not a valid name"),
+    ("clusters: ../outside.yaml", "leaves the repository"),
+    ("roots: [/etc]", "leaves the repository"),
+    ("schemaLocations: [../schemas]", "leaves the repository"),
+])
+def test_settings_are_checked(tmp_path: Path, run: RunFn, line: str, message: str) -> None:
+    root = _repo(tmp_path, {"gitplane.yaml": line + "\n"})
+    code, _, err = run("-C", str(root), "apps")
+    assert code == 2 and message in err and "gitplane.yaml:1" in err
+
+
+def test_links_out_of_the_repository_are_not_followed(tmp_path: Path, run: RunFn) -> None:
+    outside = write(tmp_path / "outside/clusters.yaml",
+                    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\n  labels: "
+                    "{argocd.argoproj.io/secret-type: cluster}\n"
+                    "stringData: {name: leaked, server: 'https://leaked'}\n")
+    root = _repo(tmp_path, {"gitplane.yaml": "clusters: clusters.yaml\n"})
+    (root / "clusters.yaml").symlink_to(outside)
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert "leaked" not in out + err
+    assert any("outside repository" in f["message"] for f in json.loads(out)["findings"])
+    # gitplane.yaml itself, and deployments/, as links out
+    (root / "gitplane.yaml").unlink()
+    (root / "gitplane.yaml").symlink_to(write(tmp_path / "outside/gitplane.yaml", "{}\n"))
+    code, _, err = run("-C", str(root), "apps")
+    assert code == 2 and "symlink points outside repository" in err
+    (root / "gitplane.yaml").unlink()
+    (tmp_path / "outside/deployments/environments/x").mkdir(parents=True)
+    (root / "deployments").symlink_to(tmp_path / "outside/deployments")
+    code, _, err = run("-C", str(root), "apps")
+    assert code == 2 and "deployments: symlink points outside repository" in err
+
+
+def test_schema_files_are_never_named_by_a_kind(tmp_path: Path, run: RunFn) -> None:
+    write(tmp_path / "outside.json", '{"type": "object", "title": "SECRET-TITLE", '
+                                     '"required": ["leak"]}')
+    evil = ("apiVersion: v1\nkind: ../../../../../../../../" + str(tmp_path)[1:] +
+            "/outside\nmetadata: {name: x, namespace: web}\n")
+    root = _repo(tmp_path, {"m/evil.yaml": evil})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert "SECRET-TITLE" not in out + err and "'leak'" not in out + err
+
+
+def test_sealed_secret_ciphertexts_are_masked() -> None:
+    a = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+         "spec": {"encryptedData": {"password": "AgBy3i4OJSWK+PiTySYZZA=="},
+                  "template": {"metadata": {"name": "db"}}}}
+    b = {**a, "spec": {**a["spec"], "encryptedData": {"password": "AgCHANGED=="}}}
+    ma, mb = mask(a, b)
+    assert ma and mb and "AgBy3i4" not in json.dumps(ma) and "AgCHANGED" not in json.dumps(mb)
+    assert ma["spec"]["encryptedData"]["password"] != mb["spec"]["encryptedData"]["password"]
+    assert ma["spec"]["template"] == a["spec"]["template"]  # not secret, still shown
+
+
+@pytest.mark.parametrize("shape", ["hunter2-as-string", ["hunter2", "x"]])
+def test_secret_fields_of_the_wrong_shape_are_masked_whole(shape: object) -> None:
+    obj = {"apiVersion": "v1", "kind": "Secret", "stringData": shape,
+           "metadata": {"annotations": {
+               "kubectl.kubernetes.io/last-applied-configuration": '{"data": "hunter2"}'}}}
+    masked, _ = mask(obj, None)
+    assert "hunter2" not in json.dumps(masked)
+
+
+def test_diff_never_shows_a_sealed_secret(tmp_path: Path, run: RunFn) -> None:
+    sealed = ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: db, "
+              "namespace: web}}\nspec:\n  encryptedData: {{password: {value}}}\n")
+    root = _repo(tmp_path, {"m/sealed.yaml": sealed.format(value="AgOLDCIPHERTEXT")})
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "one")
+    write(root / "m/sealed.yaml", sealed.format(value="AgNEWCIPHERTEXT"))
+    for fmt in ("text", "markdown", "json"):
+        code, out, err = run("-C", str(root), "diff", "HEAD", "-o", fmt)
+        assert "CIPHERTEXT" not in out + err
+
+
+def test_a_reader_that_stops_early_is_not_a_finding(platform: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "gitplane", "-C", str(platform), "render"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line, as `| head -0` would be
+    assert proc.wait(timeout=120) == 0
