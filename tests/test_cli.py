@@ -265,9 +265,16 @@ def test_render_output_folder_safety(run: RunFn, platform: Path, tmp_path: Path)
     out2 = tmp_path / "out2"
     assert run("-C", str(platform), "render", "-o", str(out2))[0] == 0
     assert "kustomize: v5.8.1" in (out2 / ".gitplane-render").read_text()
+    # a file an earlier render wrote (listed in the marker) for an Application since removed
+    # is deleted; a file gitplane did not write is never deleted
     write(out2 / "staging/gone.yaml", "stale: true\n")
+    write(out2 / "staging/users.yaml", "mine: true\n")
+    marker = out2 / ".gitplane-render"
+    marker.write_text(marker.read_text() + "file: staging/gone.yaml\n")
     assert run("-C", str(platform), "render", "-o", str(out2), "--env", "staging")[0] == 0
     assert not (out2 / "staging/gone.yaml").exists()
+    assert (out2 / "staging/users.yaml").read_text() == "mine: true\n"
+    assert "file: staging/web-app.yaml" in marker.read_text()
     assert (out2 / "staging/web-app.yaml").is_file()
     assert (out2 / "production/web-app.yaml").is_file()
 

@@ -154,3 +154,19 @@ def test_a_reader_that_stops_early_is_not_a_finding(platform: Path) -> None:
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before the first line, as `| head -0` would be
     assert proc.wait(timeout=120) == 0
+
+
+def test_no_secret_value_in_a_finding(tmp_path: Path, run: RunFn) -> None:
+    objs = ("apiVersion: v1\nkind: Secret\nmetadata: {name: s1, namespace: web}\n"
+            "stringData: Zq7-TOKEN-string\n---\n"
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s2, namespace: web}\n"
+            "data: [Zq7-TOKEN-list]\n---\n"
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s3, namespace: web}\n"
+            "stringData: {password: Zq7-TOKEN-map}\n")
+    root = _repo(tmp_path, {"m/secrets.yaml": objs})
+    for fmt in ("text", "json", "sarif", "junit", "github"):
+        code, out, err = run("-C", str(root), "check", "-o", fmt)
+        assert code == 1 and "Zq7-TOKEN" not in out + err, fmt
+    code, out, _ = run("-C", str(root), "check", "-o", "json")
+    found = {f["resource"] for f in json.loads(out)["findings"] if f["rule"] == "plaintext-secret"}
+    assert found == {"/v1/Secret/web/s1", "/v1/Secret/web/s2", "/v1/Secret/web/s3"}

@@ -167,7 +167,8 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
 
     A folder holding other files is refused unless ``force``; files of an earlier render that
     this one does not produce (an Application removed since) are deleted, within the
-    environments rendered (``envs``) and when the render is not limited to one ``app``.
+    environments rendered (``envs``) and when the render is not limited to one ``app``; only
+    files the folder's marker lists as written by gitplane are ever deleted.
     """
     from gitplane import __version__
 
@@ -180,10 +181,22 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
         if path.is_symlink():
             raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
     previous: set[Path] = set()
-    if marker.is_file():
-        if app is None:
-            previous = {p for env in (envs or []) if "/" not in env and env not in (".", "..")
-                        for p in directory.glob(f"{env}/*.yaml") if p.is_file()}
+    listed: list[str] = []
+    if marker.is_file() and not marker.is_symlink():
+        # Only files the marker lists were written by gitplane: nothing else is deleted.
+        try:
+            listed = [line[len("file: "):] for line in marker.read_text().splitlines()
+                      if line.startswith("file: ")]
+        except (OSError, UnicodeDecodeError):
+            listed = []
+        chosen = set(envs or [])
+        for rel in listed:
+            env_name, _, name = rel.partition("/")
+            if app is None and env_name in chosen and name.endswith(".yaml"):
+                try:
+                    previous.add(_output_path(directory, env_name, name[:-len(".yaml")]))
+                except GitplaneError:
+                    continue
     elif directory.is_dir() and any(directory.iterdir()) and not force:
         raise GitplaneError(f"{directory}: not empty and not an earlier render of gitplane; "
                             "choose an empty folder or use --force")
@@ -193,6 +206,10 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
         write_atomic(path, text)
         written.append(path)
     for stale in sorted(previous - set(written)):
-        stale.unlink()
-    write_atomic(marker, f"gitplane: {__version__}\nkustomize: {engine_version}\n")
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+    kept = {rel for rel in listed if (directory / rel).is_file()} | {
+        p.relative_to(directory).as_posix() for p in written}
+    write_atomic(marker, f"gitplane: {__version__}\nkustomize: {engine_version}\n" +
+                 "".join(f"file: {rel}\n" for rel in sorted(kept)))
     return written

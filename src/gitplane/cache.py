@@ -21,6 +21,7 @@ set aside and started afresh. ``GITPLANE_NO_CACHE=1`` or ``--no-cache`` bypasses
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -43,12 +44,24 @@ def enabled() -> bool:
     return os.environ.get("GITPLANE_NO_CACHE", "") in ("", "0")
 
 
-def key(parts: list[str], digests: dict[str, bytes]) -> str:
-    """A key: gitplane's version, ``parts`` and each file's path and SHA-256."""
-    from gitplane import __version__
-
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of gitplane's own code and data (every file of the installed package),
+    computed once per process: a cache entry made by other code is never served, even
+    between two builds with the same version string."""
+    root = Path(__file__).parent
     h = hashlib.sha256()
-    h.update(f"{VERSION}\0{__version__}".encode())
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and
+                       p.suffix in (".py", ".json", ".gz") and "__pycache__" not in p.parts):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def key(parts: list[str], digests: dict[str, bytes]) -> str:
+    """A key: gitplane's code, ``parts`` and each file's path and SHA-256."""
+    h = hashlib.sha256()
+    h.update(f"{VERSION}\0{code_digest()}".encode())
     for p in parts:
         h.update(b"\0" + p.encode())
     for rel in sorted(digests):

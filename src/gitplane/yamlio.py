@@ -290,11 +290,11 @@ PARSE_FORMAT = "gitplane-parsed-2"
 
 def _cached_parse(raw: bytes, text: str, file: str) -> list[Doc]:
     """``load_text`` through the parse cache keyed by the bytes' hash."""
-    from gitplane import __version__, cache
+    from gitplane import cache
 
     if not cache.enabled():
         return load_text(text, file)
-    k = hashlib.sha256(f"{PARSE_FORMAT}\0{__version__}\0".encode() + raw).hexdigest()
+    k = hashlib.sha256(f"{PARSE_FORMAT}\0{cache.code_digest()}\0".encode() + raw).hexdigest()
     entry = cache.get(k, "parsed")
     docs_json = entry.get("docs") if entry else None
     if isinstance(docs_json, list):

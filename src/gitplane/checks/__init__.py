@@ -158,6 +158,61 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: Where objects keep secret values: (group, kind) → fields (mappings, or anything else,
+#: which is secret whole).
+SECRET_FIELDS = {("", "Secret"): (("data",), ("stringData",)),
+                 ("bitnami.com", "SealedSecret"): (("spec", "encryptedData"), ("encryptedData",))}
+#: Values shorter than this are not searched for in messages (they would mangle words).
+MIN_SECRET = 4
+
+
+def secret_values(platform: Platform) -> list[str]:
+    """Every secret value the platform's objects hold (as written, decoded from base64, and
+    as JSON quotes them), longest first."""
+    import base64
+    import json as _json
+
+    out: set[str] = set()
+
+    def add(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                add(v)
+        elif isinstance(value, list):
+            for v in value:
+                add(v)
+        elif value is not None and not isinstance(value, bool):
+            text = str(value)
+            for form in (text, _json.dumps(text)[1:-1]):
+                if len(form) >= MIN_SECRET:
+                    out.add(form)
+            try:
+                decoded = base64.b64decode(text, validate=True).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                decoded = ""
+            if len(decoded) >= MIN_SECRET:
+                out.add(decoded)
+
+    for er in platform.envs:
+        resources = [r for ar in er.apps for r in ar.resources] + \
+            [r for root in er.roots.values() for r in root.resources]
+        for res in resources:
+            for path in SECRET_FIELDS.get((res.api_version.rpartition("/")[0], res.kind), ()):
+                add(dig(res.obj, *path))
+    return sorted(out, key=lambda v: (-len(v), v))
+
+
+def _redacted(f: Finding, values: list[str]) -> Finding:
+    message = f.message
+    for v in values:
+        if v in message:
+            message = message.replace(v, "++++++++")
+    if message == f.message:
+        return f
+    return Finding(f.environment, f.application, f.file, f.line, f.rule, f.resource,
+                   f.severity, message)
+
+
 def run(platform: Platform, only_app: str | None = None, strict: bool = False) -> Result:
     """Every rule over the platform; configured severities and exclusions and inline
     suppressions applied; findings de-duplicated and sorted."""
@@ -181,6 +236,9 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
                 f = Finding(f.environment, f.application, f.file, f.line, f.rule, f.resource,
                             severity, f.message)
             found.add(f)
+    values = secret_values(platform)
+    if values:  # the one place every finding passes through before any output
+        found = {_redacted(f, values) for f in found}
     units = list(ctx.units())
     chosen = [a for er in platform.envs for a in er.apps
               if not only_app or a.app.name == only_app]

@@ -56,6 +56,9 @@ def _values(obj: dict[str, Any]) -> dict[str, Any]:
     string = obj.get("stringData")
     for k, v in (string.items() if isinstance(string, dict) else []):
         out[str(k)] = v
+    for f in ("data", "stringData"):  # a malformed field still holds its value in the open
+        if obj.get(f) and not isinstance(obj.get(f), dict):
+            out[f"({f})"] = obj[f]
     return out
 
 
@@ -79,7 +82,9 @@ def _plain(obj: Any) -> bool:
 def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     """(where, path) of every plaintext Secret in ``obj`` (itself, List items, annotations)."""
     if _plain(obj):
-        keys = sorted(set(obj.get("data") or {}) | set(obj.get("stringData") or {}))
+        # key names only, of fields that are mappings: a value is never part of a message
+        keys = sorted(str(k) for f in ("data", "stringData")
+                      if isinstance(obj.get(f), dict) for k in obj[f])
         yield f"Secret holds {', '.join(keys) or 'values'} in plain text", ()
     if obj.get("kind") == "List" and isinstance(obj.get("items"), list):
         for i, item in enumerate(obj["items"]):
