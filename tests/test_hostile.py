@@ -170,3 +170,105 @@ def test_no_secret_value_in_a_finding(tmp_path: Path, run: RunFn) -> None:
     code, out, _ = run("-C", str(root), "check", "-o", "json")
     found = {f["resource"] for f in json.loads(out)["findings"] if f["rule"] == "plaintext-secret"}
     assert found == {"/v1/Secret/web/s1", "/v1/Secret/web/s2", "/v1/Secret/web/s3"}
+
+
+def test_a_rule_that_breaks_on_one_object_judges_all_the_others(
+        tmp_path: Path, run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Isolation per object, not per rule: the objects a rule breaks on are found and each is
+    one finding; the rule's findings on every other object are still reported."""
+    import types
+
+    from gitplane import checks
+
+    def check(ctx):  # type: ignore[no-untyped-def]
+        for unit in ctx.units():
+            for res in unit.resources:
+                if res.name.startswith("boom"):
+                    raise TypeError("unforeseen shape")
+                yield checks.resource_finding("test-fragile", "warning", unit, res, "seen")
+
+    rule = types.ModuleType("fragile")
+    rule.ID, rule.SEVERITY, rule.check = "test-fragile", "warning", check  # type: ignore
+    monkeypatch.setitem(checks.RULES, "test-fragile", rule)
+    objs = "\n---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {n}, namespace: web}}\n"
+        f"data: {{a: b}}" for n in ("a1", "boom1", "a2", "a3", "boom2", "a4"))
+    root = _repo(tmp_path, {"m/cm.yaml": objs})
+    code, out, _ = run("-C", str(root), "check", "-o", "json")
+    found = [f for f in json.loads(out)["findings"] if f["rule"] == "test-fragile"]
+    judged = sorted(f["resource"].rsplit("/", 1)[1] for f in found if f["severity"] == "warning")
+    broken = sorted(f["resource"].rsplit("/", 1)[1] for f in found if f["severity"] == "error")
+    assert judged == ["a1", "a2", "a3", "a4", "web"]  # web: the root Application
+    assert broken == ["boom1", "boom2"]
+    assert all("could not judge this object (TypeError: unforeseen shape)" in f["message"]
+               for f in found if f["severity"] == "error")
+
+
+def _appset(generators: str, template_name: str = "'a-{{name}}'", go: bool = False) -> str:
+    return (f"apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\n"
+            f"  namespace: argocd\nspec:\n  goTemplate: {str(go).lower()}\n"
+            f"  generators:\n{generators}"
+            f"  template:\n    metadata: {{name: {template_name}}}\n    spec:\n"
+            f"      project: default\n      source: {{repoURL: {URL}, path: m}}\n"
+            "      destination: {server: 'https://kubernetes.default.svc', namespace: web}\n")
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("generators, template_name, go, message", [
+    # a matrix of two 1,000-element lists: 10^6 Applications in gitplane's process
+    ("    - matrix:\n        generators:\n          - list: {elements: [" +
+     ", ".join(f"{{a: '{i}'}}" for i in range(1000)) + "]}\n          - list: {elements: [" +
+     ", ".join(f"{{b: '{i}'}}" for i in range(1000)) + "]}\n",
+     "'a-{{a}}-{{b}}'", False, "over 10000 parameter sets"),
+    ("    - list: {elements: [{name: x}]}\n", "'{{ range 100000000 }}x{{ end }}'", True,
+     "exceeds 1000000 steps"),
+    ("    - list: {elements: [{name: x}]}\n", "'{{ repeat 100000000 \"xxxx\" }}'", True,
+     "repeat would build"),
+    ("    - list:\n        elementsYaml: |\n" + "".join(f"          {line}\n" for line in
+                                                         BOMB.splitlines()), "'a-{{name}}'",
+     False, "alias bomb"),
+    ("    - matrix: '{not json'\n", "'a-{{name}}'", False, "matrix generator is malformed"),
+    ("    - matrix:\n        generators:\n          - matrix: '{not json'\n"
+     "          - list: {elements: [{b: x}]}\n", "'a-{{name}}'", False,
+     "nested matrix generator"),
+])
+def test_expansions_are_bounded_and_malformed_generators_are_findings(
+        tmp_path: Path, run: RunFn, generators: str, template_name: str, go: bool,
+        message: str) -> None:
+    root = _repo(tmp_path, {"boot/set.yaml": _appset(generators, template_name, go)})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1, err
+    found = [f for f in json.loads(out)["findings"] if f["rule"] == "argocd-generator"]
+    assert any(message in f["message"] and f["severity"] == "error" for f in found), found
+    # the rest of the repository is still judged
+    assert any(f["application"] == "web" for f in json.loads(out)["findings"]) or \
+        json.loads(out)["summary"]["applications"] >= 1
+
+
+def test_a_malformed_cluster_secret_is_a_finding(tmp_path: Path, run: RunFn) -> None:
+    root = _repo(tmp_path, {
+        "gitplane.yaml": "clusters: clusters.yaml\n",
+        "clusters.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c\n  labels: "
+                         "{argocd.argoproj.io/secret-type: cluster}\nstringData: [a, b]\n",
+        "boot/set.yaml": _appset("    - clusters: {}\n")})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1, err
+    assert any("must be a mapping" in f["message"] for f in json.loads(out)["findings"])
+
+
+@pytest.mark.parametrize("selector", ["{matchLabels: [oops]}", "{matchExpressions: [oops]}"])
+def test_malformed_selectors_are_findings(tmp_path: Path, run: RunFn, selector: str) -> None:
+    root = _repo(tmp_path, {
+        "gitplane.yaml": "clusters: clusters.yaml\n",
+        "clusters.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c\n  labels: "
+                         "{argocd.argoproj.io/secret-type: cluster, env: prod}\n"
+                         "stringData: {name: c, server: 'https://c'}\n",
+        "boot/set.yaml": _appset(f"    - clusters: {{selector: {selector}}}\n")})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1, err  # never exit 3: the ApplicationSet's schema says what is wrong
+    assert any(f["rule"] == "schema" and f["file"] == "boot/set.yaml"
+               for f in json.loads(out)["findings"])

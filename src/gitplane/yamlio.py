@@ -242,6 +242,36 @@ def load_text(text: str, file: str) -> list[Doc]:
     return docs
 
 
+class GuardedYAMLError(yaml.YAMLError):
+    """A YAML value refused by the guarded loader (size, alias expansion, depth, syntax)."""
+
+
+def yaml_value(text: str) -> Any:
+    """``yaml.safe_load`` of text held in a field (elementsYaml, a generator's file, a
+    templatePatch, ``fromYaml``), through the guarded loader: size, alias expansion and depth
+    bounded. Raises a ``yaml.YAMLError`` (so callers keep their handling) when refused."""
+    if len(text) > MAX_BYTES:
+        raise GuardedYAMLError(f"value of {len(text)} characters is over the {MAX_BYTES} limit")
+    try:
+        docs = load_text(text, "<value>")
+    except YamlError as exc:
+        raise GuardedYAMLError(f"line {exc.line}: {exc.reason}") from None
+    if len(docs) > 1:
+        raise GuardedYAMLError("expected a single document in the stream")
+    return docs[0].obj if docs else None
+
+
+def json_value(text: str) -> Any:
+    """``json.loads`` with the same bounds (size, nesting): a ``json.JSONDecodeError`` when
+    refused."""
+    if len(text) > MAX_BYTES:
+        raise json.JSONDecodeError(f"over the {MAX_BYTES} character limit", text[:80], 0)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nesting too deep", text[:80], 0) from None
+
+
 def read_text(path: Path, file: str) -> tuple[bytes, str]:
     """The bytes of ``path`` and their text (UTF-8, or UTF-16 with its mark), within the size
     limit; a YamlError naming ``file`` otherwise."""

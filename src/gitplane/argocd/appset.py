@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
-from gitplane.argocd.generators import (GeneratorError, Generators, OfflineError, World,
-                                        merge_template)
+from gitplane.argocd.generators import (MAX_PARAM_SETS, GeneratorError, Generators,
+                                        OfflineError, World, merge_template)
 from gitplane.argocd.template import TemplateError, render
+from gitplane.yamlio import json_value, yaml_value
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 #: Where Argo CD creates an ApplicationSet's Applications when its manifest names no namespace.
@@ -81,10 +82,10 @@ def apply_template_patch(app: dict[str, Any], patch: str, params: dict[str, Any]
     except TemplateError as exc:
         raise GeneratorError(str(exc)) from None
     try:
-        data = json.loads(text)
+        data = json_value(text)
     except json.JSONDecodeError:
         try:
-            data = yaml.safe_load(text)
+            data = yaml_value(text)
         except yaml.YAMLError as exc:
             raise GeneratorError(f"error converting YAML to JSON: {exc}") from None
     if data is None:
@@ -196,12 +197,22 @@ def expand(appset: dict[str, Any], world: World, projects: set[str] | None = Non
                                              "(spec.template.metadata.name)"))
                 break
             for pi, params in enumerate(params_list):
+                if len(result.apps) >= MAX_PARAM_SETS:
+                    result.errors.append((label, f"the ApplicationSet generates over "
+                                                 f"{MAX_PARAM_SETS} Applications (gitplane's "
+                                                 "limit); the rest are not generated"))
+                    break
                 try:
                     app = render_application(tmpl, params, go, options, spec.get("syncPolicy"),
                                              spec.get("templatePatch"),
                                              meta.get("namespace") or DEFAULT_NAMESPACE)
                 except GeneratorError as exc:
                     result.errors.append((label, str(exc)))
+                    continue
+                except (AttributeError, TypeError, KeyError, ValueError, IndexError,
+                        RecursionError) as exc:
+                    result.errors.append((label, f"template is malformed "
+                                                 f"({type(exc).__name__}: {exc})"))
                     continue
                 result.apps.append(Generated(app, label, pi))
     problems = validate(str(meta.get("name") or ""), [g.doc for g in result.apps], projects,

@@ -42,6 +42,10 @@ def load(path: Path, shown: str) -> list[dict[str, Any]]:
             if not isinstance(labels, dict) or labels.get(SECRET_TYPE) != "cluster":
                 raise GitplaneError(f"{where}: Secret '{meta.get('name', '')}' is not labelled "
                                     f"{SECRET_TYPE}: cluster")
+            for field in ("stringData", "data"):
+                if obj.get(field) is not None and not isinstance(obj.get(field), dict):
+                    raise GitplaneError(f"{where}: {field} of cluster Secret "
+                                        f"'{meta.get('name', '')}' must be a mapping")
             data = {str(k): str(v) for k, v in (obj.get("stringData") or {}).items()}
             for k, v in (obj.get("data") or {}).items():
                 try:

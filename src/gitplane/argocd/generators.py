@@ -21,9 +21,12 @@ import yaml
 
 from gitplane.argocd.gotemplate import TemplateError, normalize, to_text
 from gitplane.argocd.template import render
+from gitplane.yamlio import json_value, yaml_value
 
 LIVE = ("scmProvider", "pullRequest", "plugin", "clusterDecisionResource")
 KINDS = ("list", "clusters", "git", "matrix", "merge", *LIVE)
+#: The most parameter sets (so Applications) one generator may make in gitplane's process.
+MAX_PARAM_SETS = 10_000
 IN_CLUSTER = {"name": "in-cluster", "server": "https://kubernetes.default.svc"}
 
 Params = dict[str, Any]
@@ -237,10 +240,22 @@ class Generators:
             generator = self.interpolate(generator, params)
         out = []
         for kind in self.kinds(generator):
-            found = self.table[kind](generator[kind] or {}, self)
-            selector = generator.get("selector")
-            if selector:
-                found = [p for p in found if selector_matches(selector, _flat_labels(p))]
+            try:
+                found = self.table[kind](generator[kind] or {}, self)
+                selector = generator.get("selector")
+                if selector:
+                    found = [p for p in found if selector_matches(selector, _flat_labels(p))]
+            except (GeneratorError, TemplateError):
+                raise
+            except (AttributeError, TypeError, KeyError, ValueError, IndexError,
+                    RecursionError) as exc:
+                # A malformed generator (a list where a map belongs, ...) is one finding on
+                # its ApplicationSet, never the end of the run.
+                raise GeneratorError(f"{kind} generator is malformed "
+                                     f"({type(exc).__name__}: {exc})") from None
+            if len(found) > MAX_PARAM_SETS:
+                raise GeneratorError(f"{kind} generator makes {len(found)} parameter sets, "
+                                     f"over gitplane's limit of {MAX_PARAM_SETS}; refused")
             template = (generator[kind] or {}).get("template") if isinstance(
                 generator[kind], dict) else None
             out.append((found, template or {}))
@@ -301,7 +316,7 @@ def _list(spec: dict[str, Any], gens: Generators) -> list[Params]:
     elements = spec.get("elements") or []
     if spec.get("elementsYaml"):
         try:
-            parsed = yaml.safe_load(spec["elementsYaml"])
+            parsed = yaml_value(str(spec["elementsYaml"]))
         except yaml.YAMLError as exc:
             raise GeneratorError(f"error unmarshling decoded ElementsYaml {exc}") from None
         if not isinstance(parsed, list):
@@ -476,11 +491,11 @@ def _parse_file(content: str) -> Any:
     if not content.strip():
         return None
     try:
-        return json.loads(content)
+        return json_value(content)
     except json.JSONDecodeError:
         pass
     try:
-        return yaml.safe_load(content)
+        return yaml_value(content)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -538,7 +553,11 @@ def _child(gens: Generators, child: dict[str, Any], params: Params | None) -> li
     nested = dict(child)
     for kind in ("matrix", "merge"):
         if isinstance(nested.get(kind), str):  # nested generators may come as JSON text
-            nested[kind] = json.loads(nested[kind])
+            try:
+                nested[kind] = json_value(nested[kind])
+            except json.JSONDecodeError as exc:
+                raise GeneratorError(f"error unmarshalling nested {kind} generator: "
+                                     f"{exc.msg}") from None
     try:
         results = gens.transform(nested, params)
     except GeneratorError as exc:
@@ -569,6 +588,9 @@ def _matrix(spec: dict[str, Any], gens: Generators) -> list[Params]:
         except GeneratorError as exc:
             raise type(exc)("failed to get params for second generator in the matrix "
                                  f"generator: {exc}") from None
+        if len(out) + len(second) > MAX_PARAM_SETS:
+            raise GeneratorError(f"matrix generator makes over {MAX_PARAM_SETS} parameter "
+                                 "sets (gitplane's limit); refused")
         for b in second:
             out.append(deep_merge(deep_merge({}, b), a) if gens.go else
                        combine_string_maps(a, b))

@@ -15,6 +15,22 @@ from typing import Any, Callable
 
 import yaml
 
+from gitplane.yamlio import yaml_value
+
+
+#: Bounds of one template's execution in gitplane's own process (Argo CD's controller has
+#: its own memory limits; offline, a repository must not exhaust the machine).
+MAX_OUTPUT = 1024 * 1024
+MAX_STEPS = 1_000_000
+
+
+def _repeat(n: Any, s: Any) -> str:
+    text = to_text(s)
+    if isinstance(n, int) and n * len(text) > MAX_OUTPUT:
+        raise TemplateError(f"repeat would build {n * len(text)} characters; refused "
+                            "(gitplane's limit for offline expansion)")
+    return text * n
+
 
 class TemplateError(Exception):
     """A template that does not parse (``kind`` "parse") or does not execute ("exec"); the
@@ -392,19 +408,32 @@ class _Exec:
         self.funcs = funcs
         self.missing_error = missing_error
         self.out: list[str] = []
+        self.size = 0  # characters written
+        self.steps = 0  # nodes run
+
+    def emit(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > MAX_OUTPUT:
+            raise TemplateError(f"template output exceeds {MAX_OUTPUT} characters; refused "
+                                "(gitplane's limit for offline expansion)")
+        self.out.append(text)
 
     def run(self, nodes: list[Any], dot: Any, scope: dict[str, Any]) -> None:
         for node in nodes:
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise TemplateError(f"template runs over {MAX_STEPS} steps; refused "
+                                    "(gitplane's limit for offline expansion)")
             if isinstance(node, str):
                 if node == "break":
                     raise _Break()
                 if node == "continue":
                     raise _Continue()
-                self.out.append(node)
+                self.emit(node)
             elif isinstance(node, Pipe):
                 val = self.pipe(node, dot, scope)
                 if not node.decl:
-                    self.out.append(to_text(val))
+                    self.emit(to_text(val))
             else:
                 self.block(node, dot, scope)
 
@@ -418,6 +447,9 @@ class _Exec:
             elif isinstance(val, (list, tuple)):
                 pairs = list(enumerate(val))
             elif isinstance(val, int) and not isinstance(val, bool):
+                if val > MAX_STEPS:
+                    raise TemplateError(f"range over {val} exceeds {MAX_STEPS} steps; refused "
+                                        "(gitplane's limit for offline expansion)")
                 pairs = [(i, i) for i in range(val)]
             elif val is None or val is _MISSING:
                 pairs = []
@@ -578,7 +610,7 @@ def _to_yaml(v: Any) -> str:
 
 def _yaml_value(s: Any, want: type, go_type: str) -> Any:
     try:
-        v = yaml.safe_load(to_text(s))
+        v = yaml_value(to_text(s))
     except yaml.YAMLError as exc:
         raise TemplateError(f"error converting YAML to JSON: {exc}") from None
     if v is None:
@@ -707,7 +739,7 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "hasPrefix": lambda p, s: to_text(s).startswith(p),
     "hasSuffix": lambda p, s: to_text(s).endswith(p),
     "contains": lambda sub, s: sub in to_text(s), "replace": lambda o, n, s:
-        to_text(s).replace(o, n), "repeat": lambda n, s: to_text(s) * n,
+        to_text(s).replace(o, n), "repeat": _repeat,
     "trunc": _trunc, "quote": lambda *a: " ".join(json.dumps(to_text(x)) for x in a),
     "squote": lambda *a: " ".join(f"'{to_text(x)}'" for x in a),
     "cat": lambda *a: " ".join(to_text(x) for x in a if x is not None),

@@ -130,15 +130,92 @@ def _excluded(rc: Any, f: Finding) -> bool:
                fnmatch.fnmatchcase(f.application, e.application) for e in rc.exclude)
 
 
+#: At most this many objects are set aside as ones a rule cannot judge, per rule and run.
+MAX_CULPRITS = 10
+
+
 def _guarded(rid: str, rule: ModuleType, ctx: Context) -> Iterator[Finding]:
-    """A rule's findings; a rule that breaks on input nobody foresaw is one finding saying so,
-    and every other rule still runs."""
+    """A rule's findings. A rule that breaks on an object nobody foresaw does not go silent:
+    the objects it breaks on are found (by bisection over the rendered objects) and each is
+    one finding; the rule's findings on every other object are still reported. A failure
+    no object explains is one finding for the rule. Every other rule still runs."""
     try:
-        yield from list(rule.check(ctx))
+        return iter(list(rule.check(ctx)))
     except Exception as exc:  # noqa: BLE001 - isolate one rule's bug from the verdict
-        yield Finding("", "", "", 0, rid, "", "error",
-                      f"rule {rid} could not finish ({type(exc).__name__}: {exc}); please "
-                      "report it with the input")
+        first = exc
+    everything = _all_resources(ctx.platform)
+
+    def attempt(excluded: set[int]) -> list[Finding] | Exception:
+        try:
+            return list(rule.check(Context(_without(ctx.platform, excluded), ctx.only_app)))
+        except Exception as exc:  # noqa: BLE001
+            return exc
+
+    excluded: set[int] = set()
+    culprits: list[tuple[Any, Resource, Exception]] = []
+    result = attempt({id(r) for _, r in everything})
+    if isinstance(result, Exception):  # not an object's doing
+        return iter([Finding("", "", "", 0, rid, "", "error",
+                             f"rule {rid} could not finish ({type(first).__name__}: {first}); "
+                             "please report it with the input")])
+    while len(culprits) < MAX_CULPRITS:
+        result = attempt(excluded)
+        if not isinstance(result, Exception):
+            break
+        remaining = [(u, r) for u, r in everything if id(r) not in excluded]
+        lo, hi = 1, len(remaining)  # the smallest prefix that still breaks the rule
+        while lo < hi:
+            mid = (lo + hi) // 2
+            keep = excluded | {id(r) for _, r in remaining[mid:]}
+            if isinstance(attempt(keep), Exception):
+                hi = mid
+            else:
+                lo = mid + 1
+        unit, res = remaining[lo - 1]
+        failure = attempt(excluded | {id(r) for _, r in remaining[lo:]})
+        culprits.append((unit, res, failure if isinstance(failure, Exception) else result))
+        excluded.add(id(res))
+    else:
+        result = attempt(excluded)
+    found = [] if isinstance(result, Exception) else result
+    for unit, res, err in culprits:
+        found.append(Finding(unit[0], unit[1], res.file, res.line, rid, res.id, "error",
+                             f"rule {rid} could not judge this object ({type(err).__name__}: "
+                             f"{err}); is it well formed? The rule judged every other object"))
+    return iter(found)
+
+
+def _all_resources(platform: Platform) -> list[tuple[tuple[str, str], Resource]]:
+    """((environment, application), object) of every rendered object, each once."""
+    out: list[tuple[tuple[str, str], Resource]] = []
+    seen: set[int] = set()
+    for er in platform.envs:
+        for ar in er.apps:
+            for r in ar.resources:
+                if id(r) not in seen:
+                    seen.add(id(r))
+                    out.append(((er.env.name, ar.app.name), r))
+        for root, rendered in sorted(er.roots.items()):
+            for r in rendered.resources:
+                if id(r) not in seen:
+                    seen.add(id(r))
+                    out.append(((er.env.name, root_name(root)), r))
+    return out
+
+
+def _without(platform: Platform, excluded: set[int]) -> Platform:
+    """A view of ``platform`` without the objects in ``excluded`` (by identity)."""
+    from dataclasses import replace
+
+    envs = []
+    for er in platform.envs:
+        apps = [replace(ar, resources=[r for r in ar.resources if id(r) not in excluded])
+                for ar in er.apps]
+        roots = {k: replace(v, resources=[r for r in v.resources if id(r) not in excluded])
+                 for k, v in er.roots.items()}
+        envs.append(replace(er, apps=apps, roots=roots,
+                            by_name={a.app.name: a for a in apps}))
+    return replace(platform, envs=envs)
 
 
 def dig(value: Any, *keys: str | int) -> Any:
