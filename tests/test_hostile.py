@@ -272,3 +272,45 @@ def test_malformed_selectors_are_findings(tmp_path: Path, run: RunFn, selector: 
     assert code == 1, err  # never exit 3: the ApplicationSet's schema says what is wrong
     assert any(f["rule"] == "schema" and f["file"] == "boot/set.yaml"
                for f in json.loads(out)["findings"])
+
+
+def test_scaffold_never_writes_outside(platform: Path, run: RunFn, tmp_path: Path) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run("-C", str(platform), "new", "app", "x", "--domain", "../../..")
+    assert code == 2 and "invalid domain name" in err
+    code, _, err = run("-C", str(platform), "new", "component", "c", "--app", "../../x",
+                       "--domain", "applications")
+    assert code == 2 and "invalid app name" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    # init through a deployments link that points outside writes nothing
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    target = tmp_path / "fresh"
+    target.mkdir()
+    (target / "deployments").symlink_to(outside)
+    code, _, err = run("init", str(target))
+    assert code == 2 and "refused" in err
+    assert not list(outside.iterdir())
+    code, _, err = run("init", str(tmp_path / "other"), "--repo-url",
+                       "https://x.example.com/r.git\n  evil: true")
+    assert code == 2 and "invalid repository URL" in err
+    assert not (tmp_path / "other").exists()
+
+
+def test_fifos_and_huge_files_are_not_read(tmp_path: Path, run: RunFn) -> None:
+    root = _repo(tmp_path, {"m/kustomization.yaml": "resources: [cm.yaml]\n"
+                                                    "configMapGenerator:\n  - name: big\n"
+                                                    "    files: [big.bin]\n"})
+    os.mkfifo(root / "m/pipe.yaml")  # a plain folder listing would block on it forever
+    with open(root / "m/big.bin", "wb") as fh:  # sparse: 64 GiB on paper, nothing on disk
+        fh.truncate(64 * 1024 ** 3)
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1, err
+    write(root / "boot/dir.yaml", APP.replace("name: web", "name: dir").replace(
+        "path: m", "path: d"))
+    write(root / "d/cm.yaml", CM.replace("name: c,", "name: d,"))
+    os.mkfifo(root / "d/pipe.yaml")
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    found = json.loads(out)["findings"]
+    assert any(f["file"] == "d/pipe.yaml" and "not a regular file" in f["message"]
+               for f in found), found

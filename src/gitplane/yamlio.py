@@ -6,6 +6,9 @@ raises anything else for bad input.
 from __future__ import annotations
 
 import hashlib
+import stat
+import os
+import errno
 import json
 import re
 from collections.abc import Callable
@@ -272,14 +275,58 @@ def json_value(text: str) -> Any:
         raise json.JSONDecodeError("nesting too deep", text[:80], 0) from None
 
 
+def _open_regular(path: Path) -> tuple[int, int]:
+    """A descriptor of ``path`` and its size, when it is a regular file: a FIFO or a device
+    named ``*.yaml`` would block or never end (OSError otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd, st.st_size
+
+
+def read_regular(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (OSError otherwise)."""
+    fd, size = _open_regular(path)
+    try:
+        if size > limit:
+            raise OSError(errno.EFBIG, f"{size} bytes, over the {limit} byte limit")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:  # it grew while being read
+                raise OSError(errno.EFBIG, f"over the {limit} byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def digest_regular(path: Path, limit: int = 64 * MAX_BYTES) -> bytes:
+    """SHA-256 of a regular file, streamed (never the whole file in memory)."""
+    fd, size = _open_regular(path)
+    try:
+        if size > limit:
+            raise OSError(errno.EFBIG, f"{size} bytes, over the {limit} byte limit")
+        h = hashlib.sha256()
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return h.digest()
+            h.update(chunk)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: Path, file: str) -> tuple[bytes, str]:
     """The bytes of ``path`` and their text (UTF-8, or UTF-16 with its mark), within the size
-    limit; a YamlError naming ``file`` otherwise."""
+    limit; a YamlError naming ``file`` otherwise (a FIFO or device is not read)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise YamlError(file, 1, f"file is {size} bytes, over the {MAX_BYTES} byte limit")
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise YamlError(file, 1, f"cannot read: {exc.strerror}") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -383,7 +430,7 @@ class ParsedFiles:
         got = self._scans.get(key)
         if got is None:
             try:
-                got = self._scans[key] = test(path.read_bytes())
+                got = self._scans[key] = test(read_regular(path))
             except OSError:
                 return True
         return got
@@ -394,7 +441,7 @@ class ParsedFiles:
         key = (str(path), st.st_mtime_ns, st.st_size)
         got = self._digests.get(key)
         if got is None:
-            got = hashlib.sha256(path.read_bytes()).digest()
+            got = digest_regular(path)
             self._digests[key] = got
         return got
 

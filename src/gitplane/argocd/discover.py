@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 
-import yaml
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,12 @@ from gitplane.argocd.generators import GeneratorError, OfflineError, doublestar_
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
                                          from_doc, is_kind)
 from gitplane.argocd import clusters as inventory
-from gitplane.errors import BoundaryError, GitplaneError
+from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, helm, kustomize
 from gitplane.repo import Repository, Revisions
-from gitplane.yamlio import ParsedFiles
+from gitplane.yamlio import ParsedFiles, load_file, read_regular
 
 Progress = Callable[[int, int], None]
 
@@ -303,9 +302,10 @@ def _approximations(repo: Repository, src: Source, kind: str) -> list[str]:
     if isinstance(overrides, dict) and src.path is not None:
         kfile = kustomize.kustomization_file(repo.resolve(src.path))
         try:
-            own = yaml.safe_load(kfile.read_text()) if kfile else None
-        except (OSError, yaml.YAMLError):
-            own = None
+            docs = load_file(kfile, repo.rel(kfile)) if kfile else []
+            own = docs[0].obj if docs else None
+        except YamlError:
+            own = None  # the render reports the file
         for key in ("namePrefix", "nameSuffix"):
             if overrides.get(key) and isinstance(own, dict) and own.get(key):
                 notes.append(f"the Application's {key} replaces the kustomization's own in "
@@ -507,7 +507,7 @@ class LocalWorld:
         for rel in self._listing(tree, "files"):
             if doublestar_match(pattern, rel):
                 try:
-                    out[rel] = (tree.top / rel).read_text(encoding="utf-8")
+                    out[rel] = read_regular(tree.top / rel).decode("utf-8")
                 except (OSError, UnicodeDecodeError) as exc:
                     raise GeneratorError(f"cannot read {rel}: {exc}") from None
         return out

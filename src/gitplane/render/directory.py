@@ -11,7 +11,7 @@ from gitplane.errors import YamlError
 from gitplane.model import Resource
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository, is_within
-from gitplane.yamlio import ParsedFiles
+from gitplane.yamlio import read_regular, ParsedFiles
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -113,7 +113,7 @@ def _looks_like_manifest(path: Path) -> bool:
     """Argo CD's test for a file that fails to decode: it holds ``apiVersion:``, ``kind:``
     and ``metadata:``."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError:
         return True
     return all(m in data for m in (b"apiVersion:", b"kind:", b"metadata:"))

@@ -30,9 +30,17 @@ class Plan:
         for path in self.files:
             if path.is_symlink():
                 raise GitplaneError(f"{path}: is a symlink; refusing to write through it")
-            parent = path.parent.resolve() if path.parent.exists() else None
-            if parent is not None and base_real not in (parent, *parent.parents):
-                raise GitplaneError(f"{path}: leaves {self.base}; refused")
+            # the nearest folder that exists, resolved through every link: a link anywhere
+            # on the way out of the base is refused (folders are created below it)
+            chain = [path.parent, *path.parent.parents]
+            below = chain[:chain.index(self.base) + 1] if self.base in chain else chain
+            nearest = next((p for p in below if p.exists() or p.is_symlink()), None)
+            if nearest is None:
+                continue  # the base itself is still to be made
+            parent = nearest.resolve()
+            if base_real not in (parent, *parent.parents):
+                raise GitplaneError(f"{path}: leaves {self.base} (through "
+                                    f"{nearest}); refused, nothing was written")
         existing = self.conflicts()
         if existing and not force:
             shown = ", ".join(str(p) for p in existing[:5])

@@ -30,6 +30,10 @@ QUOTAS = {
 }
 
 
+#: A repository URL as written into YAML: no whitespace, quotes or control characters.
+REPO_URL = re.compile(r"^[^\s\x00-\x1f\x7f\"'#]+$")
+
+
 def check_name(kind: str, name: str) -> None:
     if not NAME_RE.match(name) or len(name) > 63:
         raise GitplaneError(f"invalid {kind} name '{name}': use lower-case letters, digits "
@@ -97,6 +101,9 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
     if top is not None and _ignored(directory, top):
         top = None  # a git-ignored folder is not part of that repository: give it its own
     url = repo_url or (origin_url(top) if top else None) or DEFAULT_REPO_URL
+    if not REPO_URL.match(url):
+        raise GitplaneError(f"invalid repository URL {url!r}: no spaces, quotes or control "
+                            "characters")
     absolute = directory.absolute()
     prefix = "deployments"
     if top is not None:

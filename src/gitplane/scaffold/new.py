@@ -16,6 +16,7 @@ KUSTOMIZATION_HEAD = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomi
 
 
 def _domain(repo: Repository, domain: str) -> Path:
+    check_name("domain", domain)  # a name, never a path
     path = repo.deployments / "domains" / domain
     if not (path / "apps").is_dir():
         known = sorted(p.name for p in (repo.deployments / "domains").glob("*") if p.is_dir())
@@ -168,6 +169,7 @@ spec:
 
 def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Path]:
     check_name("component", name)
+    check_name("app", app)
     dom = _domain(repo, domain)
     base = dom / "apps" / app / "base"
     kfile = base / "kustomization.yaml"
