@@ -314,3 +314,37 @@ def test_fifos_and_huge_files_are_not_read(tmp_path: Path, run: RunFn) -> None:
     found = json.loads(out)["findings"]
     assert any(f["file"] == "d/pipe.yaml" and "not a regular file" in f["message"]
                for f in found), found
+
+
+def test_diff_says_when_a_render_or_a_side_fails(tmp_path: Path, run: RunFn) -> None:
+    outside = tmp_path / "outside/deployments/environments/x"
+    outside.mkdir(parents=True)
+    root = _repo(tmp_path, {"n/kustomization.yaml": "resources: [missing.yaml]\n"})
+    (root / "deployments").symlink_to(tmp_path / "outside/deployments")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base: deployments is a link out of the repository")
+    (root / "deployments").unlink()
+    # the Application's source moves to a kustomization whose render fails
+    write(root / "boot/web.yaml", APP.replace("path: m", "path: n"))
+    code, out, err = run("-C", str(root), "diff", "HEAD", "-o", "json", "--exit-code")
+    data = json.loads(out)
+    sides = {(p["side"], p["rule"]) for p in data["problems"]}
+    assert ("base", "argocd-no-applications") in sides  # the base could not be read
+    assert ("head", "kustomize-build") in sides  # the moved source's render failed
+    assert code == 1
+
+
+def test_markdown_escapes_names_and_summarises_its_table() -> None:
+    from gitplane.diff import Change, DiffResult
+    from gitplane.report.diff import markdown
+
+    evil = Change("staging", "a|b`<img src=x onerror=alert(1)>", "/v1/ConfigMap/x/c",
+                  "modified", "--- a\n+++ b\n+````\n+</details><script>x</script>\n")
+    text = markdown(DiffResult("a" * 40, "working tree", [evil]))
+    assert "<img" not in text and "<script>" not in text.split("````diff")[0]
+    assert "a\\|b&#96;&lt;img" in text
+    assert text.count("````") == 2  # the content's fence cannot close the block
+    many = [Change("staging", f"app-{i}", f"/v1/ConfigMap/x/c{i}", "modified",
+                   "--- a\n+++ b\n+x\n") for i in range(3000)]
+    text = markdown(DiffResult("a" * 40, "working tree", many))
+    assert len(text) <= 65_536 and "more Applications" in text

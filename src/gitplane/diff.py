@@ -21,6 +21,7 @@ from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import Platform, Progress, Shared, discover
 from gitplane.render import Rendered
 from gitplane.errors import GitplaneError
+from gitplane.model import Finding
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
 
@@ -182,7 +183,8 @@ def default_base(repo: Repository) -> str:
 def platform_at(revisions: Revisions, commit: str | None, engine: Any,
                 changed: set[str] | None = None, shared: Shared | None = None,
                 progress: Progress | None = None, roots: list[str] | None = None,
-                missing_ok: bool = True) -> Platform:
+                missing_ok: bool = True, unreadable: list[Finding] | None = None
+                ) -> Platform:
     """Discover and render the repository as ``commit`` holds it (a scratch tree), or the
     working tree for None; its roots are ``roots``, the configured ones, or found on it."""
     side = revisions.view(commit) if commit else revisions.repo
@@ -190,10 +192,15 @@ def platform_at(revisions: Revisions, commit: str | None, engine: Any,
     try:
         envs, found = root_finder.environments(side, engine, roots, memo, changed, shared,
                                                progress)
-    except GitplaneError:
+    except GitplaneError as exc:
         if not missing_ok:
             raise
         envs, found = [], None  # nothing gitplane can read at that revision: all is added
+        if unreadable is not None and "no platform here" not in str(exc):
+            # Not an empty side but one that cannot be read: never silently empty.
+            unreadable.append(Finding("", "", "", 0, root_finder.RULE, "", "error",
+                                      f"this side cannot be read ({exc}); its objects show "
+                                      "as absent"))
     platform = discover(side, engine, envs, changed=changed, shared=shared, progress=progress,
                         memo=memo)
     root_finder.never_silent(platform, found)
@@ -225,12 +232,14 @@ def _source_key(ar: Any) -> str:
     return json.dumps([s.raw for s in ar.app.sources], sort_keys=True, default=str)
 
 
-def _render_whole(ar: Any, engine: Any) -> None:
-    """Render an Application's local sources without skipping (its source moved)."""
-    from gitplane.argocd.discover import source_options
+def _render_whole(ar: Any, engine: Any, er: Any) -> None:
+    """Render an Application's local sources without skipping (its source moved); the
+    problems of the render are the environment's findings, as in any render."""
+    from gitplane.argocd.discover import finding_of, source_options
     from gitplane.render import directory, kustomize
 
     resources = []
+    ok = True
     for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views):
         if kind == "kustomize":
             options = source_options(kind, src)
@@ -241,13 +250,21 @@ def _render_whole(ar: Any, engine: Any) -> None:
         else:
             continue
         resources.extend(got.resources)
+        ok = ok and got.ok
+        known = set(er.findings)
+        er.findings.extend(f for f in (finding_of(p, er.env.name, ar.app.name)
+                                       for p in got.problems) if f not in known)
     ar.resources = resources
+    ar.rendered = ok
 
 
 def _complete(before: Platform, after: Platform, engine: Any) -> None:
     """Renders skipped because their files did not change are the same on both sides only
     when the Application reads the same sources; an Application whose sources changed, or
     that exists on one side only, is rendered whole."""
+    from gitplane.argocd.discover import destination_namespaces
+
+    touched: set[tuple[int, str]] = set()
     for env in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         sides = [{ar.app.name: ar for er in p.envs if er.env.name == env for ar in er.apps}
                  for p in (before, after)]
@@ -255,9 +272,15 @@ def _complete(before: Platform, after: Platform, engine: Any) -> None:
             a, b = sides[0].get(name), sides[1].get(name)
             if a is not None and b is not None and _source_key(a) == _source_key(b):
                 continue
-            for ar in (a, b):
+            for side, ar in ((before, a), (after, b)):
                 if ar is not None:
-                    _render_whole(ar, engine)
+                    er = next(e for e in side.envs if e.env.name == env)
+                    _render_whole(ar, engine, er)
+                    touched.add((id(side), env))
+    for side in (before, after):  # namespaces, as Argo CD applies them, on the new renders
+        for er in side.envs:
+            if (id(side), er.env.name) in touched:
+                destination_namespaces(er)
 
 
 def _prefetch(revisions: Revisions, commit: str) -> None:
@@ -300,8 +323,9 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
                             roots, missing_ok=head_commit is not None)
         head_name = head_commit or "working tree"
         checkout.join()
+        unreadable: list[Finding] = []
         before = platform_at(revisions, base_commit, engine, changed, shared, base_progress,
-                             roots)
+                             roots, unreadable=unreadable)
         _complete(before, after, engine)
     finally:
         checkout.join()
@@ -309,9 +333,10 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         cache.flush()
     if env and env not in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         raise GitplaneError(f"unknown environment '{env}'")
-    problems = [(side, f) for side, p in (("base", before), ("head", after))
-                for f in sorted(set(p.findings)) if f.severity == "error" and
-                (not env or f.environment == env) and (not app or f.application == app)]
+    problems = [("base", f) for f in unreadable] + [
+        (side, f) for side, p in (("base", before), ("head", after))
+        for f in sorted(set(p.findings)) if f.severity == "error" and
+        (not env or f.environment == env) and (not app or f.application == app)]
     return DiffResult(base_commit, head_name, compare_platforms(before, after, env, app),
                       problems)
 

@@ -331,9 +331,12 @@ def root_name(root: str) -> str:
     return root
 
 
+def finding_of(p: Problem, env: str, app: str) -> Finding:
+    return Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
+
+
 def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
-    return [Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
-            for p in problems]
+    return [finding_of(p, env, app) for p in problems]
 
 
 def discover(repo: Repository, engine: Engine, envs: list[Environment],
@@ -426,7 +429,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         new = following
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
-        _destination_namespaces(er)
+        destination_namespaces(er)
         try:
             er.clusters = world.for_env(er.env.name).clusters()
         except GeneratorError as exc:
@@ -436,7 +439,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
     return Platform(repo, results, engine.version(), renderer.parsed)
 
 
-def _destination_namespaces(er: EnvResult) -> None:
+def destination_namespaces(er: EnvResult) -> None:
     """Give namespaced objects without a namespace their Application's destination namespace,
     as Argo CD does when it applies them (scope from the environment's rendered CRDs, the
     built-in kinds and well-known custom resources; an object of unknown scope is left as

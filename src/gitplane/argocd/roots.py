@@ -223,6 +223,8 @@ def environments(repo: Repository, engine: Engine, roots: list[str] | None = Non
                  ) -> tuple[list[Environment], Found | None]:
     """The environments to discover: the seed layout's, or one whose roots are ``roots``,
     the configured ones, or those found (then also what they were found from)."""
+    if repo.deployments.is_symlink():
+        repo.inside(repo.deployments)  # a link out of the repository (at any revision)
     if repo.seed_layout and not roots:
         return repo.environments(), None
     chosen = list(roots or repo.config.roots)

@@ -1,6 +1,7 @@
 """Renderings of a diff: text for a terminal, Markdown for a pull-request comment."""
 from __future__ import annotations
 
+import html
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,15 @@ def _summary(result: DiffResult) -> str:
             f"modified in {apps} applications ({result.base[:12]} → {result.head[:12]})")
 
 
+FENCE = "````"
+
+
+def _cell(value: str) -> str:
+    """A table cell: HTML escaped, ``|`` and backticks neutralised, one line (names come from
+    the repository)."""
+    return html.escape(value).replace("|", "\\|").replace("`", "&#96;").replace("\n", " ")
+
+
 def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
     """A summary table first, each Application's diff folded; over ``limit`` characters the
     details are summarised rather than cut."""
@@ -50,19 +60,32 @@ def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
              "|---|---|---:|---:|---:|"]
     key = (lambda c: (c.environment, c.application))
     groups = [(k, list(v)) for k, v in groupby(result.changes, key=key)]
+    rows = []
     for (env, app), items in groups:
         n = {k: sum(1 for c in items if c.change == k) for k in ("added", "removed", "modified")}
-        head.append(f"| {env} | {app} | {n['added']} | {n['removed']} | {n['modified']} |")
+        rows.append(f"| {_cell(env)} | {_cell(app)} | {n['added']} | {n['removed']} | "
+                    f"{n['modified']} |")
+    # the table itself is summarised when it alone would not leave room for the rest
+    budget = limit // 2
+    shown: list[str] = []
+    for row in rows:
+        if sum(len(r) + 1 for r in shown) + len(row) > budget:
+            shown.append(f"| … | {len(rows) - len(shown)} more Applications | | | |")
+            break
+        shown.append(row)
+    head += shown
     head += ["", _summary(result), ""]
     if result.problems:
         head += [f"> **{len(result.problems)} render error(s)**: the changes of the Applications "
                  "they concern are incomplete; run `gitplane diff` locally.", ""]
     body: list[str] = []
     for (env, app), items in groups:
-        block = [f"<details><summary>{env} / {app}</summary>", "", "```diff"]
+        block = [f"<details><summary>{html.escape(env)} / {html.escape(app)}</summary>", "",
+                 f"{FENCE}diff"]
         for c in items:
-            block.append(c.diff.rstrip("\n") if c.diff else f"{_SIGN[c.change]} {c.resource}")
-        block += ["```", "</details>", ""]
+            text_ = c.diff.rstrip("\n") if c.diff else f"{_SIGN[c.change]} {c.resource}"
+            block.append(text_.replace(FENCE, "` ` `"))  # a fence in content cannot close ours
+        block += [FENCE, "</details>", ""]
         body.append("\n".join(block))
     out = "\n".join(head)
     note = ("\n_Details left out: the full diff exceeds GitHub's comment limit; run "
