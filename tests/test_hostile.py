@@ -348,3 +348,36 @@ def test_markdown_escapes_names_and_summarises_its_table() -> None:
                    "--- a\n+++ b\n+x\n") for i in range(3000)]
     text = markdown(DiffResult("a" * 40, "working tree", many))
     assert len(text) <= 65_536 and "more Applications" in text
+
+
+@pytest.mark.parametrize("signum, code", [(15, 143), (2, 130)])
+def test_signals_stop_promptly(tmp_path: Path, signum: int, code: int) -> None:
+    """A render in a worker thread is stopped at once (not waited for up to its timeout)."""
+    import subprocess
+    import sys
+    import time
+
+    engine = write(tmp_path / "bin/slow-kustomize",
+                   "#!/bin/sh\nif [ \"$1\" = version ]; then echo v5.8.1; exit 0; fi\n"
+                   "exec /bin/sleep 60\n")
+    engine.chmod(0o755)
+    root = _repo(tmp_path, {"m/kustomization.yaml": "resources: [cm.yaml]\n"})
+    env = {**os.environ, "GITPLANE_KUSTOMIZE": str(engine), "GITPLANE_NO_CACHE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitplane", "-C", str(root), "check"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    time.sleep(2.0)  # the engine is now sleeping in a worker thread
+    start = time.monotonic()
+    proc.send_signal(signum)
+    assert proc.wait(timeout=20) == code
+    assert time.monotonic() - start < 10
+
+
+def test_kustomize_errors_never_quote_a_secret_literal(tmp_path: Path, run: RunFn) -> None:
+    root = _repo(tmp_path, {"m/kustomization.yaml":
+                            "secretGenerator:\n  - name: s\n"
+                            "    literals: [\"password=Zq7-SECRETONE\", \"broken\"]\n"})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1
+    assert "Zq7-SECRETONE" not in out + err
+    assert any(f["rule"] == "kustomize-build" and "invalid literal source" in f["message"]
+               for f in json.loads(out)["findings"])

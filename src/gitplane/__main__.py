@@ -1,4 +1,4 @@
 """``python -m gitplane``."""
-from gitplane.cli import main
+from gitplane.cli import run
 
-raise SystemExit(main())
+run()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from gitplane import __version__, cache
 from gitplane.errors import GitplaneError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143
 
 
 class _State:
@@ -454,6 +456,9 @@ def _main(argv: list[str] | None) -> int:
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
+    except Terminated:
+        click.echo("terminated", err=True)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
@@ -471,6 +476,22 @@ def _main(argv: list[str] | None) -> int:
     return EXIT_OK
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds like an interrupt, so every scratch folder is removed."""
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    from gitplane import proc
+
+    proc.stop_all()  # renders in worker threads end now, not at their timeout
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    raise KeyboardInterrupt()
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGINT and SIGTERM stop running programs at once and
+    unwind, so revision checkouts and scratch folders are removed."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     raise SystemExit(main())

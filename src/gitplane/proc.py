@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,35 @@ def run(cmd: list[str], *, cwd: Path | None = None, timeout: float = 60.0,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         raise RenderError(f"cannot run {cmd[0]}: {exc.strerror}", cmd) from None
+    with _LOCK:
+        _RUNNING.add(proc)
+    try:
+        return _wait(proc, cmd, timeout, memory, stdin)
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
+
+
+#: The programs running now, so an interrupt can stop them at once (renders run in worker
+#: threads that would otherwise be waited for, up to their timeout).
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every program gitplane is running (on SIGINT/SIGTERM): the worker threads then
+    return at once and every cleanup runs."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+
+
+def _wait(proc: subprocess.Popen[bytes], cmd: list[str], timeout: float,
+          memory: int | None, stdin: bytes | None) -> Result:
     if memory:
         try:  # set right after spawn: no preexec_fn, which is unsafe with threads
             resource.prlimit(proc.pid, resource.RLIMIT_AS, (memory, memory))

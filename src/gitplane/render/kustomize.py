@@ -68,6 +68,7 @@ class _Walked:
     probed: frozenset[str]
     unparsed: tuple[Path, ...]
     docs: dict[str, list[Doc]]
+    secrets: frozenset[str] = frozenset()
 
 
 class Graph:
@@ -83,6 +84,9 @@ class Graph:
         self.unparsed: list[Path] = []
         self.files: set[str] = set()
         self.probed: set[str] = set()
+        #: values of secretGenerator literals: never quoted in a problem (kustomize's
+        #: errors can print them)
+        self.secrets: set[str] = set()
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
 
@@ -157,12 +161,14 @@ class Graph:
                 self.parsed.unclean.add(key)
             else:
                 hit = memo[key] = _Walked(frozenset(sub.files), frozenset(sub.probed),
-                                          tuple(sub.unparsed), dict(sub.docs))
+                                          tuple(sub.unparsed), dict(sub.docs),
+                                          frozenset(sub.secrets))
         if hit is None:
             self._walk(directory, stack)
             return
         self.files |= hit.files
         self.probed |= hit.probed
+        self.secrets |= hit.secrets
         self.unparsed.extend(p for p in hit.unparsed if p not in self.unparsed)
         for rel, docs in hit.docs.items():
             self.docs.setdefault(rel, docs)
@@ -306,6 +312,11 @@ class Graph:
             for i, g in enumerate(_list(k.get(gen))):
                 if not isinstance(g, dict):
                     continue
+                if gen == "secretGenerator":
+                    for lit in _list(g.get("literals")):
+                        value = str(lit).split("=", 1)[1] if "=" in str(lit) else str(lit)
+                        if len(value) >= 4:
+                            self.secrets.add(value)
                 for j, f in enumerate(_list(g.get("files"))):
                     if isinstance(f, str):
                         path = f.split("=", 1)[1] if "=" in f else f
@@ -783,6 +794,8 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
             return out
         if res.returncode != 0:
             msg = readable_error(res.stderr, repo.top, scratch, directory)
+            for value in sorted(graph.secrets, key=len, reverse=True):
+                msg = msg.replace(value, "++++++++")
             if res.returncode < 0 or "out of memory" in res.stderr or "cannot allocate" in \
                     res.stderr:
                 msg = f"render of {repo.rel(directory)} exceeded " \
