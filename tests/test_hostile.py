@@ -381,3 +381,18 @@ def test_kustomize_errors_never_quote_a_secret_literal(tmp_path: Path, run: RunF
     assert "Zq7-SECRETONE" not in out + err
     assert any(f["rule"] == "kustomize-build" and "invalid literal source" in f["message"]
                for f in json.loads(out)["findings"])
+
+
+def test_a_cache_entry_of_the_wrong_shape_is_a_miss(tmp_path: Path, run: RunFn) -> None:
+    import sqlite3
+
+    root = _repo(tmp_path, {"m/kustomization.yaml": "resources: [cm.yaml]\n"})
+    code, first, _ = run("-C", str(root), "check", "-o", "json")
+    db = Path(os.environ["GITPLANE_CACHE_DIR"]) / "cache.sqlite3"
+    with sqlite3.connect(db) as conn:
+        changed = conn.execute("UPDATE entries SET value = ? WHERE kind = 'renders'",
+                               (json.dumps({"resources": [{"obj": "x"}, 3]}),)).rowcount
+    assert changed > 0
+    code, again, err = run("-C", str(root), "check", "-o", "json")
+    assert code in (0, 1) and "internal error" not in err
+    assert json.loads(again)["summary"] == json.loads(first)["summary"]

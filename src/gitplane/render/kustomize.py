@@ -568,10 +568,13 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
     if cache_key is not None:
         hit = cache.get(cache_key)
         if hit is not None:
-            out.resources = [Resource(r["obj"], r["file"], r["line"],
-                                      _doc_at(graph.docs.get(r["file"]), r["line"]))
-                             for r in hit["resources"]]
-            return out
+            try:
+                out.resources = [Resource(r["obj"], str(r["file"]), int(r["line"]),
+                                          _doc_at(graph.docs.get(r["file"]), int(r["line"])))
+                                 for r in hit["resources"] if isinstance(r["obj"], dict)]
+                return out
+            except (KeyError, TypeError, ValueError):
+                out.resources = []  # an entry of the wrong shape is a miss, as promised
     return Pending(repo, directory, graph, overrides, out, krel, cache_key)
 
 
