@@ -396,3 +396,26 @@ def test_a_cache_entry_of_the_wrong_shape_is_a_miss(tmp_path: Path, run: RunFn) 
     code, again, err = run("-C", str(root), "check", "-o", "json")
     assert code in (0, 1) and "internal error" not in err
     assert json.loads(again)["summary"] == json.loads(first)["summary"]
+
+
+def test_edits_keep_encoding_and_line_ends(platform: Path, run: RunFn) -> None:
+    apps = platform / "deployments/bootstrap/platform-apps/base/apps.yaml"
+    crlf = apps.read_text().replace("\n", "\r\n")
+    apps.write_bytes(crlf.encode())
+    code, _, err = run("-C", str(platform), "new", "app", "vault", "--domain", "infrastructure")
+    assert code == 0, err
+    after = apps.read_bytes().decode()
+    assert after.count("\r\n") == after.count("\n")  # still CRLF everywhere
+    assert len(after.splitlines()) == len(crlf.splitlines()) + 1  # one line added
+    base = platform / "deployments/domains/applications/apps/web-app/base/kustomization.yaml"
+    base.write_bytes(base.read_text().encode("utf-16"))
+    code, _, err = run("-C", str(platform), "new", "component", "cache", "--app", "web-app",
+                       "--domain", "applications")
+    assert code == 0, err
+    assert base.read_bytes().startswith((b"\xff\xfe", b"\xfe\xff"))
+    assert "- cache" in base.read_bytes().decode("utf-16")
+    cert = platform / "deployments/environments/staging/ca.der"
+    cert.write_bytes(b"\x30\x82\xff\xfe\x00binary")
+    code, _, err = run("-C", str(platform), "new", "env", "qa")
+    assert code == 0, err
+    assert (platform / "deployments/environments/qa/ca.der").read_bytes() == cert.read_bytes()

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from gitplane.errors import GitplaneError
 from gitplane.scaffold.files import write_atomic
+from gitplane.yamlio import read_regular
 
 
 def _yaml() -> Any:
@@ -19,15 +20,33 @@ def _yaml() -> Any:
     return y
 
 
-def edit(path: Path, change: Callable[[Any], None], shown: str) -> str:
-    """Apply ``change`` to the first document of ``path``; return the new text (not written)."""
+def _decode(raw: bytes, shown: str) -> tuple[str, str, str]:
+    """(text with LF line ends, encoding, line end) of a file's bytes: UTF-8 (a BOM kept) or
+    UTF-16 with its mark; CRLF files keep CRLF."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise GitplaneError(f"{shown}: not UTF-8 or UTF-16 text; edit it by hand") from None
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return text.replace("\r\n", "\n"), encoding, newline
+
+
+def edit(path: Path, change: Callable[[Any], None], shown: str) -> bytes:
+    """Apply ``change`` to the first document of ``path``; return the new bytes (not
+    written), in the file's own encoding and line ends."""
     from ruamel.yaml.error import YAMLError
 
     if path.is_symlink():
         raise GitplaneError(f"{shown}: is a symlink; refusing to edit it")
     y = _yaml()
     try:
-        text = path.read_text(encoding="utf-8")
+        text, encoding, newline = _decode(read_regular(path), shown)
         data = y.load(text)
     except (OSError, YAMLError) as exc:
         raise GitplaneError(f"{shown}: cannot edit: {exc}") from None
@@ -36,11 +55,11 @@ def edit(path: Path, change: Callable[[Any], None], shown: str) -> str:
     change(data)
     out = io.StringIO()
     y.dump(data, out)
-    return out.getvalue()
+    return out.getvalue().replace("\n", newline).encode(encoding)
 
 
-def save(path: Path, before: str, after: str, shown: str) -> None:
+def save(path: Path, before: bytes, after: bytes, shown: str) -> None:
     """Write ``after`` unless the file changed since it was read as ``before``."""
-    if path.read_text(encoding="utf-8") != before:
+    if read_regular(path) != before:
         raise GitplaneError(f"{shown}: changed since read; nothing written")
     write_atomic(path, after)

@@ -17,9 +17,9 @@ from gitplane.errors import GitplaneError
 @dataclass
 class Plan:
     base: Path
-    files: dict[Path, str] = field(default_factory=dict)
+    files: dict[Path, str | bytes] = field(default_factory=dict)
 
-    def add(self, rel: str, text: str) -> None:
+    def add(self, rel: str, text: str | bytes) -> None:
         self.files[self.base / rel] = text
 
     def conflicts(self) -> list[Path]:
@@ -52,13 +52,16 @@ class Plan:
         return sorted(self.files)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes, encoding: str = "utf-8") -> None:
+    """Write ``text`` (in ``encoding``; bytes as they are) to ``path`` atomically: a temporary
+    file in the same folder, fsync, the original mode, rename, fsync of the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    data = text if isinstance(text, bytes) else text.encode(encoding)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)

@@ -10,6 +10,7 @@ from gitplane.repo import Repository
 from gitplane.scaffold.edit import edit, save
 from gitplane.scaffold.files import Plan
 from gitplane.scaffold.init import check_name
+from gitplane.yamlio import read_regular
 
 DOMAIN_NAMESPACE = {"applications": "applications", "workloads": "workloads"}
 KUSTOMIZATION_HEAD = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
@@ -80,13 +81,13 @@ def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE
     return written
 
 
-def _add_list_element(repo: Repository, name: str) -> tuple[Path, str, str, str]:
+def _add_list_element(repo: Repository, name: str) -> tuple[Path, bytes, bytes, str]:
     """The infrastructure ApplicationSet's list generator gets ``- name: NAME``."""
     path = repo.deployments / "bootstrap" / "platform-apps" / "base" / "apps.yaml"
     shown = repo.rel(path)
     if not path.is_file():
         raise GitplaneError(f"{shown}: not found; cannot register the infrastructure app")
-    before = path.read_text(encoding="utf-8")
+    before = read_regular(path)
 
     def change(doc: Any) -> None:
         try:
@@ -180,7 +181,7 @@ def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Pa
     if target.exists():
         raise GitplaneError(f"{repo.rel(target)}: already exists")
     shown = repo.rel(kfile)
-    before = kfile.read_text(encoding="utf-8")
+    before = read_regular(kfile)
 
     def change(doc: Any) -> None:
         res = doc.get("resources")
@@ -235,7 +236,11 @@ def new_env(repo: Repository, name: str, source: str | None = None) -> list[Path
             rel = f.relative_to(d).as_posix()
             out = re.sub(rf"(^|/)environments/{re.escape(src)}(/|$)",
                          rf"\1environments/{name}\2", rel, count=1)
-            text = f.read_text(encoding="utf-8")
+            try:
+                text = f.read_text(encoding="utf-8")
+            except UnicodeDecodeError:  # not text (a certificate, an image): copied as it is
+                plan.add(out, read_regular(f))
+                continue
             text = re.sub(rf"/environments/{re.escape(src)}(?=[/'\"\s]|$)",
                           f"/environments/{name}", text, flags=re.M)
             if f.name.endswith((".yaml", ".yml")):
