@@ -419,3 +419,19 @@ def test_edits_keep_encoding_and_line_ends(platform: Path, run: RunFn) -> None:
     code, _, err = run("-C", str(platform), "new", "env", "qa")
     assert code == 0, err
     assert (platform / "deployments/environments/qa/ca.der").read_bytes() == cert.read_bytes()
+
+
+def test_secret_env_file_values_are_known_to_the_walk(tmp_path: Path) -> None:
+    """Values of secretGenerator literals and env files are collected by the kustomization
+    walk, so no problem built from kustomize's stderr can quote them."""
+    from gitplane.render.kustomize import Graph
+    from gitplane.repo import Repository
+
+    root = _repo(tmp_path, {"m/kustomization.yaml": "secretGenerator:\n  - name: s\n"
+                                                    "    envs: [s.env]\n"
+                                                    "    literals: [token=Zq7-LITERAL]\n",
+                            "m/s.env": "# comment=ignored\npassword=Zq7-ENVSECRET\n"})
+    graph = Graph(Repository.find(root, layout=False))
+    graph.walk(root / "m")
+    assert {"Zq7-ENVSECRET", "Zq7-LITERAL"} <= graph.secrets
+    assert "ignored" not in graph.secrets

@@ -27,7 +27,7 @@ from gitplane.proc import Engine
 from gitplane import cache
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository
-from gitplane.yamlio import BOOLEAN_HAZARD, Doc, ParsedFiles, words_of, load_text, load_trusted
+from gitplane.yamlio import BOOLEAN_HAZARD, read_regular, Doc, ParsedFiles, words_of, load_text, load_trusted
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -141,6 +141,20 @@ class Graph:
                 if BOOLEAN_HAZARD not in message:
                     self.problem("yaml-ambiguous", rel, line, message, "warning")
         return docs
+
+    def _env_secrets(self, path: Path) -> None:
+        """The values of a secretGenerator env file (``KEY=value`` lines), never to be quoted
+        in a problem; a file that leaves the repository was refused by ``_file_ref``."""
+        try:
+            if not self.repo.contains(self.repo.realpath(str(path)), real=True):
+                return
+            text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
+        except (OSError, RuntimeError):
+            return
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not key.lstrip().startswith("#") and len(value.strip()) >= 4:
+                self.secrets.add(value.strip())
 
     # -- the walk ------------------------------------------------------------------------
     def walk(self, directory: Path, stack: tuple[Path, ...] = ()) -> None:
@@ -328,6 +342,8 @@ class Graph:
                     if isinstance(f, str):
                         self._file_ref(directory, rel, partial(doc.line_of, gen, i), f"{gen}[{i}] env",
                                        f, False)
+                        if gen == "secretGenerator":
+                            self._env_secrets(directory / f)
         for key in ("generators", "transformers", "validators"):
             for i, entry in enumerate(_list(k.get(key))):
                 line = partial(doc.line_of, key, i)
