@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from conftest import RunFn, git, write
-from gitplane.checks import _without_env, counterpart_key
+from gitplane.checks import without_env, counterpart_key
 
 URL = "https://example.com/acme/gitops.git"
 
@@ -303,8 +303,8 @@ def test_counterparts_match_by_what_is_deployed() -> None:
     other = counterpart_key(App("svc-b-production", "apps/svc-b/overlays/production"),
                             "production")
     assert staging == production != other
-    assert _without_env("svc-a-staging", "staging") == "svc-a"
-    assert _without_env("stagingx", "staging") == "stagingx"
+    assert without_env("svc-a-staging", "staging") == "svc-a"
+    assert without_env("stagingx", "staging") == "stagingx"
 
 
 def test_remote_bases_and_projects_from_unrendered_sources(tmp_path: Path,

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitplane import cache, proc
+from gitplane import cache, kinds, proc
 from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import Platform, Progress, Shared, discover
 from gitplane.render import Rendered
@@ -53,19 +53,11 @@ class DiffResult:
                 "problems": [{"side": side, **f.to_json()} for side, f in self.problems]}
 
 
-#: Where objects keep secret values: (group, kind) → paths of mappings whose values are
-#: secret. A SealedSecret keeps its ciphertexts under ``spec`` (ciphertext is still not
-#: shown: it identifies the value and is all an attacker with the key needs).
-SECRET_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
-    ("", "Secret"): (("data",), ("stringData",)),
-    ("bitnami.com", "SealedSecret"): (("spec", "encryptedData"), ("encryptedData",)),
-}
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _secret_fields(obj: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
-    api = str(obj.get("apiVersion") or "")
-    return SECRET_FIELDS.get((api.rpartition("/")[0], str(obj.get("kind"))), ())
+    return kinds.secret_fields(str(obj.get("apiVersion") or ""), str(obj.get("kind")))
 
 
 def _get(obj: Any, path: tuple[str, ...]) -> Any:

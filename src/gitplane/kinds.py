@@ -105,6 +105,20 @@ KNOWN_CUSTOM = {
 }
 
 
+#: Where objects keep secret values: (group, kind) → paths of the fields holding them (a
+#: mapping of values, or anything else, which is secret whole). A SealedSecret keeps its
+#: ciphertexts under ``spec``.
+SECRET_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("", "Secret"): (("data",), ("stringData",)),
+    ("bitnami.com", "SealedSecret"): (("spec", "encryptedData"), ("encryptedData",)),
+}
+
+
+def secret_fields(api_version: str, kind: str) -> tuple[tuple[str, ...], ...]:
+    """The paths of the fields of a ``kind`` object that hold secret values."""
+    return SECRET_FIELDS.get((group_of(api_version), kind), ())
+
+
 def group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0] if "/" in api_version else ""
 

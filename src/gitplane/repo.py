@@ -6,7 +6,6 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 from functools import cached_property
 from pathlib import Path
 

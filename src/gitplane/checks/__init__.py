@@ -24,6 +24,7 @@ from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_
                              env_missing_overlay, env_config_drift, yaml_ambiguous,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
+from gitplane import kinds
 from gitplane.model import Finding, Resource
 
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
@@ -235,10 +236,6 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-#: Where objects keep secret values: (group, kind) → fields (mappings, or anything else,
-#: which is secret whole).
-SECRET_FIELDS = {("", "Secret"): (("data",), ("stringData",)),
-                 ("bitnami.com", "SealedSecret"): (("spec", "encryptedData"), ("encryptedData",))}
 #: Values shorter than this are not searched for in messages (they would mangle words).
 MIN_SECRET = 4
 
@@ -274,7 +271,7 @@ def secret_values(platform: Platform) -> list[str]:
         resources = [r for ar in er.apps for r in ar.resources] + \
             [r for root in er.roots.values() for r in root.resources]
         for res in resources:
-            for path in SECRET_FIELDS.get((res.api_version.rpartition("/")[0], res.kind), ()):
+            for path in kinds.secret_fields(res.api_version, res.kind):
                 add(dig(res.obj, *path))
     return sorted(out, key=lambda v: (-len(v), v))
 
@@ -457,7 +454,7 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
     return cache[env]
 
 
-def _without_env(text: str, env: str) -> str:
+def without_env(text: str, env: str) -> str:
     """``text`` with the environment's name removed as a whole path segment or as a
     ``-``/``_``/``.``-separated token of one (``overlays/staging``, ``svc-a-staging``)."""
     out = []
@@ -489,8 +486,8 @@ def counterpart_key(ar: Any, env: str) -> str:
         if src.chart:
             parts.append(f"{normalize_url(src.repo_url)}#{src.chart}")
         elif src.path is not None:
-            parts.append(f"{normalize_url(src.repo_url)}:{_without_env(src.path, env)}")
-    return "|".join(parts) or f"name:{_without_env(ar.app.name, env)}"
+            parts.append(f"{normalize_url(src.repo_url)}:{without_env(src.path, env)}")
+    return "|".join(parts) or f"name:{without_env(ar.app.name, env)}"
 
 
 def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,

@@ -24,14 +24,8 @@ ID = "env-config-drift"
 SEVERITY = "warning"
 
 
-def _without_env_ns(namespace: str, env: str) -> str:
-    from gitplane.checks import _without_env
-
-    return _without_env(namespace, env)
-
-
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import counterpart_key
+    from gitplane.checks import counterpart_key, without_env
 
     envs = ctx.platform.envs
     if len(envs) < 2:
@@ -47,7 +41,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 keys = set(res.obj.get("data") or {}) | set(res.obj.get("binaryData") or {})
                 key = counterpart_key(ar, er.env.name)
                 names.setdefault(key, {})[er.env.name] = ar.app.name
-                ns = _without_env_ns(res.namespace, er.env.name)
+                ns = without_env(res.namespace, er.env.name)
                 seen.setdefault((key, ns, base), {})[er.env.name] = (keys, res)
     for (key, ns, name), by_env in sorted(seen.items()):
         apps = names[key]
