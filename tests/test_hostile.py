@@ -162,14 +162,20 @@ def test_no_secret_value_in_a_finding(tmp_path: Path, run: RunFn) -> None:
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s2, namespace: web}\n"
             "data: [Zq7-TOKEN-list]\n---\n"
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s3, namespace: web}\n"
-            "stringData: {password: Zq7-TOKEN-map}\n")
-    root = _repo(tmp_path, {"m/secrets.yaml": objs})
+            "stringData: {password: Zq7-TOKEN-map}\n---\n"
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s4, namespace: web}\n"
+            "data: {pin: 07771}\n")  # YAML reads an int; the schema must not quote it
+    root = _repo(tmp_path, {"m/secrets.yaml": objs, "m/broken.yaml":
+                            "apiVersion: v1\nkind: Secret\nmetadata: {name: b}\n"
+                            "stringData:\n  a: !Zq7-TOKEN-tag\n  b: *Zq7-TOKEN-alias\n"})
     for fmt in ("text", "json", "sarif", "junit", "github"):
         code, out, err = run("-C", str(root), "check", "-o", fmt)
         assert code == 1 and "Zq7-TOKEN" not in out + err, fmt
+        assert "4089" not in out + err and "7771" not in out + err, fmt
     code, out, _ = run("-C", str(root), "check", "-o", "json")
     found = {f["resource"] for f in json.loads(out)["findings"] if f["rule"] == "plaintext-secret"}
-    assert found == {"/v1/Secret/web/s1", "/v1/Secret/web/s2", "/v1/Secret/web/s3"}
+    assert found == {"/v1/Secret/web/s1", "/v1/Secret/web/s2", "/v1/Secret/web/s3",
+                     "/v1/Secret/web/s4"}
 
 
 def test_a_rule_that_breaks_on_one_object_judges_all_the_others(

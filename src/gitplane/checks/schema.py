@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
+from gitplane.kinds import secret_fields
 
 if TYPE_CHECKING:
     from gitplane.checks import Context
@@ -248,6 +249,15 @@ def _where(path: list[str | int]) -> str:
     return out
 
 
+def _without_value(err: Any) -> str:
+    """The message of a schema error on a secret field, which must not quote the value."""
+    types = getattr(err.kind, "types", None)
+    if isinstance(types, list) and types:
+        return f"is not of type {', '.join(map(repr, types))} (value not shown: it is secret)"
+    keyword = err.schema_path[-1] if err.schema_path else "schema"
+    return f"does not satisfy {keyword!r} (value not shown: it is secret)"
+
+
 def errors(schemas: Schemas, obj: dict[str, Any],
            crds: dict[tuple[str, str], dict[str, Any]] | None = None
            ) -> list[tuple[list[str | int], str]] | None:
@@ -257,8 +267,11 @@ def errors(schemas: Schemas, obj: dict[str, Any],
     if validator is None:
         return None
     out = []
+    secret = secret_fields(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
     for err in validator.iter_errors(obj):
-        out.append((list(err.instance_path), err.message))
+        path = list(err.instance_path)
+        hidden = any(tuple(path[:len(f)]) == f for f in secret)
+        out.append((path, _without_value(err) if hidden else err.message))
         if len(out) >= MAX_ERRORS_PER_OBJECT:
             break
     return out
