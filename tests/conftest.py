@@ -5,10 +5,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
+from gitplane import limits
 from gitplane.cli import main
 from gitplane.scaffold.init import init
 
@@ -58,6 +59,13 @@ def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     # unless a test sets them.
     monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
     monkeypatch.delenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _default_limits() -> Iterator[None]:
+    """A test that raises a limit (GITPLANE_MAX_*) leaves the defaults to the next one."""
+    yield
+    limits.current.cache_clear()
 
 
 @pytest.fixture

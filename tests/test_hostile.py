@@ -441,3 +441,54 @@ def test_secret_env_file_values_are_known_to_the_walk(tmp_path: Path) -> None:
     graph.walk(root / "m")
     assert {"Zq7-ENVSECRET", "Zq7-LITERAL"} <= graph.secrets
     assert "ignored" not in graph.secrets
+
+
+def test_hostile_patterns_are_bounded_or_findings(tmp_path: Path, run: RunFn) -> None:
+    """Globs and Go regexps are compiled to RE2: brace groups are one alternation, stars never
+    backtrack, and a pattern that does not compile is a finding, not a crash."""
+    files_gen = ("    - git:\n        repoURL: " + URL + "\n        revision: HEAD\n"
+                 "        files: [{path: 'cfg/[z-a'}]\n")
+    many_stars = ("    - git:\n        repoURL: " + URL + "\n        revision: HEAD\n"
+                  "        files: [{path: '" + "*" * 12 + "x.json'}]\n")
+    braces = "{a,b}" * 24
+    app = APP.replace("    path: m\n", f"    path: m\n    directory: {{include: '{braces}'}}\n")
+    root = _repo(tmp_path, {"boot/web.yaml": app, "boot/set.yaml": _appset(files_gen),
+                            "boot/set2.yaml": _appset(many_stars).replace("name: s\n",
+                                                                          "name: s2\n"),
+                            "cfg/" + "a" * 200 + ".json": "{}",
+                            "boot/re.yaml": _appset(
+                                "    - list: {elements: [{name: x}]}\n",
+                                "'{{ regexReplaceAll \"(?<n>x+)\" .name \"y-${n}\" }}'", True)
+                            .replace("name: s\n", "name: s3\n")})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1, err
+    findings = json.loads(out)["findings"]
+    assert any(f["rule"] == "argocd-generator" and "never closed" in f["message"]
+               for f in findings), findings
+    assert not any("s2" in f["message"] and f["severity"] == "error" for f in findings)
+    code, out, err = run("-C", str(root), "apps", "-o", "json")
+    names = {a["name"] for a in json.loads(out)}
+    assert "y-x" in names and "web" in names, names
+
+
+def test_the_user_raises_a_limit_and_the_repository_cannot(
+        tmp_path: Path, run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    elements = ", ".join(f"{{name: '{i}'}}" for i in range(30))
+    root = _repo(tmp_path, {"boot/set.yaml": _appset(f"    - list: {{elements: [{elements}]}}\n")})
+    monkeypatch.setenv("GITPLANE_MAX_APPLICATIONS", "20")
+    code, out, _ = run("-C", str(root), "check", "-o", "json")
+    assert code == 1
+    assert any("GITPLANE_MAX_APPLICATIONS" in f["message"]
+               for f in json.loads(out)["findings"] if f["rule"] == "argocd-generator")
+    monkeypatch.setenv("GITPLANE_MAX_APPLICATIONS", "20_000")
+    code, out, _ = run("-C", str(root), "apps", "-o", "json")
+    assert code == 0 and len(json.loads(out)) == 31
+    for bad in ("lots", "0", "-5", "1e9", "99999999999"):
+        monkeypatch.setenv("GITPLANE_MAX_APPLICATIONS", bad)
+        code, _, err = run("-C", str(root), "apps")
+        assert code == 2 and "GITPLANE_MAX_APPLICATIONS" in err and "Traceback" not in err
+    monkeypatch.delenv("GITPLANE_MAX_APPLICATIONS")
+    # a repository's own config has no say over the limits
+    write(root / "gitplane.yaml", "limits: {applications: 1000000}\n")
+    code, _, err = run("-C", str(root), "apps")
+    assert code == 2 and "limits" in err

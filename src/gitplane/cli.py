@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from gitplane import __version__, cache
+from gitplane import __version__, cache, limits
 from gitplane.errors import GitplaneError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -64,6 +64,7 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool, no_cache: bool,
         branch: str | None) -> None:
     """gitplane: domain-driven GitOps platforms on Argo CD, rendered and checked offline."""
     ctx.obj = _State(directory, debug, branch)
+    limits.reload()  # the user's GITPLANE_MAX_* (exit 2 when one is out of range)
     if no_cache:
         os.environ["GITPLANE_NO_CACHE"] = "1"
 

@@ -18,14 +18,12 @@ from typing import Any
 
 import yaml
 
+from gitplane import limits
 from gitplane.errors import YamlError
 
-#: Expanded node budget per document: far above any real manifest, far below a bomb.
-MAX_NODES = 500_000
-#: Nesting budget; Kubernetes objects are rarely deeper than 30.
-MAX_DEPTH = 200
-#: Largest file read, in bytes (RELIABILITY #36).
-MAX_BYTES = 10 * 1024 * 1024
+# The node budget per document (after alias expansion), the nesting budget and the largest
+# file read (RELIABILITY #36) are gitplane.limits: far above any real manifest, far below a
+# bomb, and the user's to raise.
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -162,6 +160,8 @@ def _check(node: yaml.Node, file: str, hazards: list[tuple[int, str]] | None = N
     sizes: dict[int, int] = {}
     active: set[int] = set()
     notes = hazards if hazards is not None else []
+    bounds = limits.current()
+    max_depth, max_nodes = bounds.yaml_depth, bounds.yaml_nodes
 
     def walk(n: yaml.Node, depth: int) -> int:
         key = id(n)
@@ -169,9 +169,10 @@ def _check(node: yaml.Node, file: str, hazards: list[tuple[int, str]] | None = N
             return sizes[key]
         if key in active:
             raise YamlError(file, n.start_mark.line + 1, "anchor value contains itself")
-        if depth > MAX_DEPTH:
+        if depth > max_depth:
             raise YamlError(file, n.start_mark.line + 1,
-                            f"nesting too deep (over {MAX_DEPTH} levels)")
+                            f"nesting too deep (over {max_depth} levels, "
+                            "GITPLANE_MAX_YAML_DEPTH)")
         total = 1
         if isinstance(n, yaml.MappingNode):
             active.add(key)
@@ -200,10 +201,10 @@ def _check(node: yaml.Node, file: str, hazards: list[tuple[int, str]] | None = N
                     notes.append((v.start_mark.line + 1, why))
                 total += walk(v, depth + 1)
             active.discard(key)
-        if total > MAX_NODES:
+        if total > max_nodes:
             raise YamlError(file, n.start_mark.line + 1,
-                            f"document expands to over {MAX_NODES} nodes "
-                            "(alias bomb?); refused")
+                            f"document expands to over {max_nodes} nodes "
+                            "(alias bomb?); refused (GITPLANE_MAX_YAML_NODES)")
         sizes[key] = total
         return total
 
@@ -253,8 +254,10 @@ def yaml_value(text: str) -> Any:
     """``yaml.safe_load`` of text held in a field (elementsYaml, a generator's file, a
     templatePatch, ``fromYaml``), through the guarded loader: size, alias expansion and depth
     bounded. Raises a ``yaml.YAMLError`` (so callers keep their handling) when refused."""
-    if len(text) > MAX_BYTES:
-        raise GuardedYAMLError(f"value of {len(text)} characters is over the {MAX_BYTES} limit")
+    most = limits.current().file_bytes
+    if len(text) > most:
+        raise GuardedYAMLError(f"value of {len(text)} characters is over the {most} limit "
+                               "(GITPLANE_MAX_FILE_BYTES)")
     try:
         docs = load_text(text, "<value>")
     except YamlError as exc:
@@ -267,8 +270,10 @@ def yaml_value(text: str) -> Any:
 def json_value(text: str) -> Any:
     """``json.loads`` with the same bounds (size, nesting): a ``json.JSONDecodeError`` when
     refused."""
-    if len(text) > MAX_BYTES:
-        raise json.JSONDecodeError(f"over the {MAX_BYTES} character limit", text[:80], 0)
+    most = limits.current().file_bytes
+    if len(text) > most:
+        raise json.JSONDecodeError(f"over the {most} character limit "
+                                   "(GITPLANE_MAX_FILE_BYTES)", text[:80], 0)
     try:
         return json.loads(text)
     except RecursionError:
@@ -286,8 +291,10 @@ def _open_regular(path: Path) -> tuple[int, int]:
     return fd, st.st_size
 
 
-def read_regular(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes (OSError otherwise)."""
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (default: the file limit of
+    gitplane.limits); OSError otherwise."""
+    limit = limits.current().file_bytes if limit is None else limit
     fd, size = _open_regular(path)
     try:
         if size > limit:
@@ -306,8 +313,10 @@ def read_regular(path: Path, limit: int = MAX_BYTES) -> bytes:
         os.close(fd)
 
 
-def digest_regular(path: Path, limit: int = 64 * MAX_BYTES) -> bytes:
-    """SHA-256 of a regular file, streamed (never the whole file in memory)."""
+def digest_regular(path: Path, limit: int | None = None) -> bytes:
+    """SHA-256 of a regular file, streamed (never the whole file in memory); files up to 64
+    times the file limit (kustomize reads them, gitplane only hashes them)."""
+    limit = 64 * limits.current().file_bytes if limit is None else limit
     fd, size = _open_regular(path)
     try:
         if size > limit:

@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from gitplane.argocd.generators import (MAX_PARAM_SETS, GeneratorError, Generators,
+from gitplane.argocd.generators import (GeneratorError, Generators,
                                         OfflineError, World, merge_template)
+from gitplane import limits
 from gitplane.argocd.template import TemplateError, render
 from gitplane.yamlio import json_value, yaml_value
 
@@ -197,10 +198,12 @@ def expand(appset: dict[str, Any], world: World, projects: set[str] | None = Non
                                              "(spec.template.metadata.name)"))
                 break
             for pi, params in enumerate(params_list):
-                if len(result.apps) >= MAX_PARAM_SETS:
+                if len(result.apps) >= limits.current().applications:
                     result.errors.append((label, f"the ApplicationSet generates over "
-                                                 f"{MAX_PARAM_SETS} Applications (gitplane's "
-                                                 "limit); the rest are not generated"))
+                                                 f"{limits.current().applications} "
+                                                 "Applications (gitplane's limit, "
+                                                 "GITPLANE_MAX_APPLICATIONS); the rest are "
+                                                 "not generated"))
                     break
                 try:
                     app = render_application(tmpl, params, go, options, spec.get("syncPolicy"),

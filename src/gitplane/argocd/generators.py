@@ -10,23 +10,21 @@ texts follow Argo CD's where its tests give them.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import functools
 import json
 import posixpath
-import re
 from typing import Any, Callable, Protocol
 
 import yaml
 
 from gitplane.argocd.gotemplate import TemplateError, normalize, to_text
 from gitplane.argocd.template import render
+from gitplane import limits
+from gitplane.patterns import PatternError, glob_match
 from gitplane.yamlio import json_value, yaml_value
 
 LIVE = ("scmProvider", "pullRequest", "plugin", "clusterDecisionResource")
 KINDS = ("list", "clusters", "git", "matrix", "merge", *LIVE)
-#: The most parameter sets (so Applications) one generator may make in gitplane's process.
-MAX_PARAM_SETS = 10_000
 IN_CLUSTER = {"name": "in-cluster", "server": "https://kubernetes.default.svc"}
 
 Params = dict[str, Any]
@@ -74,55 +72,18 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def path_match(pattern: str, path: str) -> bool:
     """Go's ``path.Match``: ``*`` and ``?`` stay within one folder."""
-    pp, sp = _segments(pattern), path.split("/")
-    return len(pp) == len(sp) and all(
-        s == p if match is None else match(s) is not None for (p, match), s in zip(pp, sp))
-
-
-@functools.lru_cache(maxsize=512)
-def _segments(pattern: str) -> tuple[tuple[str, Callable[[str], Any] | None], ...]:
-    """Each folder of a pattern: itself when literal, else its compiled matcher."""
-    return tuple((seg, None) if not any(c in seg for c in "*?[") else
-                 (seg, re.compile(fnmatch.translate(seg)).match) for seg in pattern.split("/"))
+    try:
+        return glob_match(pattern, path, "path")
+    except PatternError as exc:
+        raise GeneratorError(f"git generator path: {exc}") from None
 
 
 def doublestar_match(pattern: str, path: str) -> bool:
     """doublestar's Match: ``**`` spans any number of folders, ``*`` stays within one."""
-    regex = ""
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            regex += "(?:.*/)?"
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            regex += ".*"
-            i += 2
-            continue
-        if c == "*":
-            regex += "[^/]*"
-        elif c == "?":
-            regex += "[^/]"
-        elif c == "[":
-            j = pattern.find("]", i)
-            if j < 0:
-                regex += re.escape(c)
-            else:
-                body = pattern[i + 1:j].replace("\\", "\\\\")
-                regex += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
-                i = j
-        elif c == "{":
-            j = pattern.find("}", i)
-            if j < 0:
-                regex += re.escape(c)
-            else:
-                regex += "(?:" + "|".join(re.escape(a) for a in pattern[i + 1:j].split(",")) + ")"
-                i = j
-        else:
-            regex += re.escape(c)
-        i += 1
-    return re.fullmatch(regex, path) is not None
+    try:
+        return glob_match(pattern, path, "doublestar")
+    except PatternError as exc:
+        raise GeneratorError(f"git generator files: {exc}") from None
 
 
 def deep_merge(dst: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
@@ -253,9 +214,11 @@ class Generators:
                 # its ApplicationSet, never the end of the run.
                 raise GeneratorError(f"{kind} generator is malformed "
                                      f"({type(exc).__name__}: {exc})") from None
-            if len(found) > MAX_PARAM_SETS:
+            most = limits.current().applications
+            if len(found) > most:
                 raise GeneratorError(f"{kind} generator makes {len(found)} parameter sets, "
-                                     f"over gitplane's limit of {MAX_PARAM_SETS}; refused")
+                                     f"over gitplane's limit of {most} "
+                                     "(GITPLANE_MAX_APPLICATIONS); refused")
             template = (generator[kind] or {}).get("template") if isinstance(
                 generator[kind], dict) else None
             out.append((found, template or {}))
@@ -588,9 +551,10 @@ def _matrix(spec: dict[str, Any], gens: Generators) -> list[Params]:
         except GeneratorError as exc:
             raise type(exc)("failed to get params for second generator in the matrix "
                                  f"generator: {exc}") from None
-        if len(out) + len(second) > MAX_PARAM_SETS:
-            raise GeneratorError(f"matrix generator makes over {MAX_PARAM_SETS} parameter "
-                                 "sets (gitplane's limit); refused")
+        if len(out) + len(second) > limits.current().applications:
+            raise GeneratorError(f"matrix generator makes over {limits.current().applications}"
+                                 " parameter sets (gitplane's limit, GITPLANE_MAX_APPLICATIONS)"
+                                 "; refused")
         for b in second:
             out.append(deep_merge(deep_merge({}, b), a) if gens.go else
                        combine_string_maps(a, b))

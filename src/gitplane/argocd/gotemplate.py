@@ -15,20 +15,17 @@ from typing import Any, Callable
 
 import yaml
 
+from gitplane import limits
+from gitplane.patterns import PatternError, go_regexp, quote_meta
+
 from gitplane.yamlio import yaml_value
-
-
-#: Bounds of one template's execution in gitplane's own process (Argo CD's controller has
-#: its own memory limits; offline, a repository must not exhaust the machine).
-MAX_OUTPUT = 1024 * 1024
-MAX_STEPS = 1_000_000
 
 
 def _repeat(n: Any, s: Any) -> str:
     text = to_text(s)
-    if isinstance(n, int) and n * len(text) > MAX_OUTPUT:
+    if isinstance(n, int) and n * len(text) > limits.current().template_output:
         raise TemplateError(f"repeat would build {n * len(text)} characters; refused "
-                            "(gitplane's limit for offline expansion)")
+                            "(gitplane's limit, GITPLANE_MAX_TEMPLATE_BYTES)")
     return text * n
 
 
@@ -410,20 +407,24 @@ class _Exec:
         self.out: list[str] = []
         self.size = 0  # characters written
         self.steps = 0  # nodes run
+        # bounds of one execution in gitplane's own process (Argo CD's controller has its
+        # own memory limits; offline, a repository must not exhaust the machine)
+        bounds = limits.current()
+        self.max_output, self.max_steps = bounds.template_output, bounds.template_steps
 
     def emit(self, text: str) -> None:
         self.size += len(text)
-        if self.size > MAX_OUTPUT:
-            raise TemplateError(f"template output exceeds {MAX_OUTPUT} characters; refused "
-                                "(gitplane's limit for offline expansion)")
+        if self.size > self.max_output:
+            raise TemplateError(f"template output exceeds {self.max_output} characters; "
+                                "refused (gitplane's limit, GITPLANE_MAX_TEMPLATE_BYTES)")
         self.out.append(text)
 
     def run(self, nodes: list[Any], dot: Any, scope: dict[str, Any]) -> None:
         for node in nodes:
             self.steps += 1
-            if self.steps > MAX_STEPS:
-                raise TemplateError(f"template runs over {MAX_STEPS} steps; refused "
-                                    "(gitplane's limit for offline expansion)")
+            if self.steps > self.max_steps:
+                raise TemplateError(f"template runs over {self.max_steps} steps; refused "
+                                    "(gitplane's limit, GITPLANE_MAX_TEMPLATE_STEPS)")
             if isinstance(node, str):
                 if node == "break":
                     raise _Break()
@@ -447,9 +448,10 @@ class _Exec:
             elif isinstance(val, (list, tuple)):
                 pairs = list(enumerate(val))
             elif isinstance(val, int) and not isinstance(val, bool):
-                if val > MAX_STEPS:
-                    raise TemplateError(f"range over {val} exceeds {MAX_STEPS} steps; refused "
-                                        "(gitplane's limit for offline expansion)")
+                if val > self.max_steps:
+                    raise TemplateError(f"range over {val} exceeds {self.max_steps} steps; "
+                                        "refused (gitplane's limit, "
+                                        "GITPLANE_MAX_TEMPLATE_STEPS)")
                 pairs = [(i, i) for i in range(val)]
             elif val is None or val is _MISSING:
                 pairs = []
@@ -777,15 +779,15 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "values": lambda d: [d[k] for k in d], "pluck": lambda k, *ds: [d[k] for d in ds if k in d],
     "merge": lambda dst, *srcs: _merge(dst, srcs, False),
     "mergeOverwrite": lambda dst, *srcs: _merge(dst, srcs, True),
-    "regexMatch": lambda r, s: re.search(_re(r), to_text(s)) is not None,
-    "regexFind": lambda r, s: (lambda m: m.group() if m else "")(re.search(_re(r), to_text(s))),
-    "regexFindAll": lambda r, s, n: [m.group() for m in re.finditer(_re(r), to_text(s))][
-        : None if n < 0 else n],
-    "regexReplaceAll": lambda r, s, rep: re.sub(_re(r), re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>",
-                                                                rep), to_text(s)),
-    "regexReplaceAllLiteral": lambda r, s, rep: re.sub(_re(r), lambda m: rep, to_text(s)),
-    "regexSplit": lambda r, s, n: re.split(_re(r), to_text(s), maxsplit=max(n - 1, 0)
-                                           if n > 0 else 0),
+    "regexMatch": lambda r, s: _regex_match(r, s),
+    "mustRegexMatch": lambda r, s: go_regexp(r).search(to_text(s)),
+    "regexFind": lambda r, s: go_regexp(r).find(to_text(s)),
+    "regexFindAll": lambda r, s, n: go_regexp(r).find_all(to_text(s), n),
+    "regexReplaceAll": lambda r, s, rep: go_regexp(r).replace_all(to_text(s), to_text(rep)),
+    "regexReplaceAllLiteral": lambda r, s, rep: go_regexp(r).replace_all(
+        to_text(s), to_text(rep), literal=True),
+    "regexSplit": lambda r, s, n: go_regexp(r).split(to_text(s), n),
+    "regexQuoteMeta": lambda s: quote_meta(to_text(s)),
     "b64enc": lambda s: __import__("base64").b64encode(to_text(s).encode()).decode(),
     "b64dec": lambda s: __import__("base64").b64decode(to_text(s)).decode(),
     "sha256sum": lambda s: __import__("hashlib").sha256(to_text(s).encode()).hexdigest(),
@@ -801,6 +803,9 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "typeOf": _gotype, "kindIs": lambda k, v: _gotype(v).endswith(k),
     "deepCopy": lambda v: json.loads(json.dumps(v)),
 }
+# Sprig's non-``must`` regex functions already fail on a pattern that does not compile
+FUNCS.update({"must" + name[0].upper() + name[1:]: FUNCS[name] for name in (
+    "regexFind", "regexFindAll", "regexReplaceAll", "regexReplaceAllLiteral", "regexSplit")})
 
 
 def _dig(*args: Any) -> Any:
@@ -825,8 +830,12 @@ def _from_json(s: Any, must: bool) -> Any:
         return {}
 
 
-def _re(pattern: str) -> str:
-    return re.sub(r"\(\?P<", "(?P<", pattern)
+def _regex_match(pattern: str, s: Any) -> bool:
+    """Sprig's ``regexMatch``: a pattern that does not compile matches nothing."""
+    try:
+        return go_regexp(pattern).search(to_text(s))
+    except PatternError:
+        return False
 
 
 def _merge(dst: dict[str, Any], srcs: tuple[dict[str, Any], ...], overwrite: bool) -> dict:

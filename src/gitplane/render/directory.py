@@ -1,14 +1,14 @@
 """Plain manifest directories, read the way Argo CD's ``directory`` source reads them."""
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 from pathlib import Path
 from typing import Any
 
+from gitplane import patterns
 from gitplane.errors import YamlError
 from gitplane.model import Resource
+from gitplane.patterns import PatternError
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository, is_within
 from gitplane.yamlio import read_regular, ParsedFiles
@@ -16,19 +16,9 @@ from gitplane.yamlio import read_regular, ParsedFiles
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _expand_braces(pattern: str) -> list[str]:
-    m = re.search(r"\{([^{}]*)\}", pattern)
-    if not m:
-        return [pattern]
-    out: list[str] = []
-    for alt in m.group(1).split(","):
-        out.extend(_expand_braces(pattern[: m.start()] + alt + pattern[m.end():]))
-    return out
-
-
 def glob_match(pattern: str, path: str) -> bool:
     """Argo CD's glob: ``*`` crosses folders, ``{a,b}`` alternatives."""
-    return any(fnmatch.fnmatchcase(path, p) for p in _expand_braces(pattern))
+    return patterns.glob_match(pattern, path, "argo")
 
 
 def _walk(directory: Path) -> list[Path]:
@@ -47,6 +37,15 @@ def build(repo: Repository, directory: Path, options: dict[str, Any],
     exclude = str(options.get("exclude") or "")
     out = Rendered()
     top_real = repo.top.resolve()
+    for field, pattern in (("include", include), ("exclude", exclude)):
+        try:
+            glob_match(pattern, "")
+        except PatternError as exc:
+            out.problems.append(Problem("kustomize-build", repo.rel(directory), 1,
+                                        f"directory.{field}: {exc}; Argo CD matches no file "
+                                        "with it"))
+            out.ok = False
+            return out
     files = sorted(_walk(directory) if recurse else directory.glob("*"))
     for path in files:
         rel_in_app = path.relative_to(directory).as_posix()
