@@ -492,3 +492,46 @@ def test_the_user_raises_a_limit_and_the_repository_cannot(
     write(root / "gitplane.yaml", "limits: {applications: 1000000}\n")
     code, _, err = run("-C", str(root), "apps")
     assert code == 2 and "limits" in err
+
+
+_LIMITED = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2)\n"
+            "from gitplane.cli import main\nsys.exit(main(sys.argv[2:]))\n")
+
+
+def _files_under(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".git/" not in p.as_posix()}
+
+
+def _gitplane_limited(size: int, *args: str) -> tuple[int, str]:
+    """gitplane in a process whose files cannot grow past ``size`` bytes: every write of a
+    larger file fails with EFBIG, as on a full disk (root ignores read-only folders)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GITPLANE_NO_CACHE": "1"}
+    res = subprocess.run([sys.executable, "-c", _LIMITED, str(size), *args],
+                         capture_output=True, text=True, env=env, timeout=300)
+    return res.returncode, res.stderr
+
+
+def test_a_failed_write_leaves_nothing_behind(platform: Path, tmp_path: Path) -> None:
+    """init, new and render -o stage every file, then move them into place: a write that
+    fails (a full disk) is exit 2 naming the path and the reason, and nothing is left."""
+    target = tmp_path / "fresh"
+    code, err = _gitplane_limited(1000, "init", str(target))
+    assert code == 2 and "File too large" in err and "nothing was written" in err, err
+    assert not target.exists() or not any(target.rglob("*")), list(target.rglob("*"))
+
+    before = _files_under(platform)
+    code, err = _gitplane_limited(900, "-C", str(platform), "new", "app", "metrics",
+                                  "--domain", "infrastructure")
+    assert code == 2 and "deployment.yaml" in err and "File too large" in err, err
+    assert _files_under(platform) == before  # apps.yaml not edited, no new file, no temp file
+
+    out = tmp_path / "rendered"
+    code, err = _gitplane_limited(900, "-C", str(platform), "render", "-o", str(out))
+    assert code == 2 and "File too large" in err, err
+    assert not out.exists() or not any(out.rglob("*")), list(out.rglob("*"))

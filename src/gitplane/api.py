@@ -13,7 +13,7 @@ from gitplane.model import resource_id
 from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.repo import Repository
-from gitplane.scaffold.files import write_atomic
+from gitplane.scaffold.files import write_all
 from gitplane.yamlio import dump_all
 
 
@@ -200,16 +200,20 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
     elif directory.is_dir() and any(directory.iterdir()) and not force:
         raise GitplaneError(f"{directory}: not empty and not an earlier render of gitplane; "
                             "choose an empty folder or use --force")
-    written = []
-    for key, text in sorted(files.items()):
-        path = paths[key]
-        write_atomic(path, text)
-        written.append(path)
-    for stale in sorted(previous - set(written)):
-        if stale.is_file() and not stale.is_symlink():
-            stale.unlink()
+    written = [paths[key] for key in sorted(files)]
+    stale = sorted(p for p in previous - set(written) if p.is_file() and not p.is_symlink())
     kept = {rel for rel in listed if (directory / rel).is_file()} | {
         p.relative_to(directory).as_posix() for p in written}
-    write_atomic(marker, f"gitplane: {__version__}\nkustomize: {engine_version}\n" +
-                 "".join(f"file: {rel}\n" for rel in sorted(kept)))
+    kept -= {p.relative_to(directory).as_posix() for p in stale}
+    # every file and the marker staged first, then moved into place: all or nothing
+    out = {paths[key]: text.encode("utf-8") for key, text in files.items()}
+    out[marker] = (f"gitplane: {__version__}\nkustomize: {engine_version}\n" +
+                   "".join(f"file: {rel}\n" for rel in sorted(kept))).encode("utf-8")
+    write_all(out)
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise GitplaneError(f"{path}: cannot remove the file of an Application no longer "
+                                f"rendered ({exc.strerror or exc})") from None
     return written

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitplane.errors import GitplaneError
-from gitplane.scaffold.files import write_atomic
 from gitplane.yamlio import read_regular
 
 
@@ -56,10 +55,3 @@ def edit(path: Path, change: Callable[[Any], None], shown: str) -> bytes:
     out = io.StringIO()
     y.dump(data, out)
     return out.getvalue().replace("\n", newline).encode(encoding)
-
-
-def save(path: Path, before: bytes, after: bytes, shown: str) -> None:
-    """Write ``after`` unless the file changed since it was read as ``before``."""
-    if read_regular(path) != before:
-        raise GitplaneError(f"{shown}: changed since read; nothing written")
-    write_atomic(path, after)

@@ -1,8 +1,9 @@
 """Safe writes: all conflicts found before anything is written, each file replaced atomically.
 
-A plan is a set of (path, text) pairs. ``commit`` refuses when any target exists (unless
-``force``), when a target is a symlink, or when it would leave the base folder; otherwise it
-writes each file to a temporary file in the same folder, fsyncs it and renames it into place.
+A plan is a set of (path, text) pairs and in-place edits. ``commit`` refuses when any target
+exists (unless ``force``), when a target is a symlink, or when it would leave the base
+folder; otherwise it writes every file to a temporary file beside its target, fsyncs it, and
+only when all are staged renames them into place: all or nothing.
 """
 from __future__ import annotations
 
@@ -12,20 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitplane.errors import GitplaneError
+from gitplane.yamlio import read_regular
 
 
 @dataclass
 class Plan:
     base: Path
     files: dict[Path, str | bytes] = field(default_factory=dict)
+    #: files edited in place: path → (the bytes read, the bytes to write, the name shown)
+    edits: dict[Path, tuple[bytes, bytes, str]] = field(default_factory=dict)
 
     def add(self, rel: str, text: str | bytes) -> None:
         self.files[self.base / rel] = text
+
+    def edit(self, path: Path, before: bytes, after: bytes, shown: str) -> None:
+        """Replace ``path`` with ``after`` at commit, if it still holds ``before``."""
+        self.edits[path] = (before, after, shown)
 
     def conflicts(self) -> list[Path]:
         return sorted(p for p in self.files if p.exists() or p.is_symlink())
 
     def commit(self, force: bool = False) -> list[Path]:
+        """Every file and edit, or none: all are checked, then written beside their targets,
+        then moved into place; a failure on the way removes what was staged (exit 2)."""
         base_real = self.base.resolve()
         for path in self.files:
             if path.is_symlink():
@@ -47,17 +57,79 @@ class Plan:
             more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
             raise GitplaneError(f"refusing to overwrite existing files: {shown}{more} "
                                 "(nothing was written; use --force to overwrite)")
-        for path, text in sorted(self.files.items()):
-            write_atomic(path, text)
-        return sorted(self.files)
+        out = {p: t if isinstance(t, bytes) else t.encode("utf-8")
+               for p, t in self.files.items()}
+        expected = {}
+        for path, (before, after, _) in self.edits.items():
+            out[path], expected[path] = after, before
+        write_all(out, expected, {p: shown for p, (_, _, shown) in self.edits.items()})
+        return sorted(out)
 
 
-def write_atomic(path: Path, text: str | bytes, encoding: str = "utf-8") -> None:
-    """Write ``text`` (in ``encoding``; bytes as they are) to ``path`` atomically: a temporary
-    file in the same folder, fsync, the original mode, rename, fsync of the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_all(files: dict[Path, bytes], expected: dict[Path, bytes] | None = None,
+              shown: dict[Path, str] | None = None) -> None:
+    """Write every file or none. Each is first written to a temporary file beside its target
+    (folders created as needed), then all are renamed into place; a failure while staging
+    (a full disk, a read-only folder) removes every temporary file and new folder and is a
+    GitplaneError naming the path and the reason. ``expected``: files that must still hold
+    these bytes (an edit of a file that changed since it was read is refused)."""
+    expected = expected or {}
+    shown = shown or {}
+    staged: list[tuple[Path, str]] = []
+    made: list[Path] = []
+    try:
+        for path in sorted(files):
+            name = shown.get(path, str(path))
+            if path in expected and read_regular(path) != expected[path]:
+                raise GitplaneError(f"{name}: changed since read; nothing written")
+            made.extend(_make_folders(path.parent))
+            try:
+                staged.append((path, _stage(path, files[path])))
+            except OSError as exc:
+                raise GitplaneError(f"{name}: cannot write ({exc.strerror or exc}); nothing "
+                                    "was written") from None
+        for path, tmp in staged:
+            os.replace(tmp, path)
+        _sync_folders({path.parent for path, _ in staged})
+    except BaseException:
+        for _, tmp in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, outermost first."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists() or p.is_symlink():
+            break
+        missing.append(p)
+    made: list[Path] = []
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            for q in reversed(made):
+                q.rmdir()
+            raise GitplaneError(f"{p}: cannot create the folder ({exc.strerror or exc}); "
+                                "nothing was written") from None
+        made.append(p)
+    return made
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """``data`` in a temporary file beside ``path``, synced, with ``path``'s mode."""
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    data = text if isinstance(text, bytes) else text.encode(encoding)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -65,18 +137,22 @@ def write_atomic(path: Path, text: str | bytes, encoding: str = "utf-8") -> None
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
+    return tmp
+
+
+def _sync_folders(folders: set[Path]) -> None:
+    for folder in sorted(folders):
         try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+            dfd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError:
+            pass

@@ -7,7 +7,7 @@ from typing import Any
 
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository
-from gitplane.scaffold.edit import edit, save
+from gitplane.scaffold.edit import edit
 from gitplane.scaffold.files import Plan
 from gitplane.scaffold.init import check_name
 from gitplane.yamlio import read_regular
@@ -71,14 +71,9 @@ def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE
     for env in repo.environments():
         plan.add(f"environments/{env.name}/kustomization.yaml",
                  KUSTOMIZATION_HEAD + "resources:\n  - ../../base\n")
-    edits = []
     if domain == "infrastructure":
-        edits.append(_add_list_element(repo, name))
-    written = plan.commit()
-    for path, before, after, shown in edits:
-        save(path, before, after, shown)
-        written.append(path)
-    return written
+        plan.edit(*_add_list_element(repo, name))
+    return plan.commit()
 
 
 def _add_list_element(repo: Repository, name: str) -> tuple[Path, bytes, bytes, str]:
@@ -210,9 +205,8 @@ def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Pa
              f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-config\n"
              f"  namespace: {ns}\n  labels:\n    app.kubernetes.io/component: {name}\n"
              f"data:\n  COMPONENT: {name}\n")
-    written = plan.commit()
-    save(kfile, before, after, shown)
-    return [*written, kfile]
+    plan.edit(kfile, before, after, shown)
+    return plan.commit()
 
 
 def new_env(repo: Repository, name: str, source: str | None = None) -> list[Path]:
