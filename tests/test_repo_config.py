@@ -34,13 +34,18 @@ def test_find_walks_up_and_uses_git_top(tmp_path: Path) -> None:
 def test_resolve_refuses_leaving_paths(tmp_path: Path) -> None:
     (tmp_path / "deployments").mkdir()
     os.symlink("/etc", tmp_path / "etc-link")
-    os.symlink(tmp_path / "loop-b", tmp_path / "loop-a")
-    os.symlink(tmp_path / "loop-a", tmp_path / "loop-b")
+    os.symlink("loop-b", tmp_path / "loop-a")
+    os.symlink("loop-a", tmp_path / "loop-b")
+    # absolute, or out by '..' and back in by the repository's own folder name: Argo CD's
+    # checkout lives in another folder, where neither works
+    os.symlink(tmp_path / "deployments", tmp_path / "abs-in")
+    os.symlink(f"../{tmp_path.name}/deployments", tmp_path / "re-enters")
     repo = Repository.find(tmp_path)
     assert repo.resolve("deployments") == tmp_path.resolve() / "deployments"
     for bad, why in (("..", "outside root"), ("/etc", "absolute"),
                      ("deployments/../../x", "outside root"), ("etc-link", "symlink"),
-                     ("loop-a", "symlink loop")):
+                     ("loop-a", "symlink loop"), ("abs-in", "symlink points outside"),
+                     ("re-enters", "symlink points outside")):
         with pytest.raises(BoundaryError, match=why):
             repo.resolve(bad)
 

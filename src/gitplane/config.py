@@ -1,13 +1,13 @@
 """``gitplane.yaml``: the one optional settings file, validated when loaded."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitplane.errors import ConfigError, YamlError
+from gitplane.boundary import Boundary
+from gitplane.errors import BoundaryError, ConfigError, YamlError
 from gitplane.yamlio import load_file
 
 FILENAME = "gitplane.yaml"
@@ -82,9 +82,10 @@ def load(root: Path) -> Config:
     cfg = Config()
     if not path.is_file():
         return cfg
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    if not real.startswith(top + os.sep):
-        raise ConfigError(f"{FILENAME}: symlink points outside repository; refused")
+    try:
+        Boundary(root).check(path, FILENAME)
+    except BoundaryError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         docs = load_file(path, FILENAME)
     except YamlError as exc:

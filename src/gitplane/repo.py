@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gitplane import proc
 from gitplane.config import Config, load as load_config
+from gitplane.boundary import Boundary
 from gitplane.errors import BoundaryError, GitplaneError
 from gitplane.model import Environment
 
@@ -119,9 +120,7 @@ class Repository:
         top = git_toplevel(root) or root
         if not is_within(root, top):
             top = root
-        deployments = root / DEPLOYMENTS
-        if deployments.is_symlink() and not is_within(deployments.resolve(), top.resolve()):
-            raise BoundaryError(f"{DEPLOYMENTS}: symlink points outside repository; refused")
+        Boundary(top).check(root / DEPLOYMENTS, DEPLOYMENTS)
         config = load_config(root)
         if branch is not None and (not branch.strip() or branch.startswith("-")):
             raise GitplaneError(f"--branch '{branch}': not a branch name")
@@ -152,37 +151,19 @@ class Repository:
         return DEPLOYMENTS if rel in ("", ".") else f"{rel}/{DEPLOYMENTS}"
 
     @cached_property
-    def _top_real(self) -> str:
-        return os.path.realpath(self.top)
-
-    @cached_property
-    def _real_memo(self) -> dict[str, str]:
-        return {}
+    def boundary(self) -> Boundary:
+        """The repository's boundary: every path a reader follows is checked by it."""
+        return Boundary(self.top)
 
     def realpath(self, path: str) -> str:
-        """``path`` made absolute with every symlink resolved, each folder resolved once per
-        run; RuntimeError on a symlink loop."""
-        return self._real(os.path.abspath(path))
-
-    def _real(self, path: str) -> str:
-        memo = self._real_memo
-        hit = memo.get(path)
-        if hit is not None:
-            return hit
-        parent, name = os.path.split(path)
-        if not name or parent == path:
-            return path
-        full = os.path.join(self._real(parent), name)
-        if os.path.islink(full):
-            full = str(Path(full).resolve())  # raises RuntimeError on a loop
-        memo[path] = full
-        return full
+        """``path`` made absolute with every link resolved as Argo CD's checkout would (see
+        gitplane.boundary); RuntimeError on a symlink loop."""
+        return self.boundary.real(path)
 
     def contains(self, path: str, real: bool = False) -> bool:
         """Whether ``path`` (a string) is the repository or inside it; ``real``: against
         the repository's resolved location."""
-        top = self._top_real if real else self._top_str
-        return path == top or (path.startswith(top) and path[len(top):len(top) + 1] == "/")
+        return self.boundary.contains(path, real)
 
     def resolve(self, rel: str) -> Path:
         """An Argo CD path made absolute, refused when it is absolute or leaves the repository

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
+from gitplane.boundary import Boundary
+from gitplane.errors import BoundaryError
 from gitplane.kinds import secret_fields
 
 if TYPE_CHECKING:
@@ -156,8 +158,11 @@ class Schemas:
 
 
 def _within(path: str, top: Path) -> bool:
-    real, root = os.path.realpath(path), os.path.realpath(top)
-    return real.startswith(root + os.sep)
+    try:
+        Boundary(top).check(path, path)
+    except BoundaryError:
+        return False
+    return True
 
 
 def fetch(url: str, allowed: bool) -> str | None:

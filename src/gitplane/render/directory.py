@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from gitplane import patterns
-from gitplane.errors import YamlError
+from gitplane.errors import BoundaryError, YamlError
 from gitplane.model import Resource
 from gitplane.patterns import PatternError
 from gitplane.render import Problem, Rendered
-from gitplane.repo import Repository, is_within
+from gitplane.repo import Repository
 from gitplane.yamlio import read_regular, ParsedFiles
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -36,7 +36,6 @@ def build(repo: Repository, directory: Path, options: dict[str, Any],
     include = str(options.get("include") or "")
     exclude = str(options.get("exclude") or "")
     out = Rendered()
-    top_real = repo.top.resolve()
     for field, pattern in (("include", include), ("exclude", exclude)):
         try:
             glob_match(pattern, "")
@@ -57,25 +56,21 @@ def build(repo: Repository, directory: Path, options: dict[str, Any],
             continue
         if exclude and glob_match(exclude, rel_in_app):
             continue
-        read_file(repo, path, out, top_real, parsed)
+        read_file(repo, path, out, parsed)
     if any(p.severity == "error" for p in out.problems):
         out.ok = False
     return out
 
 
-def read_file(repo: Repository, path: Path, out: Rendered, top_real: Path | None = None,
+def read_file(repo: Repository, path: Path, out: Rendered,
               parsed: ParsedFiles | None = None) -> None:
     """The objects of one manifest file into ``out`` (a List is unpacked)."""
-    top_real = top_real or repo.top.resolve()
     rel = repo.rel(path)
     try:
-        real = path.resolve()
-    except (RuntimeError, OSError):
-        out.problems.append(Problem("kustomize-build", rel, 1, "symlink loop"))
-        return
-    if not is_within(real, top_real):
+        repo.boundary.check(path, rel)
+    except BoundaryError as exc:
         out.problems.append(Problem("kustomize-build", rel, 1,
-                                    "symlink points outside repository; refused"))
+                                    str(exc).removeprefix(f"{rel}: ")))
         return
     out.files.add(rel)
     try:

@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gitplane.errors import GitplaneError, YamlError
+from gitplane.boundary import Boundary
+from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Resource
 from gitplane import proc
 from gitplane.render import Problem, Rendered
-from gitplane.repo import Repository, is_within
+from gitplane.repo import Repository
 from gitplane.yamlio import load_file, load_trusted
 
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
@@ -134,7 +135,9 @@ def _value_file(repo: Repository, chart: Path, entry: str,
             return "absolute paths are refused"
         target = Path(os.path.normpath(chart / entry))
         base = repo.top
-    if not is_within(target, base) or not is_within(target.resolve(), base.resolve()):
+    try:
+        Boundary(base).check(target, entry)
+    except BoundaryError:
         return "leaves the repository; refused"
     if not target.is_file():
         return "not found"
