@@ -167,7 +167,10 @@ def test_no_secret_value_in_a_finding(tmp_path: Path, run: RunFn) -> None:
             "data: {pin: 07771}\n")  # YAML reads an int; the schema must not quote it
     root = _repo(tmp_path, {"m/secrets.yaml": objs, "m/broken.yaml":
                             "apiVersion: v1\nkind: Secret\nmetadata: {name: b}\n"
-                            "stringData:\n  a: !Zq7-TOKEN-tag\n  b: *Zq7-TOKEN-alias\n"})
+                            "stringData:\n  a: !Zq7-TOKEN-tag\n  b: *Zq7-TOKEN-alias\n",
+                            "m/broken2.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n"
+                            "stringData:\n  a: !Zq7-TOKEN-tag\n",
+                            "m/broken3.yaml": "kind: Secret\nstringData: {a: !!int Zq7-TOKEN}\n"})
     for fmt in ("text", "json", "sarif", "junit", "github"):
         code, out, err = run("-C", str(root), "check", "-o", fmt)
         assert code == 1 and "Zq7-TOKEN" not in out + err, fmt

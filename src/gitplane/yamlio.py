@@ -234,16 +234,30 @@ def load_text(text: str, file: str) -> list[Doc]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise YamlError(file, line, what or "invalid YAML") from None
+        raise YamlError(file, line, _unquoted(text, what or "invalid YAML")) from None
     except yaml.YAMLError as exc:
-        raise YamlError(file, 1, str(exc).splitlines()[0]) from None
+        raise YamlError(file, 1, _unquoted(text, str(exc).splitlines()[0])) from None
     except RecursionError:
         raise YamlError(file, 1, "nesting too deep") from None
     except (ValueError, TypeError) as exc:  # e.g. unhashable keys from constructors
-        raise YamlError(file, 1, f"cannot construct value: {exc}") from None
+        raise YamlError(file, 1, _unquoted(text, f"cannot construct value: {exc}")) from None
     finally:
         loader.dispose()
     return docs
+
+
+_SECRET_KIND = re.compile(r"^\s*(?:-\s+)?kind:\s*[\"']?(?:Secret|SealedSecret)[\"']?\s*$",
+                          re.M)
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def _unquoted(text: str, message: str) -> str:
+    """A parser's message about a file that holds a Secret or SealedSecret, with every
+    fragment it quotes from the file (a tag, an alias, a character: possibly part of a
+    secret value) left out: the object never parsed, so its secret fields are unknown."""
+    if not _SECRET_KIND.search(text):
+        return message
+    return _QUOTED.sub("'…'", message)
 
 
 class GuardedYAMLError(yaml.YAMLError):
