@@ -18,7 +18,7 @@ import yaml
 from gitplane import limits
 from gitplane.patterns import PatternError, go_regexp, quote_meta
 
-from gitplane.yamlio import yaml_value
+from gitplane.yamlio import json_value, yaml_value
 
 
 def _repeat(n: Any, s: Any) -> str:
@@ -823,7 +823,7 @@ def _dig(*args: Any) -> Any:
 
 def _from_json(s: Any, must: bool) -> Any:
     try:
-        return json.loads(to_text(s))
+        return json_value(to_text(s))
     except json.JSONDecodeError as exc:
         if must:
             raise TemplateError(f"invalid character in JSON: {exc.msg}") from None

@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterator
 
 from gitplane.model import Finding
+from gitplane.yamlio import json_value
 
 if TYPE_CHECKING:
     from gitplane.checks import Context
@@ -95,7 +96,7 @@ def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     raw = ann.get(LAST_APPLIED) if isinstance(ann, dict) else None
     if isinstance(raw, str):
         try:
-            applied = json.loads(raw)
+            applied = json_value(raw)
         except json.JSONDecodeError:
             applied = None
         if _plain(applied):

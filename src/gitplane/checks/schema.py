@@ -35,6 +35,7 @@ from gitplane.model import Finding
 from gitplane.boundary import Boundary
 from gitplane.errors import BoundaryError
 from gitplane.kinds import secret_fields
+from gitplane.yamlio import json_value
 
 if TYPE_CHECKING:
     from gitplane.checks import Context
@@ -151,7 +152,7 @@ class Schemas:
             if text is None:
                 continue
             try:
-                return jsonschema_rs.validator_for(json.loads(text))
+                return jsonschema_rs.validator_for(json_value(text))
             except (ValueError, jsonschema_rs.ValidationError):
                 continue
         return None

@@ -27,7 +27,8 @@ from gitplane.proc import Engine
 from gitplane import cache
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository
-from gitplane.yamlio import BOOLEAN_HAZARD, read_regular, Doc, ParsedFiles, words_of, load_text, load_trusted
+from gitplane.yamlio import (BOOLEAN_HAZARD, Doc, ParsedFiles, load_text, load_trusted,
+                             read_regular, words_of, yaml_value)
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -854,7 +855,7 @@ def _traced(repo: Repository, graph: Graph, scratch: Path, obj: dict[str, Any],
             del meta["annotations"]
         if isinstance(raw, str):
             try:
-                origin = yaml.safe_load(raw)
+                origin = yaml_value(raw)
             except yaml.YAMLError:
                 origin = None
     file, line = fallback, 1
