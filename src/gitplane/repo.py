@@ -190,13 +190,7 @@ class Repository:
         candidate = os.path.normpath(os.path.join(self._top_str, rel))
         if not self.contains(candidate):
             raise BoundaryError(f"app path outside root: '{rel}'")
-        try:
-            real = self.realpath(candidate)
-        except (RuntimeError, OSError):
-            raise BoundaryError(f"'{rel}': symlink loop") from None
-        if not self.contains(real, real=True):
-            raise BoundaryError(f"'{rel}': symlink points outside repository")
-        return Path(candidate)
+        return self.boundary.check(candidate, f"'{rel}'")
 
     @cached_property
     def enables_helm(self) -> bool:
