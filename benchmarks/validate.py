@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from gitplane import api, checks
-from gitplane.argocd.discover import AppResult, EnvResult, Platform
+from gitplane.platform import AppResult, EnvResult, Platform
 from gitplane.model import Application, Environment, Origin, Resource, Source
 from gitplane.scaffold.init import init
 

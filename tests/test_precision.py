@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from conftest import RunFn, git, write
-from gitplane.checks import without_env, counterpart_key
+from gitplane.checks.context import counterpart_key, without_env
 
 URL = "https://example.com/acme/gitops.git"
 

@@ -5,16 +5,52 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gitplane import checks
+from gitplane import checks, diff as diffs
 from gitplane.argocd import roots as root_finder
-from gitplane.argocd.discover import Platform, Progress, discover
+from gitplane.argocd.discover import discover
+from gitplane.platform import Platform, Progress
 from gitplane.errors import GitplaneError
-from gitplane.model import resource_id
+from gitplane.model import Environment, resource_id
 from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.repo import Repository
 from gitplane.scaffold.files import write_all
 from gitplane.yamlio import dump_all
+
+#: The rule of a repository where no Application was found (never a silent zero).
+NO_APPLICATIONS = root_finder.RULE
+
+
+def repository(path: Path | None = None, layout: bool = False,
+               branch: str | None = None) -> Repository:
+    """The repository at or above ``path`` with its gitplane.yaml read and checked (rule ids
+    included): what every command opens before it renders anything."""
+    repo = Repository.find(path, layout=layout, branch=branch)
+    checks.validate(repo.config)
+    return repo
+
+
+def environments(path: Path | None = None, branch: str | None = None) -> list[Environment]:
+    """The environments of the repository at ``path`` (found roots for another layout)."""
+    repo = repository(path, branch=branch)
+    engine = Engine(repo.config.kustomize, repo.top)
+    try:
+        envs, _ = root_finder.environments(repo, engine)
+    finally:
+        engine.close()
+    return envs
+
+
+def diff(path: Path | None, base: str | None, head: str | None, env: str | None = None,
+         app: str | None = None, progress: Progress | None = None,
+         roots: list[str] | None = None, branch: str | None = None) -> diffs.DiffResult:
+    """Rendered changes from ``base`` to ``head`` (see ``gitplane.diff.diff``)."""
+    repo = repository(path, branch=branch)
+    engine = Engine(repo.config.kustomize, repo.top)
+    try:
+        return diffs.diff(repo, base, head, engine, env, app, progress, roots)
+    finally:
+        engine.close()
 
 
 def load(path: Path | None = None, env: str | None = None, app: str | None = None,
@@ -23,7 +59,7 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
     """Discover and render the platform at ``path`` (all environments, or ``env``); a
     repository in another layout has one environment whose roots are ``roots`` or found.
     ``branch``: the branch the working tree stands for (default: see Repository.branch)."""
-    repo = Repository.find(path, layout=False, branch=branch)
+    repo = repository(path, branch=branch)
     engine = Engine(repo.config.kustomize, repo.top)
     try:
         memo: dict[str, Rendered] = {}
@@ -60,7 +96,7 @@ def generate_appset(file: Path, clusters_file: Path | None = None,
 
     if not file.is_file():
         raise GitplaneError(f"{file}: no such file")
-    repo = Repository.find(directory or file.parent.absolute(), layout=False)
+    repo = repository(directory or file.parent.absolute())
     shown = str(file)
     try:
         docs = load_file(file, shown)

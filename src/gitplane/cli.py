@@ -97,9 +97,9 @@ def new() -> None:
 
 
 def _repo() -> Any:
-    from gitplane.repo import Repository
+    from gitplane import api
 
-    return Repository.find(_state().directory)
+    return api.repository(_state().directory, layout=True)
 
 
 def _report_written(paths: list[Path], repo: Any) -> None:
@@ -158,17 +158,9 @@ def envs(fmt: str) -> None:
     from gitplane.report import to_json
     from gitplane.report.text import table
 
-    from gitplane.repo import Repository
+    from gitplane import api
 
-    from gitplane.argocd import roots as root_finder
-    from gitplane.proc import Engine
-
-    repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
-    engine = Engine(repo.config.kustomize, repo.top)
-    try:
-        envs, _ = root_finder.environments(repo, engine)
-    finally:
-        engine.close()
+    envs = api.environments(_state().directory, _state().branch)
     if fmt == "json":
         click.echo(to_json([{"name": e.name, "roots": e.roots} for e in envs]), nl=False)
     else:
@@ -206,9 +198,9 @@ def apps(env: str | None, app: str | None, roots: tuple[str, ...], fmt: str) -> 
 def _never_silent(platform: Any) -> None:
     """Say on stderr why an environment has no Application; exit 1 when that is an error
     (a repository that holds Argo CD objects must not pass on nothing)."""
-    from gitplane.argocd.roots import RULE
+    from gitplane import api
 
-    found = [f for f in platform.findings if f.rule == RULE]
+    found = [f for f in platform.findings if f.rule == api.NO_APPLICATIONS]
     for f in found:
         where = f"{f.file}:{f.line}: " if f.file else ""
         click.echo(f"{f.severity}: {where}{f.message} ({f.rule})", err=True)
@@ -321,20 +313,12 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
              exit_code: bool, roots: tuple[str, ...]) -> None:
     """Rendered changes from BASE (default: merge-base with the default branch) to HEAD
     (default: the working tree), per environment, Application and resource."""
-    from gitplane import diff as diffs
-    from gitplane.proc import Engine
+    from gitplane import api
     from gitplane.report import diff as report, to_json
-    from gitplane.repo import Repository
 
-    from gitplane.argocd.roots import RULE
-
-    repo = Repository.find(_state().directory, layout=False, branch=_state().branch)
-    engine = Engine(repo.config.kustomize, repo.top)
-    try:
-        with _progress(fmt != "json") as progress:
-            result = diffs.diff(repo, base, head, engine, env, app, progress, list(roots))
-    finally:
-        engine.close()
+    with _progress(fmt != "json") as progress:
+        result = api.diff(_state().directory, base, head, env, app, progress, list(roots),
+                          _state().branch)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)
     elif fmt == "markdown":
@@ -344,7 +328,8 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     for side, f in result.problems:
         click.echo(f"{side}: {f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
                    f"{f.application})", err=True)
-    if exit_code and (result.changes or any(f.rule == RULE for _, f in result.problems)):
+    if exit_code and (result.changes or
+                      any(f.rule == api.NO_APPLICATIONS for _, f in result.problems)):
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -356,14 +341,14 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
 @_FORMAT
 def compare(env_a: str, env_b: str, app: str | None, roots: tuple[str, ...], fmt: str) -> None:
     """How two environments differ, per Application: what a promotion would change."""
-    from gitplane import api, diff as diffs
+    from gitplane import api, compare as comparing
     from gitplane.report import to_json
     from gitplane.report.text import table
 
     with _progress(fmt != "json") as progress:
         platform = api.load(_state().directory, None, app, progress, list(roots),
                             _state().branch)
-    rows = diffs.compare_envs(platform, env_a, env_b, app)
+    rows = comparing.compare_envs(platform, env_a, env_b, app)
     if fmt == "json":
         click.echo(to_json([r.to_json() for r in rows]), nl=False)
         return

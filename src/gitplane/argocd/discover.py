@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gitplane import cache, kinds
+from gitplane import cache, k8s
 from gitplane.argocd import appset as appsets
 from gitplane.argocd.generators import GeneratorError, OfflineError, doublestar_match
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
@@ -24,48 +24,9 @@ from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, helm, kustomize
+from gitplane.platform import AppResult, EnvResult, Platform, Progress, finding_of, root_name
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import ParsedFiles, load_file, read_regular
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class AppResult:
-    """One Application in one environment, with what its sources rendered to."""
-
-    app: Application
-    resources: list[Resource] = field(default_factory=list)
-    rendered: bool = False  # every local source rendered without a problem
-    views: list[Repository] = field(default_factory=list)  # per source: the tree it reads
-    files: set[str] = field(default_factory=set)  # every repository file its renders read
-    #: the files its renders read in the tree being discovered (not in other revisions)
-    local_files: set[str] = field(default_factory=set)
-
-
-@dataclass
-class EnvResult:
-    env: Environment
-    apps: list[AppResult] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    roots: dict[str, Rendered] = field(default_factory=dict)
-    clusters: list[dict[str, Any]] = field(default_factory=list)  # the cluster inventory
-    by_name: dict[str, AppResult] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class Platform:
-    """The result of discovery and rendering: the input of checks, reports and render -o."""
-
-    repo: Repository
-    envs: list[EnvResult]
-    engine_version: str
-    parsed: ParsedFiles = field(default_factory=ParsedFiles, repr=False)  # files read, parsed
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [f for e in self.envs for f in e.findings]
-
 
 #: Argo CD's explicit source types (``ApplicationSource.ExplicitType``): the section that
 #: is present decides how the source is rendered.
@@ -323,18 +284,6 @@ def source_options(kind: str, src: Source) -> dict[str, Any]:
     return {}
 
 
-def root_name(root: str) -> str:
-    """How findings name a root: ``bootstrap/argocd`` in the seed's layout, else its path."""
-    parts = root.split("/")
-    if "bootstrap" in parts and "environments" in parts:
-        return "bootstrap/" + parts[parts.index("environments") - 1]
-    return root
-
-
-def finding_of(p: Problem, env: str, app: str) -> Finding:
-    return Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
-
-
 def _findings(problems: list[Problem], env: str, app: str) -> list[Finding]:
     return [finding_of(p, env, app) for p in problems]
 
@@ -444,7 +393,7 @@ def destination_namespaces(er: EnvResult) -> None:
     as Argo CD does when it applies them (scope from the environment's rendered CRDs, the
     built-in kinds and well-known custom resources; an object of unknown scope is left as
     it is). Rendered objects may be shared between Applications: changed ones are copies."""
-    crds = kinds.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+    crds = k8s.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
     for ar in er.apps:
         namespace = ar.app.destination.get("namespace", "")
         if not namespace:
@@ -453,7 +402,7 @@ def destination_namespaces(er: EnvResult) -> None:
         for res in ar.resources:
             meta = res.obj.get("metadata")
             if isinstance(meta, dict) and not meta.get("namespace") and \
-                    kinds.namespaced(res.api_version, res.kind, crds):
+                    k8s.namespaced(res.api_version, res.kind, crds):
                 obj = {**res.obj, "metadata": {**meta, "namespace": namespace}}
                 res = Resource(obj, res.file, res.line, res.doc)
             out.append(res)

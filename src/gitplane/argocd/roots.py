@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
-from gitplane.argocd.discover import EnvResult, Platform, Progress, Shared, discover
+from gitplane.argocd.discover import Shared, discover
+from gitplane.platform import EnvResult, Platform, Progress
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Environment, Finding
 from gitplane.proc import Engine

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterator
 
-from gitplane.argocd.discover import EnvResult, Platform, root_name
+from gitplane.platform import EnvResult, Platform, root_name
 from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
@@ -24,7 +24,10 @@ from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_
                              env_missing_overlay, env_config_drift, yaml_ambiguous,
                              orphan_overlay, schema, schema_unknown_kind,
                              source_not_rendered, yaml_duplicate_key, yaml_syntax)
-from gitplane import kinds
+from gitplane import k8s
+from gitplane.config import FILENAME, Config
+from gitplane.errors import ConfigError
+from gitplane.checks.context import Context, Unit, resource_finding, units_of
 from gitplane.model import Finding, Resource
 
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
@@ -40,45 +43,13 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
 )}
 
 
-@dataclass
-class Unit:
-    """What one Application (or a bootstrap overlay no Application deploys) rendered."""
-
-    environment: str
-    application: str
-    resources: list[Resource]
-    files: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Context:
-    platform: Platform
-    only_app: str | None = None
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def units(self) -> Iterator[Unit]:
-        for er in self.platform.envs:
-            yield from _units(er, self.only_app)
-
-    def stage(self, rule: str) -> Iterator[Finding]:
-        for f in self.platform.findings:
-            if f.rule == rule and (not self.only_app or f.application == self.only_app):
-                yield f
-
-
-def _units(er: EnvResult, only_app: str | None) -> Iterator[Unit]:
-    covered: set[str] = set()
-    for ar in er.apps:
-        for src in ar.app.sources:
-            if src.path is not None:
-                covered.add(src.path.strip("/"))
-        if not only_app or ar.app.name == only_app:
-            yield Unit(er.env.name, ar.app.name, ar.resources, ar.files)
-    if only_app:
-        return
-    for root, rendered in sorted(er.roots.items()):
-        if root not in covered:
-            yield Unit(er.env.name, root_name(root), rendered.resources, rendered.files)
+def validate(config: Config) -> None:
+    """The rule ids ``gitplane.yaml`` names are rules of this registry (a ConfigError with
+    the line otherwise); called before anything renders."""
+    for rid, rc in config.rules.items():
+        if rid not in RULES:
+            raise ConfigError(f"{FILENAME}:{rc.line}: rules: unknown rule id '{rid}' "
+                              f"(valid: {', '.join(sorted(RULES))})")
 
 
 @dataclass
@@ -115,7 +86,7 @@ def suppressions(ctx: Context) -> dict[tuple[str, str, str], set[str]]:
     out: dict[tuple[str, str, str], set[str]] = {}
     for unit in ctx.units():
         for res in unit.resources:
-            text = dig(res.obj, "metadata", "annotations", SUPPRESS)
+            text = k8s.dig(res.obj, "metadata", "annotations", SUPPRESS)
             if not isinstance(text, str):
                 continue
             ids, _, reason = text.partition(":")
@@ -219,23 +190,6 @@ def _without(platform: Platform, excluded: set[int]) -> Platform:
     return replace(platform, envs=envs)
 
 
-def dig(value: Any, *keys: str | int) -> Any:
-    """``value[k1][k2]...`` or None as soon as a step is missing or not a mapping/list."""
-    for k in keys:
-        if isinstance(k, int) and isinstance(value, list) and 0 <= k < len(value):
-            value = value[k]
-        elif isinstance(k, str) and isinstance(value, dict):
-            value = value.get(k)
-        else:
-            return None
-    return value
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """``value`` when it is a mapping, else an empty one (malformed input is schema's job)."""
-    return value if isinstance(value, dict) else {}
-
-
 #: Values shorter than this are not searched for in messages (they would mangle words).
 MIN_SECRET = 4
 
@@ -271,8 +225,8 @@ def secret_values(platform: Platform) -> list[str]:
         resources = [r for ar in er.apps for r in ar.resources] + \
             [r for root in er.roots.values() for r in root.resources]
         for res in resources:
-            for path in kinds.secret_fields(res.api_version, res.kind):
-                add(dig(res.obj, *path))
+            for path in k8s.secret_fields(res.api_version, res.kind):
+                add(k8s.dig(res.obj, *path))
     return sorted(out, key=lambda v: (-len(v), v))
 
 
@@ -322,175 +276,3 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
                   unrendered)
 
 
-WORKLOADS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
-             "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
-             "ReplicationController": ("spec", "template", "spec"),
-             "Job": ("spec", "template", "spec"),
-             "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}
-LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
-
-
-def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
-    """The pod spec of a core workload and its path in the object, or None."""
-    path = WORKLOADS.get(res.kind)
-    if path is None or not res.api_version.split("/")[0] in ("v1", "apps", "batch"):
-        return None
-    cur: Any = res.obj
-    for step in path:
-        cur = cur.get(step) if isinstance(cur, dict) else None
-    return (path, cur) if isinstance(cur, dict) else None
-
-
-def pods(ctx: Context, long_running: bool = False
-         ) -> Iterator[tuple[Unit, Resource, tuple[str, ...], dict[str, Any]]]:
-    """(unit, workload, path of its pod spec, pod spec) of every core workload rendered."""
-    for unit in ctx.units():
-        for res in unit.resources:
-            if long_running and res.kind not in LONG_RUNNING:
-                continue
-            found = pod_spec(res)
-            if found is not None:
-                yield unit, res, found[0], found[1]
-
-
-def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict]]:
-    """(field, index, container) of a pod spec: containers, then initContainers."""
-    out = []
-    for fld in ("containers", "initContainers") if init else ("containers",):
-        items = spec.get(fld)
-        for i, c in enumerate(items if isinstance(items, list) else []):
-            if isinstance(c, dict):
-                out.append((fld, i, c))
-    return out
-
-
-@dataclass
-class EnvIndex:
-    """Every rendered object of one environment, by (kind, namespace, name), with the unit
-    that renders it; the namespaces external (unrendered) Applications deploy into."""
-
-    objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]]
-    external_namespaces: dict[str, list[str]]
-    by_kind: dict[str, list[tuple[Unit, Resource]]] = field(default_factory=dict)
-    #: (kind, name) made in namespaces chosen at run time (ClusterExternalSecret)
-    anywhere: set[tuple[str, str]] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        for (kind, _, _), items in sorted(self.objects.items()):
-            self.by_kind.setdefault(kind, []).extend(items)
-
-    def has(self, kind: str, namespace: str, name: str) -> bool:
-        return bool(self.objects.get((kind, namespace, name))) or (kind, name) in self.anywhere
-
-    def of_kind(self, kind: str) -> list[tuple[Unit, Resource]]:
-        return self.by_kind.get(kind, [])
-
-
-#: What makes a Secret at run time, as data: (group, kind) → (paths to the Secret's name,
-#: tried in order, the object's own name when none is set; suffixes added to that name;
-#: whether the namespace is chosen at run time). The next operator is one line.
-SECRET_MAKERS: dict[tuple[str, str], tuple[tuple[tuple[str, ...], ...], tuple[str, ...], bool]] = {
-    ("bitnami.com", "SealedSecret"): ((("spec", "template", "metadata", "name"),), ("",), False),
-    ("external-secrets.io", "ExternalSecret"): ((("spec", "target", "name"),), ("",), False),
-    ("external-secrets.io", "ClusterExternalSecret"): (
-        (("spec", "externalSecretSpec", "target", "name"), ("spec", "externalSecretName")),
-        ("",), True),
-    ("cert-manager.io", "Certificate"): ((("spec", "secretName"),), ("",), False),
-    ("postgresql.cnpg.io", "Cluster"): ((), ("-app", "-superuser", "-ca", "-replication",
-                                             "-server"), False),
-    ("secretgenerator.mittwald.de", "StringSecret"): ((), ("",), False),
-    ("onepassword.com", "OnePasswordItem"): ((), ("",), False),
-    ("secrets.hashicorp.com", "VaultStaticSecret"): ((("spec", "destination", "name"),), ("",),
-                                                     False),
-    ("secrets.hashicorp.com", "VaultDynamicSecret"): ((("spec", "destination", "name"),),
-                                                      ("",), False),
-    ("bitwarden-k8s.io", "BitwardenSecret"): ((("spec", "secretName"),), ("",), False),
-}
-#: Annotations whose value names a Secret a controller makes beside the object:
-#: OpenShift's service CA operator.
-SECRET_ANNOTATIONS = ("service.beta.openshift.io/serving-cert-secret-name",
-                      "service.alpha.openshift.io/serving-cert-secret-name")
-ANY_NAMESPACE = "*"
-
-
-def secrets_made(res: Resource) -> list[tuple[str, str]]:
-    """(namespace, name) of the Secrets a controller makes from ``res`` (namespace ``*``:
-    chosen at run time)."""
-    out: list[tuple[str, str]] = []
-    maker = SECRET_MAKERS.get((res.api_version.rpartition("/")[0], res.kind))
-    if maker is not None:
-        paths, suffixes, anywhere = maker
-        name = next((str(v) for p in paths if isinstance(v := dig(res.obj, *p), str) and v),
-                    res.name)
-        ns = ANY_NAMESPACE if anywhere else res.namespace
-        out.extend((ns, name + suffix) for suffix in suffixes if name)
-    annotations = dig(res.obj, "metadata", "annotations")
-    if isinstance(annotations, dict):
-        for key in SECRET_ANNOTATIONS:
-            if isinstance(annotations.get(key), str) and annotations[key]:
-                out.append((res.namespace, annotations[key]))
-    return out
-
-
-def env_index(ctx: Context, env: str) -> EnvIndex:
-    cache = ctx.cache.setdefault("env-index", {})
-    if env not in cache:
-        objects: dict[tuple[str, str, str], list[tuple[Unit, Resource]]] = {}
-        external: dict[str, list[str]] = {}
-        anywhere: set[tuple[str, str]] = set()
-        er = next(e for e in ctx.platform.envs if e.env.name == env)
-        for unit in _units(er, None):
-            for res in unit.resources:
-                objects.setdefault((res.kind, res.namespace, res.name), []).append((unit, res))
-                for ns, name in secrets_made(res):  # operators make Secrets of these
-                    objects.setdefault(("Secret", ns, name), []).append((unit, res))
-                    if ns == ANY_NAMESPACE:
-                        anywhere.add(("Secret", name))
-        for ar in er.apps:
-            if any(k in ("external", "helm") for k in ar.app.kinds) or not ar.rendered:
-                ns = ar.app.destination.get("namespace", "")
-                external.setdefault(ns, []).append(ar.app.name)
-        cache[env] = EnvIndex(objects, external, anywhere=anywhere)
-    return cache[env]
-
-
-def without_env(text: str, env: str) -> str:
-    """``text`` with the environment's name removed as a whole path segment or as a
-    ``-``/``_``/``.``-separated token of one (``overlays/staging``, ``svc-a-staging``)."""
-    out = []
-    for seg in text.strip("/").split("/"):
-        if seg == env:
-            continue
-        tokens = re.split(r"([-_.])", seg)  # words at even places, separators between
-        words = tokens[::2]
-        if env in words and len(words) > 1:
-            i = words.index(env) * 2
-            if i:
-                del tokens[i - 1:i + 1]  # the separator before it, and it
-            else:
-                del tokens[0:2]  # it, and the separator after it
-            seg = "".join(tokens)
-        out.append(seg)
-    return "/".join(out)
-
-
-def counterpart_key(ar: Any, env: str) -> str:
-    """What an Application deploys, the same in every environment: its sources (repository,
-    chart, path) with the environment's name taken out of paths; its name (likewise) when it
-    has no source that says more. Applications of two environments match by this key, not
-    by their names (which often carry the environment: ``svc-a-staging``)."""
-    from gitplane.repo import normalize_url
-
-    parts = []
-    for src in ar.app.sources:
-        if src.chart:
-            parts.append(f"{normalize_url(src.repo_url)}#{src.chart}")
-        elif src.path is not None:
-            parts.append(f"{normalize_url(src.repo_url)}:{without_env(src.path, env)}")
-    return "|".join(parts) or f"name:{without_env(ar.app.name, env)}"
-
-
-def resource_finding(rule: str, severity: str, unit: Unit, res: Resource, message: str,
-                     *path: str | int) -> Finding:
-    return Finding(unit.environment, unit.application, res.file,
-                   res.line_of(*path) if path else res.line, rule, res.id, severity, message)

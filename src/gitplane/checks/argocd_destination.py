@@ -23,13 +23,12 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
-from gitplane import kinds
+from gitplane import k8s
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import dig
+from gitplane.checks.context import Context
 
 ID = "argocd-destination"
 SEVERITY = "error"
@@ -40,8 +39,6 @@ UNSEEN = {"plugin", "missing", "refused", "unresolved", "helm"}
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import dig
-
     yield from ctx.stage(ID)
     for er in ctx.platform.envs:
         servers = {c["data"]["server"] for c in er.clusters} | {IN_CLUSTER}
@@ -70,7 +67,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
         created |= {r.name for root in er.roots.values() for r in root.resources
                     if r.kind == "Namespace"}
-        crds = kinds.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+        crds = k8s.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
         for ar in er.apps:
             app = ar.app
             if ctx.only_app and app.name != ctx.only_app:
@@ -92,7 +89,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             namespace = dest.get("namespace", "")
             if not namespace:
                 loose = [r for r in ar.resources if not r.namespace and
-                         kinds.namespaced(r.api_version, r.kind, crds)]
+                         k8s.namespaced(r.api_version, r.kind, crds)]
                 if loose:
                     yield finding(f"{loose[0].kind} '{loose[0].name}' has no namespace and the "
                                   "destination sets none")

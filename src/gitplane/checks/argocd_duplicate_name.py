@@ -6,12 +6,10 @@ Passing: distinct names (for example prefixed with the domain).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "argocd-duplicate-name"
 SEVERITY = "error"

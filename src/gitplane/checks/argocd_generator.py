@@ -18,12 +18,10 @@ Passing: the same with `template:` giving metadata.name and spec.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "argocd-generator"
 SEVERITY = "error"

@@ -10,12 +10,10 @@ Passing: the same with spec.source (repoURL, path) and spec.destination.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "argocd-invalid"
 SEVERITY = "error"

@@ -26,13 +26,13 @@ Passing: the destination namespace ``applications``, or the project allowing ``p
 from __future__ import annotations
 
 import fnmatch
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
 from gitplane.repo import normalize_url
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
+from gitplane.errors import YamlError
+from gitplane.yamlio import load_file
 
 ID = "argocd-project"
 SEVERITY = "error"
@@ -79,9 +79,6 @@ def permits_destination(destinations: list[dict[str, Any]], server: str, name: s
 def _beside_roots(ctx: Context, er: Any) -> dict[str, dict[str, Any]]:
     """AppProjects in files beside a root (its folder, not below) that no Application
     renders: applied with the root, by hand or by a bootstrap script."""
-    from gitplane.errors import YamlError
-    from gitplane.yamlio import load_file
-
     repo = ctx.platform.repo
     read = {f for ar in er.apps for f in ar.files}
     out: dict[str, dict[str, Any]] = {}

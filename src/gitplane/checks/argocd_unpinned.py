@@ -17,12 +17,10 @@ Passing: ``targetRevision: v1.17.2``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "argocd-unpinned"
 SEVERITY = "warning"

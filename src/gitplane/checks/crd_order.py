@@ -14,12 +14,11 @@ cluster orders anything).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import dig
+from gitplane.checks.context import Context, Unit, resource_finding
 
 ID = "crd-order"
 SEVERITY = "warning"
@@ -29,8 +28,6 @@ OPTIONS = "argocd.argoproj.io/sync-options"
 
 def _wave(meta: object) -> int:
     try:
-        from gitplane.checks import dig
-
         return int(str(dig(meta, "annotations", WAVE) or "0"))
     except ValueError:
         return 0
@@ -47,8 +44,6 @@ def _cluster(ar: Any) -> str:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import dig, resource_finding
-
     for er in ctx.platform.envs:
         # (group, kind, destination cluster) -> the Application deploying the CRD there
         crds: dict[tuple[str, str, str], str] = {}
@@ -64,7 +59,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         for ar in er.apps:
             if ctx.only_app and ar.app.name != ctx.only_app:
                 continue
-            from gitplane.checks import Unit
 
             unit = Unit(er.env.name, ar.app.name, ar.resources)
             for res in ar.resources:

@@ -16,12 +16,10 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, resource_finding
 
 ID = "deprecated-api"
 SEVERITY = "error"
@@ -71,8 +69,6 @@ def removed(api_version: str, kind: str, minor: int) -> tuple[int, str] | None:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     version = ctx.platform.repo.config.kubernetes_version.lstrip("v")
     minor = int(version.split(".")[1]) if "." in version else 37
     for unit in ctx.units():

@@ -11,12 +11,10 @@ Passing: each object owned by exactly one Application.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, Unit, resource_finding
 
 ID = "duplicate-resource"
 SEVERITY = "error"
@@ -24,8 +22,6 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     for er in ctx.platform.envs:
         names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}
         owners: dict[tuple[str, str], list] = {}
@@ -47,7 +43,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if ctx.only_app and ar.app.name != ctx.only_app:
                     continue
                 others = [a for a in apps if a != ar.app.name]
-                from gitplane.checks import Unit
 
                 unit = Unit(er.env.name, ar.app.name, ar.resources)
                 yield resource_finding(ID, SEVERITY, unit, res,

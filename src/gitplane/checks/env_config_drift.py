@@ -13,20 +13,16 @@ Passing: the same keys in both, with different values.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, counterpart_key, without_env
 
 ID = "env-config-drift"
 SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import counterpart_key, without_env
-
     envs = ctx.platform.envs
     if len(envs) < 2:
         return

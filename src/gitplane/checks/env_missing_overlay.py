@@ -17,20 +17,16 @@ that Application in gitplane.yaml (``rules: {env-missing-overlay: {exclude: [...
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, counterpart_key
 
 ID = "env-missing-overlay"
 SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import counterpart_key
-
     envs = ctx.platform.envs
     if len(envs) < 2:
         return

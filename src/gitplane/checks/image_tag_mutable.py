@@ -22,12 +22,10 @@ Passing::
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, resource_finding
 
 ID = "image-tag-mutable"
 SEVERITY = "error"
@@ -112,8 +110,6 @@ def images(obj: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     for unit in ctx.units():
         for res in unit.resources:
             for path, image in images(res.obj):

@@ -12,20 +12,17 @@ Passing: ``port: {number: 80}`` or ``port: {name: http}``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import as_dict, dig
+from gitplane.checks.context import Context, env_index, resource_finding
 
 ID = "ingress-backend"
 SEVERITY = "error"
 
 
 def backends(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
-    from gitplane.checks import dig
-
     if isinstance(spec.get("defaultBackend"), dict):
         yield spec["defaultBackend"], ("spec", "defaultBackend")
     rules = spec.get("rules")
@@ -38,8 +35,6 @@ def backends(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str |
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, dig, env_index, resource_finding
-
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         for res in unit.resources:

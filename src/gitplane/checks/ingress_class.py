@@ -11,20 +11,17 @@ Passing: ``ingressClassName: nginx``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import dig
+from gitplane.checks.context import Context, env_index, resource_finding
 
 ID = "ingress-class"
 SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import dig, env_index, resource_finding
-
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         classes = {r.name for _, r in index.of_kind("IngressClass")}

@@ -11,20 +11,17 @@ Passing: ``cert-manager.io/cluster-issuer: letsencrypt-prod``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import as_dict, dig
+from gitplane.checks.context import Context, env_index, resource_finding
 
 ID = "issuer-missing"
 SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, dig, env_index, resource_finding
-
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         for res in unit.resources:

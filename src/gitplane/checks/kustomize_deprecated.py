@@ -16,13 +16,12 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
 from gitplane.render.kustomize import KUSTOMIZATION_FILES
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
+from gitplane.errors import YamlError
 
 ID = "kustomize-deprecated"
 SEVERITY = "warning"
@@ -31,8 +30,6 @@ REPLACED = {"bases": "resources", "patchesStrategicMerge": "patches",
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.errors import YamlError
-
     parsed = ctx.platform.parsed
     top = ctx.platform.repo.top
     for unit in ctx.units():

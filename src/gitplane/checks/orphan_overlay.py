@@ -12,13 +12,11 @@ Passing: every overlay is the path of an Application of that environment.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
 from gitplane.render.kustomize import kustomization_file
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "orphan-overlay"
 SEVERITY = "warning"

@@ -21,13 +21,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
 from gitplane.yamlio import json_value
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, resource_finding
 
 ID = "plaintext-secret"
 SEVERITY = "error"
@@ -105,8 +103,6 @@ def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     for unit in ctx.units():
         for res in unit.resources:
             for message, path in _inside(res.obj):

@@ -21,20 +21,17 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import containers
+from gitplane.checks.context import Context, pods, resource_finding
 
 ID = "probes-missing"
 SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import containers, pods, resource_finding
-
     for unit, res, path, spec in pods(ctx, long_running=True):
         for fld, i, c in containers(spec, init=False):
             missing = [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]

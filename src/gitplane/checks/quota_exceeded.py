@@ -15,12 +15,11 @@ Passing: the same Deployment with 1 replica, or a quota of ``"6"``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import as_dict, containers, dig, pod_spec
+from gitplane.checks.context import Context, env_index, resource_finding
 
 ID = "quota-exceeded"
 SEVERITY = "error"
@@ -57,8 +56,6 @@ def _count(value: Any) -> int:
 
 
 def _pods(res: Any) -> int:
-    from gitplane.checks import as_dict
-
     spec = as_dict(res.obj.get("spec"))
     if res.kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
         return _count(spec.get("replicas", 1))
@@ -70,8 +67,6 @@ def _pods(res: Any) -> int:
 
 
 def _defaults(index: Any, namespace: str) -> dict[str, dict[str, float]]:
-    from gitplane.checks import as_dict, dig
-
     out: dict[str, dict[str, float]] = {"requests": {}, "limits": {}}
     for _, lr in index.of_kind("LimitRange"):
         if lr.namespace != namespace:
@@ -92,8 +87,6 @@ def _defaults(index: Any, namespace: str) -> dict[str, dict[str, float]]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, containers, dig, env_index, pod_spec, resource_finding
-
     for er in ctx.platform.envs:
         index = env_index(ctx, er.env.name)
         for qunit, quota in index.of_kind("ResourceQuota"):

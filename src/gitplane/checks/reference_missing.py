@@ -21,12 +21,11 @@ namespace.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import dig
+from gitplane.checks.context import Context, env_index, pods, resource_finding
 
 ID = "reference-missing"
 SEVERITY = "error"
@@ -34,8 +33,6 @@ SEVERITY = "error"
 
 def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int, ...]]]:
     """(kind, name, path in the pod spec) of every required reference of a pod spec."""
-    from gitplane.checks import dig
-
     volumes = spec.get("volumes")
     for i, v in enumerate(volumes if isinstance(volumes, list) else []):
         if not isinstance(v, dict):
@@ -82,8 +79,6 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import env_index, pods, resource_finding
-
     for unit, res, path, spec in pods(ctx):
         index = env_index(ctx, unit.environment)
         ns = res.namespace

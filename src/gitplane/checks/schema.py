@@ -29,16 +29,16 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
 from gitplane.boundary import Boundary
 from gitplane.errors import BoundaryError
-from gitplane.kinds import secret_fields
+from gitplane.k8s import secret_fields
 from gitplane.yamlio import json_value
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import dig
+from gitplane.checks.context import Context, resource_finding
+from gitplane import cache
 
 ID = "schema"
 SEVERITY = "error"
@@ -173,7 +173,6 @@ def fetch(url: str, allowed: bool) -> str | None:
     import urllib.error
     import urllib.request
 
-    from gitplane import cache
 
     if not allowed:
         return None
@@ -236,7 +235,6 @@ def env_crds(resources: Any) -> dict[tuple[str, str], dict[str, Any]]:
         if res.kind != "CustomResourceDefinition" or \
                 not res.api_version.startswith("apiextensions.k8s.io/"):
             continue
-        from gitplane.checks import dig
 
         group = dig(res.obj, "spec", "group") or ""
         kind = dig(res.obj, "spec", "names", "kind") or ""
@@ -284,8 +282,6 @@ def errors(schemas: Schemas, obj: dict[str, Any],
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     cfg = ctx.platform.repo.config
     schemas = ctx.cache.setdefault("schemas", Schemas(
         cfg.kubernetes_version, cfg.schema_locations, ctx.platform.repo.top, cfg.allow_network))

@@ -9,21 +9,17 @@ Passing: a kind Kubernetes 1.37 defines, such as ``apps/v1`` ``Deployment``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.checks import schema
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context, resource_finding
 
 ID = "schema-unknown-kind"
 SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import resource_finding
-
     if "schema-unknown" not in ctx.cache:
         list(schema.check(ctx))
     groups: dict[tuple[str, str, str], list] = {}

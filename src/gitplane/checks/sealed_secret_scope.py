@@ -14,12 +14,11 @@ and only the name changed, or no rename at all.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import as_dict, dig
+from gitplane.checks.context import Context, resource_finding
 
 ID = "sealed-secret-scope"
 SEVERITY = "error"
@@ -38,8 +37,6 @@ def _scope(meta: dict[str, Any]) -> str:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, dig, resource_finding
-
     for unit in ctx.units():
         for res in unit.resources:
             if res.kind != "SealedSecret" or not res.api_version.startswith("bitnami.com/"):

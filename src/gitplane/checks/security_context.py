@@ -24,20 +24,17 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import as_dict, containers
+from gitplane.checks.context import Context, pods, resource_finding
 
 ID = "security-context"
 SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import as_dict, containers, pods, resource_finding
-
     for unit, res, path, spec in pods(ctx):
         for host in ("hostNetwork", "hostPID", "hostIPC"):
             if spec.get(host) is True:

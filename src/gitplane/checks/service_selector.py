@@ -14,12 +14,12 @@ Passing: ``selector: {app: web-app}``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.k8s import WORKLOADS, dig, pod_spec
+from gitplane.checks.context import Context, env_index, resource_finding
+from gitplane import k8s
 
 ID = "service-selector"
 SEVERITY = "error"
@@ -27,8 +27,6 @@ SEVERITY = "error"
 
 def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set[int]]]:
     """namespace → (label, value) → ids of the pod templates carrying it."""
-    from gitplane.checks import WORKLOADS, dig, env_index, pod_spec
-
     cache = ctx.cache.setdefault("pod-labels", {})
     if env not in cache:
         index = env_index(ctx, env)
@@ -52,9 +50,6 @@ def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set
 def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
     """namespace → the first custom resource rendered there (``Kind/name``): an operator may
     create and label pods from it at run time."""
-    from gitplane import kinds
-    from gitplane.checks import env_index
-
     cache = ctx.cache.setdefault("custom-resources", {})
     if env not in cache:
         out: dict[str, str] = {}
@@ -62,8 +57,8 @@ def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
             if not ns or ns in out:
                 continue
             for _, r in items:
-                if kinds.group_of(r.api_version) not in kinds.BUILTIN_GROUPS and \
-                        kinds.group_of(r.api_version) != "argoproj.io":
+                if k8s.group_of(r.api_version) not in k8s.BUILTIN_GROUPS and \
+                        k8s.group_of(r.api_version) != "argoproj.io":
                     out[ns] = f"{kind}/{name}"
                     break
         cache[env] = out
@@ -71,8 +66,6 @@ def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from gitplane.checks import dig, env_index, resource_finding
-
     for unit in ctx.units():
         index = env_index(ctx, unit.environment)
         labels = _labels_index(ctx, unit.environment)

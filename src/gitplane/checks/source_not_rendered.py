@@ -12,12 +12,10 @@ reported.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from gitplane.model import Finding
-
-if TYPE_CHECKING:
-    from gitplane.checks import Context
+from gitplane.checks.context import Context
 
 ID = "source-not-rendered"
 SEVERITY = "warning"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from gitplane.argocd.discover import Platform
+    from gitplane.platform import Platform
     from gitplane.checks import Result
 
 _COLOURS = {"error": "red", "warning": "yellow"}

@@ -1,4 +1,6 @@
-"""Kubernetes kinds: whether an object is namespaced or cluster-scoped.
+"""Kubernetes objects as plain data, knowledge that needs no check context: whether a kind
+is namespaced or cluster-scoped, which fields hold secret values, how to reach into an object
+(``dig``), the pod spec of a workload and its containers, and which Secrets operators make.
 
 Scope comes from, in order: CustomResourceDefinitions rendered in the same environment
 (``spec.scope``), the built-in API resources, and well-known custom resources of widely used
@@ -8,6 +10,8 @@ renderer does not give it a namespace).
 from __future__ import annotations
 
 from typing import Any, Iterable
+
+from gitplane.model import Resource
 
 #: Built-in API groups (``""`` is the core group) whose kinds are namespaced unless listed in
 #: :data:`BUILTIN_CLUSTER`.
@@ -157,3 +161,99 @@ def namespaced(api_version: str, kind: str, crds: dict[tuple[str, str], str] | N
                ) -> bool:
     """Known to be namespaced (unknown scope is not)."""
     return scope(api_version, kind, crds) == "Namespaced"
+
+
+# -- reading objects ---------------------------------------------------------------------
+def dig(value: Any, *keys: str | int) -> Any:
+    """``value[k1][k2]...`` or None as soon as a step is missing or not a mapping/list."""
+    for k in keys:
+        if isinstance(k, int) and isinstance(value, list) and 0 <= k < len(value):
+            value = value[k]
+        elif isinstance(k, str) and isinstance(value, dict):
+            value = value.get(k)
+        else:
+            return None
+    return value
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty one (malformed input is schema's job)."""
+    return value if isinstance(value, dict) else {}
+
+
+# -- workloads -----------------------------------------------------------------------------
+WORKLOADS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+             "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+             "ReplicationController": ("spec", "template", "spec"),
+             "Job": ("spec", "template", "spec"),
+             "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}
+LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
+
+
+def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """The pod spec of a core workload and its path in the object, or None."""
+    path = WORKLOADS.get(res.kind)
+    if path is None or not res.api_version.split("/")[0] in ("v1", "apps", "batch"):
+        return None
+    cur: Any = res.obj
+    for step in path:
+        cur = cur.get(step) if isinstance(cur, dict) else None
+    return (path, cur) if isinstance(cur, dict) else None
+
+
+def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict]]:
+    """(field, index, container) of a pod spec: containers, then initContainers."""
+    out = []
+    for fld in ("containers", "initContainers") if init else ("containers",):
+        items = spec.get(fld)
+        for i, c in enumerate(items if isinstance(items, list) else []):
+            if isinstance(c, dict):
+                out.append((fld, i, c))
+    return out
+
+
+# -- Secrets made by controllers ---------------------------------------------------------
+#: What makes a Secret at run time, as data: (group, kind) → (paths to the Secret's name,
+#: tried in order, the object's own name when none is set; suffixes added to that name;
+#: whether the namespace is chosen at run time). The next operator is one line.
+SECRET_MAKERS: dict[tuple[str, str], tuple[tuple[tuple[str, ...], ...], tuple[str, ...], bool]] = {
+    ("bitnami.com", "SealedSecret"): ((("spec", "template", "metadata", "name"),), ("",), False),
+    ("external-secrets.io", "ExternalSecret"): ((("spec", "target", "name"),), ("",), False),
+    ("external-secrets.io", "ClusterExternalSecret"): (
+        (("spec", "externalSecretSpec", "target", "name"), ("spec", "externalSecretName")),
+        ("",), True),
+    ("cert-manager.io", "Certificate"): ((("spec", "secretName"),), ("",), False),
+    ("postgresql.cnpg.io", "Cluster"): ((), ("-app", "-superuser", "-ca", "-replication",
+                                             "-server"), False),
+    ("secretgenerator.mittwald.de", "StringSecret"): ((), ("",), False),
+    ("onepassword.com", "OnePasswordItem"): ((), ("",), False),
+    ("secrets.hashicorp.com", "VaultStaticSecret"): ((("spec", "destination", "name"),), ("",),
+                                                     False),
+    ("secrets.hashicorp.com", "VaultDynamicSecret"): ((("spec", "destination", "name"),),
+                                                      ("",), False),
+    ("bitwarden-k8s.io", "BitwardenSecret"): ((("spec", "secretName"),), ("",), False),
+}
+#: Annotations whose value names a Secret a controller makes beside the object:
+#: OpenShift's service CA operator.
+SECRET_ANNOTATIONS = ("service.beta.openshift.io/serving-cert-secret-name",
+                      "service.alpha.openshift.io/serving-cert-secret-name")
+ANY_NAMESPACE = "*"
+
+
+def secrets_made(res: Resource) -> list[tuple[str, str]]:
+    """(namespace, name) of the Secrets a controller makes from ``res`` (namespace ``*``:
+    chosen at run time)."""
+    out: list[tuple[str, str]] = []
+    maker = SECRET_MAKERS.get((res.api_version.rpartition("/")[0], res.kind))
+    if maker is not None:
+        paths, suffixes, anywhere = maker
+        name = next((str(v) for p in paths if isinstance(v := dig(res.obj, *p), str) and v),
+                    res.name)
+        ns = ANY_NAMESPACE if anywhere else res.namespace
+        out.extend((ns, name + suffix) for suffix in suffixes if name)
+    annotations = dig(res.obj, "metadata", "annotations")
+    if isinstance(annotations, dict):
+        for key in SECRET_ANNOTATIONS:
+            if isinstance(annotations.get(key), str) and annotations[key]:
+                out.append((res.namespace, annotations[key]))
+    return out
