@@ -33,6 +33,8 @@ demo: $(STAMP)
 	$(BIN)/gitplane -C demo check
 
 test: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 tests
 
 bench: $(STAMP)

@@ -92,7 +92,7 @@ def test_duplicate_name(run: RunFn, platform: Path) -> None:
 def test_every_rule_is_documented() -> None:
     for rid, mod in RULES.items():
         doc = mod.__doc__ or ""
-        assert mod.ID == rid and mod.SEVERITY in ("error", "warning")
+        assert rid == mod.ID and mod.SEVERITY in ("error", "warning")
         assert "Failing" in doc and "Passing" in doc, rid
 
 

@@ -224,7 +224,7 @@ def _appset(generators: str, template_name: str = "'a-{{name}}'", go: bool = Fal
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-    for p, c in zip("abcdefgh", "bcdefghi"))
+    for p, c in zip("abcdefgh", "bcdefghi", strict=False))
 
 
 @pytest.mark.parametrize("generators, template_name, go, message", [

@@ -215,7 +215,7 @@ def _pending(repo: Repository, engine: Engine, *dirs: str) -> list[kustomize.Pen
 
 def _same_alone(engine: Engine, group: list[kustomize.Pending]) -> None:
     batched = kustomize.render_batch(engine, group, *LIMITS)
-    for p, got in zip(group, batched):
+    for p, got in zip(group, batched, strict=False):
         alone = kustomize.render_one(engine, p, *LIMITS)
         assert (got.ok, got.problems) == (alone.ok, alone.problems)
         assert [(r.obj, r.file, r.line) for r in got.resources] == \
@@ -256,8 +256,8 @@ def test_a_reference_to_another_kustomizations_name_keeps_them_apart(
     pending = _pending(repo, engine, "a", "b")
     assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1]
     alone = kustomize.render_one(engine, pending[1], *LIMITS)
-    assert "settings" == alone.resources[0].obj["spec"]["containers"][0]["envFrom"][0][
-        "configMapRef"]["name"]
+    assert alone.resources[0].obj["spec"]["containers"][0]["envFrom"][0][
+        "configMapRef"]["name"] == "settings"
 
 
 def test_a_failing_batch_falls_back_to_single_renders(tmp_path: Path, engine: Engine) -> None:

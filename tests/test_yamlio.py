@@ -26,7 +26,7 @@ def test_duplicate_key_is_refused_with_both_lines() -> None:
         load_text("metadata:\n  name: a\n  name: b\n", "dup.yaml")
     assert exc.value.line == 3
     assert "first at line 2" in exc.value.reason
-    assert getattr(exc.value, "rule") == "yaml-duplicate-key"
+    assert exc.value.rule == "yaml-duplicate-key"
 
 
 def test_alias_bomb_refused_quickly() -> None:

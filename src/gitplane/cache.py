@@ -29,6 +29,7 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+import contextlib
 
 VERSION = "2"
 FILENAME = "cache.sqlite3"
@@ -149,10 +150,8 @@ class _Store:
                                [(kind, k, v) for (kind, k), v in items.items()])
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
                 if not isinstance(exc, sqlite3.OperationalError) and \
                         isinstance(exc, sqlite3.DatabaseError):
                     self._set_aside()

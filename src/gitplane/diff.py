@@ -9,6 +9,8 @@ of its own length, so a change stays visible.
 """
 from __future__ import annotations
 
+import contextlib
+
 import difflib
 import json
 import threading
@@ -233,7 +235,7 @@ def _render_whole(ar: Any, engine: Any, er: Any) -> None:
 
     resources = []
     ok = True
-    for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views):
+    for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views, strict=False):
         if kind == "kustomize":
             options = source_options(kind, src)
             got = kustomize.build(view, engine, view.resolve(src.path or "."),
@@ -277,10 +279,8 @@ def _complete(before: Platform, after: Platform, engine: Any) -> None:
 
 
 def _prefetch(revisions: Revisions, commit: str) -> None:
-    try:
+    with contextlib.suppress(GitplaneError):  # raised again when the base side asks for it
         revisions.view(commit)
-    except GitplaneError:
-        pass  # raised again, to the user, when the base side asks for it
 
 
 def diff(repo: Repository, base: str | None, head: str | None, engine: Any,

@@ -9,7 +9,8 @@ renderer does not give it a namespace).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from gitplane.model import Resource
 
@@ -201,7 +202,7 @@ def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
     return (path, cur) if isinstance(cur, dict) else None
 
 
-def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict]]:
+def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict[str, Any]]]:
     """(field, index, container) of a pod spec: containers, then initContainers."""
     out = []
     for fld in ("containers", "initContainers") if init else ("containers",):

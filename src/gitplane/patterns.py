@@ -21,7 +21,8 @@ or a trailing ``\\`` is a :class:`PatternError`.
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
+from collections.abc import Iterator
 
 import re2
 

@@ -7,7 +7,8 @@ Argo CD discovery, which fills them); the ground-floor values are in ``gitplane.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from gitplane.model import Application, Environment, Finding, Resource
 from gitplane.render import Problem, Rendered

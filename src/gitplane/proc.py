@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitplane.errors import GitplaneError, RenderError
+import contextlib
 
 GIT_SAFE = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
             "-c", "protocol.allow=never"]
@@ -82,19 +83,16 @@ def stop_all() -> None:
     with _LOCK:
         running = list(_RUNNING)
     for proc in running:
-        try:
+        with contextlib.suppress(OSError):
             proc.kill()
-        except OSError:
-            pass
 
 
 def _wait(proc: subprocess.Popen[bytes], cmd: list[str], timeout: float,
           memory: int | None, stdin: bytes | None) -> Result:
     if memory:
-        try:  # set right after spawn: no preexec_fn, which is unsafe with threads
+        # set right after spawn: no preexec_fn, which is unsafe with threads
+        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
             resource.prlimit(proc.pid, resource.RLIMIT_AS, (memory, memory))
-        except (OSError, ValueError, ProcessLookupError):
-            pass
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:

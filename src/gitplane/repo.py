@@ -98,7 +98,7 @@ class Repository:
 
     @classmethod
     def find(cls, start: Path | None = None, layout: bool = True,
-             branch: str | None = None) -> "Repository":
+             branch: str | None = None) -> Repository:
         """The repository at or above ``start``: the folder holding ``deployments/``, or with
         ``layout=False`` and none found, the Git top level (or ``start`` itself). ``branch``:
         the branch the working tree stands for (``--branch``)."""
@@ -279,7 +279,7 @@ class Repository:
                 return res.stdout.decode().strip()
         return None
 
-    def at(self, tree: Path, branch: str | None = None) -> "Repository":
+    def at(self, tree: Path, branch: str | None = None) -> Repository:
         """This repository as it is in ``tree`` (a materialised revision), standing for
         ``branch`` (default: the branch the working tree stands for)."""
         rel = self.rel(self.root)
@@ -323,7 +323,7 @@ class Repository:
         return out
 
     def has_kustomizations(self) -> bool:
-        for current, dirs, files in os.walk(self.top, followlinks=False):
+        for _current, dirs, files in os.walk(self.top, followlinks=False):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             if {"kustomization.yaml", "kustomization.yml", "Kustomization"} & set(files):
                 return True

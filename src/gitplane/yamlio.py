@@ -28,7 +28,7 @@ from gitplane.errors import YamlError
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):  # type: ignore[misc]
     """Safe loader that keeps timestamps and ``=`` as the strings Kubernetes sees."""
 
 
@@ -68,7 +68,7 @@ class Doc:
     line: int
     node: yaml.Node | None  # None when read from the parse cache: rebuilt on first line_of
     hazards: list[tuple[int, str]] = field(default_factory=list)
-    source: "_Source | None" = field(default=None, repr=False, compare=False)
+    source: _Source | None = field(default=None, repr=False, compare=False)
     index: int = field(default=0, repr=False, compare=False)
     _names: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False,
                                                                   compare=False)
@@ -113,10 +113,10 @@ class Doc:
                     if isinstance(k, yaml.ScalarNode) and k.value == step:
                         nxt, at = v, k.start_mark.line + 1
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-                if 0 <= step < len(node.value):
-                    nxt = node.value[step]
-                    at = nxt.start_mark.line + 1
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and \
+                    0 <= step < len(node.value):
+                nxt = node.value[step]
+                at = nxt.start_mark.line + 1
             if nxt is None:
                 return line
             node = nxt

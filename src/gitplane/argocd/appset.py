@@ -93,7 +93,7 @@ def apply_template_patch(app: dict[str, Any], patch: str, params: dict[str, Any]
         return app
     if not isinstance(data, dict):
         raise GeneratorError("templatePatch must render to an object")
-    patched = strategic_merge(app, data)
+    patched: dict[str, Any] = strategic_merge(app, data)
     project = (app.get("spec") or {}).get("project")
     if isinstance(patched.get("spec"), dict) and project is not None:
         patched["spec"]["project"] = project  # Argo CD never lets a patch change the project

@@ -10,9 +10,8 @@ import json
 import os
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gitplane import cache, k8s
 from gitplane.argocd import appset as appsets
@@ -21,7 +20,7 @@ from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApp
                                          from_doc, is_kind)
 from gitplane.argocd import clusters as inventory
 from gitplane.errors import BoundaryError, GitplaneError, YamlError
-from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
+from gitplane.model import Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered, directory, helm, kustomize
 from gitplane.platform import AppResult, EnvResult, Platform, Progress, finding_of, root_name
@@ -93,7 +92,7 @@ class Shared:
 class _Recording:
     """A generators' world that records every question and answer (errors included)."""
 
-    def __init__(self, world: "LocalWorld") -> None:
+    def __init__(self, world: LocalWorld) -> None:
         self.world = world
         self.calls: list[tuple[str, tuple[Any, ...], Any]] = []
 
@@ -114,14 +113,14 @@ class _Recording:
         return list(self._ask("clusters"))
 
 
-def _answer(world: "LocalWorld", method: str, args: tuple[Any, ...]) -> Any:
+def _answer(world: LocalWorld, method: str, args: tuple[Any, ...]) -> Any:
     try:
         return getattr(world, method)(*args)
     except GeneratorError as exc:
         return exc
 
 
-def _expand(obj: dict[str, Any], world: "LocalWorld",
+def _expand(obj: dict[str, Any], world: LocalWorld,
             shared: Shared | None) -> appsets.Expansion:
     """``appsets.expand``, reused from the other side of a diff when nothing it read differs."""
     if shared is None:
@@ -163,7 +162,7 @@ class _Renderer:
 
     def one(self, kind: str, folder: Path, options: dict[str, Any],
             view: Repository | None = None,
-            ar: "AppResult | None" = None) -> Rendered | kustomize.Pending:
+            ar: AppResult | None = None) -> Rendered | kustomize.Pending:
         """The render of one job, or for a kustomization that needs the engine, what the
         engine needs (rendered in batches by :meth:`many`)."""
         repo = view or self.repo
@@ -174,7 +173,7 @@ class _Renderer:
         if kind == "helm" and ar is not None:
             app = ar.app
             src = app.sources[options["source"]]
-            refs = {str(s.raw["ref"]): v for s, v, k in zip(app.sources, ar.views, app.kinds)
+            refs = {str(s.raw["ref"]): v for s, v, k in zip(app.sources, ar.views, app.kinds, strict=False)
                     if s.raw.get("ref") and k != "external"}
             return helm.build(repo, folder, dict(src.raw.get("helm") or {}), app.name,
                               app.destination.get("namespace", ""), refs, cfg.render_timeout,
@@ -196,7 +195,7 @@ class _Renderer:
             return directory.build_file(repo, folder, self.parsed)
         return directory.build(repo, folder, options, self.parsed)
 
-    def many(self, jobs: list[tuple[Any, ...]], counter: "_Counter") -> None:
+    def many(self, jobs: list[tuple[Any, ...]], counter: _Counter) -> None:
         todo: dict[str, tuple[Any, ...]] = {}
         for job in jobs:
             k = self.key(*job[:3])
@@ -239,7 +238,7 @@ class _Renderer:
                 self.done[k] = fut.result()
                 counter.step()
             for group, batch in batches:
-                for p, rendered in zip(group, batch.result()):
+                for p, rendered in zip(group, batch.result(), strict=False):
                     self.done[keys[id(p)]] = rendered
                     counter.step()
 
@@ -312,7 +311,7 @@ def discover(repo: Repository, engine: Engine, envs: list[Environment],
 
 
 def _discover(repo: Repository, engine: Engine, results: list[EnvResult], renderer: _Renderer,
-              revisions: Revisions, world: "LocalWorld",
+              revisions: Revisions, world: LocalWorld,
               progress: Progress | None) -> Platform:
 
     seen: dict[str, set[str]] = {er.env.name: set() for er in results}
@@ -343,10 +342,10 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                                                       renderer.shared))
     while new:
         jobs_list: list[tuple[Any, ...]] = [(k, v.resolve(s.path or "."), source_options(k, s), v)
-                     for _, ar in new for k, s, v in zip(ar.app.kinds, ar.app.sources, ar.views)
+                     for _, ar in new for k, s, v in zip(ar.app.kinds, ar.app.sources, ar.views, strict=False)
                      if k in ("kustomize", "directory")]
         for _, ar in new:  # local Helm charts: one render per Application (its settings)
-            for i, (k, s, v) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views)):
+            for i, (k, s, v) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views, strict=False)):
                 if k == "helm":
                     jobs_list.append(("helm", v.resolve(s.path or "."),
                                       {"app": ar.app.name, "source": i}, v, ar))
@@ -356,7 +355,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
         for er, ar in new:
             children: list[Resource] = []
             ok = True
-            for i, (kind, src, view) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views)):
+            for i, (kind, src, view) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views, strict=False)):
                 if kind not in ("kustomize", "directory", "helm"):
                     continue
                 folder = view.resolve(src.path or ".")
@@ -422,7 +421,7 @@ class LocalWorld:
         self.revisions = revisions or Revisions(repo)
         self._listings: dict[tuple[str, str], list[str]] = {}
 
-    def for_env(self, env: str) -> "LocalWorld":
+    def for_env(self, env: str) -> LocalWorld:
         other = LocalWorld(self.repo, env, self._clusters, self.revisions)
         other._listings = self._listings
         return other
@@ -497,7 +496,7 @@ class _Counter:
 
 
 def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
-             world: "LocalWorld", shared: Shared | None = None) -> list[AppResult]:
+             world: LocalWorld, shared: Shared | None = None) -> list[AppResult]:
     """Applications and expanded ApplicationSets among ``resources``, added to ``er``."""
     env = er.env.name
     found: list[AppResult] = []

@@ -10,10 +10,10 @@ texts follow Argo CD's where its tests give them.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import posixpath
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import yaml
 
@@ -101,7 +101,7 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == {} or v == [] or v is False or v == 0
 
 
-def merge_template(spec_template: dict[str, Any], gen_template: dict[str, Any]) -> dict:
+def merge_template(spec_template: dict[str, Any], gen_template: dict[str, Any]) -> dict[str, Any]:
     """mergo.Merge(dst=generator template, src=spec.template): non-empty generator fields
     win, empty ones come from spec.template, maps are unioned."""
     out = copy.deepcopy(gen_template)
@@ -228,7 +228,7 @@ class Generators:
                params: Params | None = None) -> list[Params]:
         return [p for found, _ in self.transform(generator, params) for p in found]
 
-    def interpolate(self, generator: dict[str, Any] | None, params: Params | None) -> dict:
+    def interpolate(self, generator: dict[str, Any] | None, params: Params | None) -> dict[str, Any]:
         """Argo CD's InterpolateGenerator: the generator templated with another's params;
         ``values`` that need the generator's own params are kept for later."""
         if generator is None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import yaml
 
@@ -26,7 +27,7 @@ def _repeat(n: Any, s: Any) -> str:
     if isinstance(n, int) and n * len(text) > limits.current().template_output:
         raise TemplateError(f"repeat would build {n * len(text)} characters; refused "
                             "(gitplane's limit, GITPLANE_MAX_TEMPLATE_BYTES)")
-    return text * n
+    return str(text * n)
 
 
 class TemplateError(Exception):
@@ -689,7 +690,8 @@ def _cmp(name: str, op: Callable[[Any, Any], bool]) -> Callable[..., bool]:
         try:
             return bool(op(a, b))
         except TypeError:
-            raise TemplateError(f"error calling {name}: incompatible types for comparison")
+            raise TemplateError(f"error calling {name}: incompatible types for comparison") \
+                from None
     return f
 
 
@@ -838,7 +840,7 @@ def _regex_match(pattern: str, s: Any) -> bool:
         return False
 
 
-def _merge(dst: dict[str, Any], srcs: tuple[dict[str, Any], ...], overwrite: bool) -> dict:
+def _merge(dst: dict[str, Any], srcs: tuple[dict[str, Any], ...], overwrite: bool) -> dict[str, Any]:
     for src in srcs:
         for k, v in src.items():
             if k in dst and isinstance(dst[k], dict) and isinstance(v, dict):

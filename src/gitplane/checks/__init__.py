@@ -7,12 +7,12 @@ stage (YAML reading, kustomize, discovery) report what that stage found.
 from __future__ import annotations
 
 import fnmatch
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
-from gitplane.platform import EnvResult, Platform, root_name
+from gitplane.platform import Platform, root_name
 from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
@@ -27,7 +27,7 @@ from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_
 from gitplane import k8s
 from gitplane.config import FILENAME, Config
 from gitplane.errors import ConfigError
-from gitplane.checks.context import Context, Unit, resource_finding, units_of
+from gitplane.checks.context import Context, Unit, resource_finding
 from gitplane.model import Finding, Resource
 
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
@@ -276,3 +276,6 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
                   unrendered)
 
 
+#: The checks' public surface: the registry, the engine, and what a rule is written with.
+__all__ = ["RULES", "Result", "run", "validate", "suppressions", "secret_values", "Context",
+           "Unit", "resource_finding"]

@@ -23,10 +23,11 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import Iterator
+import functools
+from collections.abc import Iterator
 
 from gitplane import k8s
-from gitplane.model import Finding
+from gitplane.model import Finding, Origin
 from gitplane.k8s import dig
 from gitplane.checks.context import Context
 
@@ -36,6 +37,24 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 #: Sources whose objects gitplane does not see: a namespace may come from them.
 UNSEEN = {"plugin", "missing", "refused", "unresolved", "helm"}
+
+
+def _unknown_message(naming: dict[str, list[str]], where: str, cluster: str, app: str) -> str:
+    """The message of an Application naming a cluster the inventory lacks; the fix is named
+    once, in the first such Application's finding."""
+    apps = naming.get(cluster, [app])
+    if len(apps) > 1 and app != apps[0]:
+        return (f"cluster '{cluster}' is not in this environment's cluster inventory "
+                f"(one of {len(apps)} Applications; the fix is given for '{apps[0]}')")
+    count = (f"{len(apps)} Applications name cluster '{cluster}', which is"
+             if len(apps) > 1 else f"cluster '{cluster}' is")
+    return (f"{count} not in this environment's cluster inventory: add its Argo CD "
+            f"cluster Secret to {where}")
+
+
+def _finding(env: str, app: str, o: Origin, message: str, severity: str = SEVERITY
+             ) -> Finding:
+    return Finding(env, app, o.file, o.line, ID, "", severity, message)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -55,15 +74,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         inventory = repo.inventory_path(er.env.name) if repo.seed_layout else None
         where = repo.rel(inventory) if inventory is not None else "clusters: in gitplane.yaml"
 
-        def unknown_message(cluster: str, app: str) -> str:
-            apps = naming.get(cluster, [app])
-            if len(apps) > 1 and app != apps[0]:
-                return (f"cluster '{cluster}' is not in this environment's cluster inventory "
-                        f"(one of {len(apps)} Applications; the fix is given for '{apps[0]}')")
-            count = (f"{len(apps)} Applications name cluster '{cluster}', which is"
-                     if len(apps) > 1 else f"cluster '{cluster}' is")
-            return (f"{count} not in this environment's cluster inventory: add its Argo CD "
-                    f"cluster Secret to {where}")
         created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
         created |= {r.name for root in er.roots.values() for r in root.resources
                     if r.kind == "Namespace"}
@@ -75,15 +85,14 @@ def check(ctx: Context) -> Iterator[Finding]:
             o = app.origin
             dest = app.destination
 
-            def finding(message: str, severity: str = SEVERITY) -> Finding:
-                return Finding(er.env.name, app.name, o.file, o.line, ID, "", severity, message)
+            finding = functools.partial(_finding, er.env.name, app.name, o)
 
             if dest.get("name") and dest.get("server"):
                 yield finding("destination has both name and server; Argo CD needs one")
             elif dest.get("name") and dest["name"] not in names:
-                yield finding(unknown_message(dest["name"], app.name))
+                yield finding(_unknown_message(naming, where, dest["name"], app.name))
             elif dest.get("server") and dest["server"] not in servers:
-                yield finding(unknown_message(dest["server"], app.name))
+                yield finding(_unknown_message(naming, where, dest["server"], app.name))
             elif not dest.get("name") and not dest.get("server"):
                 yield finding("destination names no cluster (server or name)")
             namespace = dest.get("namespace", "")

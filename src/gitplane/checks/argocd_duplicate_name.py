@@ -6,7 +6,7 @@ Passing: distinct names (for example prefixed with the domain).
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

@@ -18,7 +18,7 @@ Passing: the same with `template:` giving metadata.name and spec.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

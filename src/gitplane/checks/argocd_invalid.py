@@ -10,7 +10,7 @@ Passing: the same with spec.source (repoURL, path) and spec.destination.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

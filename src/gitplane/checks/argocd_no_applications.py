@@ -15,7 +15,7 @@ ApplicationSet with a list generator.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

@@ -13,7 +13,7 @@ Passing: the path names an existing folder.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

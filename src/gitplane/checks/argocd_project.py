@@ -26,7 +26,8 @@ Passing: the destination namespace ``applications``, or the project allowing ``p
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.repo import normalize_url

@@ -17,7 +17,7 @@ Passing: ``targetRevision: v1.17.2``.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context
@@ -31,9 +31,7 @@ def moving(revision: str, chart: bool) -> bool:
     rev = revision.strip()
     if rev.lower() in MOVING:
         return True
-    if chart and (re.search(r"[*^~<>=|]|\bx\b|\.x|\.X", rev) or " " in rev):
-        return True
-    return False
+    return chart and (re.search(r"[*^~<>=|]|\bx\b|\.x|\.X", rev) is not None or " " in rev)
 
 
 def check(ctx: Context) -> Iterator[Finding]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, pod_spec, secrets_made
 from gitplane.model import Finding, Resource
@@ -108,7 +109,8 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
                 ns = ar.app.destination.get("namespace", "")
                 external.setdefault(ns, []).append(ar.app.name)
         cache[env] = EnvIndex(objects, external, anywhere=anywhere)
-    return cache[env]
+    index: EnvIndex = cache[env]
+    return index
 
 
 def without_env(text: str, env: str) -> str:

@@ -11,9 +11,10 @@ Passing: each object owned by exactly one Application.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from gitplane.model import Finding
+from gitplane.model import Finding, Resource
+from gitplane.platform import AppResult
 from gitplane.checks.context import Context, Unit, resource_finding
 
 ID = "duplicate-resource"
@@ -24,7 +25,7 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
         names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}
-        owners: dict[tuple[str, str], list] = {}
+        owners: dict[tuple[str, str], list[tuple[AppResult, Resource]]] = {}
         for ar in er.apps:
             dest = ar.app.destination
             cluster = dest.get("server") or names.get(dest.get("name", ""), dest.get("name", "")) \
@@ -35,7 +36,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                     continue
                 seen.add(res.id)
                 owners.setdefault((cluster, res.id), []).append((ar, res))
-        for (_, rid), items in sorted(owners.items(), key=lambda kv: kv[0]):
+        for (_, _rid), items in sorted(owners.items(), key=lambda kv: kv[0]):
             apps = sorted({ar.app.name for ar, _ in items})
             if len(apps) < 2:
                 continue

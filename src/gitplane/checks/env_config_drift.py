@@ -13,7 +13,8 @@ Passing: the same keys in both, with different values.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context, counterpart_key, without_env
@@ -39,7 +40,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 names.setdefault(key, {})[er.env.name] = ar.app.name
                 ns = without_env(res.namespace, er.env.name)
                 seen.setdefault((key, ns, base), {})[er.env.name] = (keys, res)
-    for (key, ns, name), by_env in sorted(seen.items()):
+    for (key, _ns, name), by_env in sorted(seen.items()):
         apps = names[key]
         if len(by_env) < 2 or (ctx.only_app and ctx.only_app not in apps.values()):
             continue

@@ -17,7 +17,7 @@ that Application in gitplane.yaml (``rules: {env-missing-overlay: {exclude: [...
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context, counterpart_key
@@ -37,7 +37,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             where.setdefault(counterpart_key(ar, er.env.name), {})[er.env.name] = (
                 ar.app.name, ar.app.origin.file)
     repo = ctx.platform.repo
-    for key, present in sorted(where.items()):
+    for _key, present in sorted(where.items()):
         names = sorted({n for n, _ in present.values()})
         if ctx.only_app and ctx.only_app not in names:
             continue

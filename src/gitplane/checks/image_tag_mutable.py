@@ -22,7 +22,8 @@ Passing::
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context, resource_finding

@@ -12,7 +12,8 @@ Passing: ``port: {number: 80}`` or ``port: {name: http}``.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, dig

@@ -11,7 +11,7 @@ Passing: ``ingressClassName: nginx``.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import dig

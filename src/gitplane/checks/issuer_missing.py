@@ -11,7 +11,7 @@ Passing: ``cert-manager.io/cluster-issuer: letsencrypt-prod``.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, dig

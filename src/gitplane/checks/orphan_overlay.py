@@ -12,7 +12,7 @@ Passing: every overlay is the path of an Application of that environment.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.render.kustomize import kustomization_file

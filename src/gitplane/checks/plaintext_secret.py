@@ -21,7 +21,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.yamlio import json_value

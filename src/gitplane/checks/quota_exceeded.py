@@ -15,7 +15,8 @@ Passing: the same Deployment with 1 replica, or a quota of ``"6"``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, containers, dig, pod_spec

@@ -21,7 +21,8 @@ namespace.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import dig
@@ -45,7 +46,7 @@ def references(spec: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str | int
             yield ("PersistentVolumeClaim", str(v["persistentVolumeClaim"].get("claimName")),
                    ("volumes", i))
         sources = dig(v, "projected", "sources")
-        for j, src in enumerate(sources if isinstance(sources, list) else []):
+        for _j, src in enumerate(sources if isinstance(sources, list) else []):
             for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
                 ref = src.get(key) if isinstance(src, dict) else None
                 if isinstance(ref, dict) and not ref.get("optional"):

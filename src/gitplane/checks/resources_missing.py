@@ -21,7 +21,8 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, containers

@@ -29,7 +29,8 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.boundary import Boundary
@@ -57,7 +58,7 @@ def argocd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     ``tools/argocd_schemas.py``)."""
     data = json.loads(gzip.decompress(
         (Path(__file__).parents[1] / "schemas" / "argocd.json.gz").read_bytes()))
-    return {tuple(k.split("|", 1)): v for k, v in data["schemas"].items()}  # type: ignore[misc]
+    return {tuple(k.split("|", 1)): v for k, v in data["schemas"].items()}
 
 
 def argocd_release() -> str:
@@ -182,7 +183,7 @@ def fetch(url: str, allowed: bool) -> str | None:
         return str(hit["text"])
     try:
         with urllib.request.urlopen(url, timeout=20) as resp:  # noqa: S310 - opted in
-            text = resp.read(10 * 1024 * 1024).decode("utf-8")
+            text = str(resp.read(10 * 1024 * 1024).decode("utf-8"))
     except (urllib.error.URLError, OSError, UnicodeDecodeError, ValueError):
         return None
     cache.put(key, {"text": text}, "schemas")
@@ -220,7 +221,7 @@ def crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
             out["additionalProperties"] = False
         return out
 
-    root = conv(schema)
+    root: dict[str, Any] = conv(schema)
     props = root.setdefault("properties", {})
     props.setdefault("apiVersion", {"type": "string"})
     props.setdefault("kind", {"type": "string"})

@@ -9,11 +9,11 @@ Passing: a kind Kubernetes 1.37 defines, such as ``apps/v1`` ``Deployment``.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.checks import schema
-from gitplane.model import Finding
-from gitplane.checks.context import Context, resource_finding
+from gitplane.model import Finding, Resource
+from gitplane.checks.context import Context, Unit, resource_finding
 
 ID = "schema-unknown-kind"
 SEVERITY = "warning"
@@ -22,7 +22,7 @@ SEVERITY = "warning"
 def check(ctx: Context) -> Iterator[Finding]:
     if "schema-unknown" not in ctx.cache:
         list(schema.check(ctx))
-    groups: dict[tuple[str, str, str], list] = {}
+    groups: dict[tuple[str, str, str], list[tuple[Unit, Resource]]] = {}
     for unit, res in ctx.cache["schema-unknown"]:
         key = (unit.environment, unit.application, f"{res.api_version} {res.kind}")
         groups.setdefault(key, []).append((unit, res))

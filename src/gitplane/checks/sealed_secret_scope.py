@@ -14,7 +14,8 @@ and only the name changed, or no rename at all.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, dig

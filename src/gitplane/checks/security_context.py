@@ -24,7 +24,7 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import as_dict, containers

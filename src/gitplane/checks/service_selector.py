@@ -14,7 +14,7 @@ Passing: ``selector: {app: web-app}``.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.k8s import WORKLOADS, dig, pod_spec
@@ -44,7 +44,8 @@ def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set
                 for k, v in labels.items():
                     by_pair.setdefault((str(k), str(v)), set()).add(n)
         cache[env] = out
-    return cache[env]
+    found: dict[str, dict[tuple[str, str], set[int]]] = cache[env]
+    return found
 
 
 def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
@@ -62,7 +63,8 @@ def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
                     out[ns] = f"{kind}/{name}"
                     break
         cache[env] = out
-    return cache[env]
+    made: dict[str, str] = cache[env]
+    return made
 
 
 def check(ctx: Context) -> Iterator[Finding]:

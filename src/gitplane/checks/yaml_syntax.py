@@ -16,7 +16,7 @@ Passing::
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane.model import Finding
 from gitplane.checks.context import Context

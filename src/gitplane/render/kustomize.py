@@ -29,6 +29,7 @@ from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository
 from gitplane.yamlio import (BOOLEAN_HAZARD, Doc, ParsedFiles, load_text, load_trusted,
                              read_regular, words_of, yaml_value)
+import contextlib
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
@@ -339,7 +340,7 @@ class Graph:
                                        f"{gen}[{i}].files[{j}]", path, False)
                 envs = _list(g.get("envs")) + ([g["env"]] if isinstance(g.get("env"), str)
                                                else [])
-                for j, f in enumerate(envs):
+                for f in envs:
                     if isinstance(f, str):
                         self._file_ref(directory, rel, partial(doc.line_of, gen, i), f"{gen}[{i}] env",
                                        f, False)
@@ -520,10 +521,8 @@ class Pending:
         if self._size is None:
             total = 0
             for rel in self.graph.files:
-                try:
+                with contextlib.suppress(OSError):
                     total += os.stat(os.path.join(self.repo.top, rel)).st_size
-                except OSError:
-                    pass
             self._size = total
         return self._size
 
@@ -703,7 +702,7 @@ def render_batch(engine: Engine, group: list[Pending], timeout: float,
         shutil.rmtree(scratch, ignore_errors=True)
     if got is None:
         return [render_one(engine, p, timeout, memory) for p in group]
-    for p, out in zip(group, got):
+    for p, out in zip(group, got, strict=False):
         _store(p, out)
     return got
 

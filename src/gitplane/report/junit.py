@@ -6,10 +6,11 @@ from xml.etree import ElementTree as ET
 
 if TYPE_CHECKING:
     from gitplane.checks import Result
+    from gitplane.model import Finding
 
 
 def render(result: Result) -> str:
-    cases: dict[tuple[str, str], list] = {}
+    cases: dict[tuple[str, str], list[Finding]] = {}
     for er in result.platform.envs:
         for ar in er.apps:
             cases.setdefault((er.env.name, ar.app.name), [])

@@ -90,7 +90,7 @@ def table(header: list[str], rows: list[list[str]], colour: bool) -> str:
         return cap.get()
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)).rstrip()]
     for r in rows:
-        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
     return "\n".join(out) + "\n"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from gitplane.errors import GitplaneError
 from gitplane.yamlio import read_regular

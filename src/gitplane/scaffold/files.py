@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gitplane.errors import GitplaneError
 from gitplane.yamlio import read_regular
+import contextlib
 
 
 @dataclass
@@ -93,15 +94,11 @@ def write_all(files: dict[Path, bytes], expected: dict[Path, bytes] | None = Non
         _sync_folders({path.parent for path, _ in staged})
     except BaseException:
         for _, tmp in staged:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
         for folder in reversed(made):
-            try:
+            with contextlib.suppress(OSError):
                 folder.rmdir()
-            except OSError:
-                pass
         raise
 
 
@@ -138,10 +135,8 @@ def _stage(path: Path, data: bytes) -> str:
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return tmp
 

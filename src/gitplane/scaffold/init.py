@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from gitplane import proc
 from gitplane.config import FILENAME as CONFIG_FILE
