@@ -62,9 +62,26 @@ def load(path: Path, shown: str) -> list[dict[str, Any]]:
     return out
 
 
+#: The cluster Argo CD runs in, known to every Argo CD by this name and server.
+IN_CLUSTER_NAME = "in-cluster"
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+
+
 def destinations(secrets: list[dict[str, Any]]) -> dict[str, str]:
     """name → server of every known cluster, in-cluster included unless redefined."""
-    out = {"in-cluster": "https://kubernetes.default.svc"}
+    out = {IN_CLUSTER_NAME: IN_CLUSTER_SERVER}
     for s in secrets:
         out[s["data"]["name"]] = s["data"]["server"]
     return out
+
+
+def destination_server(dest: dict[str, Any], known: dict[str, str]) -> str:
+    """The cluster an Application's destination means, as a server URL (``known``: name →
+    server, from :func:`destinations`); ``name:<name>`` for a name the inventory lacks; the
+    in-cluster server when the destination names no cluster."""
+    server, name = dest.get("server") or "", dest.get("name") or ""
+    if server:
+        return str(server)
+    if name:
+        return known.get(str(name), f"name:{name}")
+    return IN_CLUSTER_SERVER

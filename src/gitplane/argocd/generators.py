@@ -20,12 +20,13 @@ import yaml
 from gitplane.argocd.gotemplate import TemplateError, normalize, to_text
 from gitplane.argocd.template import render
 from gitplane import limits
+from gitplane.argocd.clusters import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 from gitplane.patterns import PatternError, glob_match
 from gitplane.yamlio import json_value, yaml_value
 
 LIVE = ("scmProvider", "pullRequest", "plugin", "clusterDecisionResource")
 KINDS = ("list", "clusters", "git", "matrix", "merge", *LIVE)
-IN_CLUSTER = {"name": "in-cluster", "server": "https://kubernetes.default.svc"}
+IN_CLUSTER = {"name": IN_CLUSTER_NAME, "server": IN_CLUSTER_SERVER}
 
 Params = dict[str, Any]
 

@@ -27,13 +27,14 @@ import functools
 from collections.abc import Iterator
 
 from gitplane import k8s
+from gitplane.argocd.clusters import (IN_CLUSTER_SERVER, destination_server,
+                                      destinations)
 from gitplane.model import Finding, Origin
 from gitplane.k8s import dig
 from gitplane.checks.context import Context
 
 ID = "argocd-destination"
 SEVERITY = "error"
-IN_CLUSTER = "https://kubernetes.default.svc"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 #: Sources whose objects gitplane does not see: a namespace may come from them.
 UNSEEN = {"plugin", "missing", "refused", "unresolved", "helm"}
@@ -60,8 +61,8 @@ def _finding(env: str, app: str, o: Origin, message: str, severity: str = SEVERI
 def check(ctx: Context) -> Iterator[Finding]:
     yield from ctx.stage(ID)
     for er in ctx.platform.envs:
-        servers = {c["data"]["server"] for c in er.clusters} | {IN_CLUSTER}
-        names = {c["data"]["name"] for c in er.clusters} | {"in-cluster"}
+        known = destinations(er.clusters)
+        servers, names = set(known.values()) | {IN_CLUSTER_SERVER}, set(known)
         # Applications per unknown cluster: the fix is named once, in the first one's finding.
         naming: dict[str, list[str]] = {}
         for ar in er.apps:
@@ -107,7 +108,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             options = options if isinstance(options, list) else []
             # Argo CD's own namespace exists wherever Argo CD runs (the in-cluster cluster).
             own = app.namespace or "argocd"
-            in_cluster = dest.get("server") == IN_CLUSTER or dest.get("name") == "in-cluster"
+            in_cluster = destination_server(dest, known) == IN_CLUSTER_SERVER
             if in_cluster and namespace == own:
                 continue
             if UNSEEN & set(app.kinds):

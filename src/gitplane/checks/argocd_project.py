@@ -29,6 +29,7 @@ import fnmatch
 from typing import Any
 from collections.abc import Iterator
 
+from gitplane.argocd.clusters import destinations
 from gitplane.model import Finding
 from gitplane.repo import normalize_url
 from gitplane.checks.context import Context
@@ -37,7 +38,6 @@ from gitplane.yamlio import load_file
 
 ID = "argocd-project"
 SEVERITY = "error"
-IN_CLUSTER = "https://kubernetes.default.svc"
 
 
 def _glob(pattern: str, value: str) -> bool:
@@ -128,8 +128,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             projects.setdefault(name, beside)
         projects.setdefault("default", {"sourceRepos": ["*"],
                                         "destinations": [{"server": "*", "namespace": "*"}]})
-        names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}
-        names.setdefault("in-cluster", IN_CLUSTER)
+        names = destinations(er.clusters)
         # Applications and roots whose objects gitplane did not see: an AppProject may be
         # among them (a chart, a remote base, a branch not fetched).
         unseen = sorted({a.app.name for a in er.apps if not a.rendered or

@@ -14,9 +14,9 @@ cluster orders anything).
 """
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Iterator
 
+from gitplane.argocd.clusters import destination_server, destinations
 from gitplane.model import Finding
 from gitplane.k8s import dig
 from gitplane.checks.context import Context, Unit, resource_finding
@@ -34,18 +34,9 @@ def _wave(meta: object) -> int:
         return 0
 
 
-def _cluster(ar: Any) -> str:
-    """The destination cluster of an Application (server, or name; in-cluster alike)."""
-    dest = ar.app.destination
-    server = dest.get("server") or ""
-    name = dest.get("name") or ""
-    if server == "https://kubernetes.default.svc" or name == "in-cluster":
-        return "in-cluster"
-    return server or f"name:{name}"
-
-
 def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
+        known = destinations(er.clusters)
         # (group, kind, destination cluster) -> the Application deploying the CRD there
         crds: dict[tuple[str, str, str], str] = {}
         for ar in er.apps:
@@ -53,7 +44,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if res.kind == "CustomResourceDefinition":
                     crds[(str(dig(res.obj, "spec", "group")),
                           str(dig(res.obj, "spec", "names", "kind")),
-                          _cluster(ar))] = ar.app.name
+                          destination_server(ar.app.destination, known))] = ar.app.name
         if not crds:
             continue
         waves = {ar.app.name: _wave(ar.app.doc.get("metadata")) for ar in er.apps}
@@ -64,7 +55,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             unit = Unit(er.env.name, ar.app.name, ar.resources)
             for res in ar.resources:
                 group = res.api_version.rpartition("/")[0]
-                owner = crds.get((group, res.kind, _cluster(ar)))
+                owner = crds.get((group, res.kind, destination_server(ar.app.destination, known)))
                 if owner is None or owner == ar.app.name:
                     continue
                 options = str(dig(res.obj, "metadata", "annotations", OPTIONS) or "")

@@ -14,22 +14,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitplane.model import Finding, Resource
+from gitplane.argocd.clusters import destination_server, destinations
 from gitplane.platform import AppResult
 from gitplane.checks.context import Context, Unit, resource_finding
 
 ID = "duplicate-resource"
 SEVERITY = "error"
-IN_CLUSTER = "https://kubernetes.default.svc"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     for er in ctx.platform.envs:
-        names = {c["data"]["name"]: c["data"]["server"] for c in er.clusters}
+        known = destinations(er.clusters)
         owners: dict[tuple[str, str], list[tuple[AppResult, Resource]]] = {}
         for ar in er.apps:
             dest = ar.app.destination
-            cluster = dest.get("server") or names.get(dest.get("name", ""), dest.get("name", "")) \
-                or IN_CLUSTER
+            cluster = destination_server(dest, known)
             seen: set[str] = set()
             for res in ar.resources:
                 if res.id in seen:
