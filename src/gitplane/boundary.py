@@ -11,6 +11,7 @@ kustomize entries, plain folders, chart value files, schema locations) asks this
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from gitplane.errors import BoundaryError
@@ -93,3 +94,31 @@ class Boundary:
 def inside(path: str | Path, top: str | Path, shown: str) -> Path:
     """:meth:`Boundary.check` for one path of the repository at ``top``."""
     return Boundary(top).check(path, shown)
+
+
+def walk(root: Path | str, enter: Callable[[str], bool] = lambda name: True,
+         links: bool = False) -> tuple[list[str], list[str]]:
+    """(folders, files) under ``root``, ``/``-separated relative to it and sorted: the one
+    tree walker. A folder is entered (and listed) when ``enter(its name)``; a link to a
+    folder is never followed; files are regular files, and with ``links`` also links to
+    anything but a folder (their readers check them against the boundary, as Argo CD reads
+    a linked manifest)."""
+    folders: list[str] = []
+    files: list[str] = []
+    stack = [("", str(root))]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for e in entries:
+            name = f"{rel}/{e.name}" if rel else e.name
+            if e.is_dir(follow_symlinks=False):
+                if enter(e.name):
+                    folders.append(name)
+                    stack.append((name, e.path))
+            elif e.is_file(follow_symlinks=False) or (
+                    links and e.is_symlink() and not e.is_dir(follow_symlinks=True)):
+                files.append(name)
+    return sorted(folders), sorted(files)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gitplane import proc
 from gitplane.config import Config, load as load_config
-from gitplane.boundary import Boundary
+from gitplane.boundary import Boundary, walk
 from gitplane.errors import BoundaryError, GitplaneError
 from gitplane.model import Environment
 
@@ -199,20 +199,17 @@ class Repository:
         flag in a file of the repository (argocd-cm, or the Argo CD chart's values)."""
         if "--enable-helm" in self.config.kustomize_build_options.split():
             return True
-        for current, dirs, files in os.walk(self.top, followlinks=False):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                path = os.path.join(current, name)
-                if not name.endswith((".yaml", ".yml")) or os.path.islink(path):
-                    continue
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read(1 << 20)
-                except OSError:
-                    continue
-                if (b"kustomize.buildOptions" in data or b"kustomizeBuildOptions" in data) and \
-                        HELM_BUILD_OPTION.search(data.decode("utf-8", "replace")):
-                    return True
+        for rel in walk(self.top, lambda n: not n.startswith("."))[1]:
+            if not rel.endswith((".yaml", ".yml")):
+                continue
+            try:
+                with open(self.top / rel, "rb") as fh:
+                    data = fh.read(1 << 20)
+            except OSError:
+                continue
+            if (b"kustomize.buildOptions" in data or b"kustomizeBuildOptions" in data) and \
+                    HELM_BUILD_OPTION.search(data.decode("utf-8", "replace")):
+                return True
         return False
 
     # -- Argo CD identity ----------------------------------------------------------------
@@ -323,11 +320,9 @@ class Repository:
         return out
 
     def has_kustomizations(self) -> bool:
-        for _current, dirs, files in os.walk(self.top, followlinks=False):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            if {"kustomization.yaml", "kustomization.yml", "Kustomization"} & set(files):
-                return True
-        return False
+        names = {"kustomization.yaml", "kustomization.yml", "Kustomization"}
+        return any(f.rsplit("/", 1)[-1] in names
+                   for f in walk(self.top, lambda n: not n.startswith("."))[1])
 
     def inside(self, path: Path) -> Path:
         """``path`` when it, resolved through every link, is within the repository; a

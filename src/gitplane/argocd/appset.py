@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -22,6 +20,7 @@ import yaml
 from gitplane.argocd.generators import (GeneratorError, Generators,
                                         OfflineError, World, merge_template)
 from gitplane import limits
+from gitplane.boundary import walk
 from gitplane.argocd.template import TemplateError, render
 from gitplane.yamlio import json_value, yaml_value
 
@@ -242,30 +241,7 @@ def qualified_name(app: dict[str, Any]) -> str:
 def list_folders(root: Path) -> list[str]:
     """Every folder under ``root`` as Argo CD's repo server lists them: hidden folders
     skipped, symlinks not followed, repository-relative, sorted."""
-    return walk_tree(root, lambda name: not name.startswith("."))[0]
-
-
-def walk_tree(root: Path, enter: Callable[[str], bool]) -> tuple[list[str], list[str]]:
-    """(folders, regular files) under ``root``, repository-relative and sorted; a folder is
-    entered (and listed) when ``enter(its name)``; symlinks are never followed nor listed."""
-    folders: list[str] = []
-    files: list[str] = []
-    stack = [("", str(root))]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            entries = list(os.scandir(path))
-        except OSError:
-            continue
-        for e in entries:
-            name = f"{rel}/{e.name}" if rel else e.name
-            if e.is_dir(follow_symlinks=False):
-                if enter(e.name):
-                    folders.append(name)
-                    stack.append((name, e.path))
-            elif e.is_file(follow_symlinks=False):
-                files.append(name)
-    return sorted(folders), sorted(files)
+    return walk(root, lambda name: not name.startswith("."))[0]
 
 
 __all__ = ["expand", "Expansion", "Generated", "GeneratorError", "validate",

@@ -19,6 +19,7 @@ from gitplane.argocd.generators import GeneratorError, OfflineError, doublestar_
 from gitplane.argocd.application import (APPLICATION, APPLICATIONSET, InvalidApplication,
                                          from_doc, is_kind)
 from gitplane.argocd import clusters as inventory
+from gitplane.boundary import walk
 from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Environment, Finding, Origin, Resource, Source
 from gitplane.proc import Engine
@@ -478,7 +479,7 @@ class LocalWorld:
 
 def list_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (no ``.git``, symlinks not followed), relative."""
-    return appsets.walk_tree(root, lambda name: name != ".git")[1]
+    return walk(root, lambda name: name != ".git")[1]
 
 
 class _Counter:

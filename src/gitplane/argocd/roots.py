@@ -14,13 +14,13 @@ CD objects is a root folder (rendered as a chart).
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
+from gitplane.boundary import walk
 from gitplane.argocd.discover import Shared, discover
 from gitplane.platform import EnvResult, Platform, Progress
 from gitplane.errors import GitplaneError, YamlError
@@ -91,34 +91,31 @@ def scan(top: Path, rel: Any) -> Candidates:
     Applications or ApplicationSets; ``rel`` names a path repository-relative."""
     out = Candidates()
     charts: set[str] = set()
-    for current, dirs, files in os.walk(top, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d != ".git")  # .bootstrap/, .argocd/ count
-        for name in sorted(files):
-            if not name.endswith((".yaml", ".yml")):
-                continue
-            path = Path(current) / name
-            if path.is_symlink():
-                continue
-            chart = _chart_of(path, top)
-            if chart is not None:
-                if _argo_text(path, rel(path)):
-                    charts.add(rel(chart))
-                continue
-            try:
-                docs = load_file(path, rel(path))
-            except YamlError:
-                if _argo_text(path, rel(path)):
-                    out.templates.append(rel(path))
-                continue
-            objs = [d.obj for d in docs
-                    if is_kind(d.obj, APPLICATION) or is_kind(d.obj, APPLICATIONSET)]
-            if not objs:
-                continue
-            if any(_is_template(o) for o in objs):
+    # .bootstrap/, .argocd/ count; links are skipped
+    for name in walk(top, lambda n: n != ".git")[1]:
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        path = top / name
+        chart = _chart_of(path, top)
+        if chart is not None:
+            if _argo_text(path, rel(path)):
+                charts.add(rel(chart))
+            continue
+        try:
+            docs = load_file(path, rel(path))
+        except YamlError:
+            if _argo_text(path, rel(path)):
                 out.templates.append(rel(path))
-                continue
-            out.files.append(rel(path))
-            out.objects += len(objs)
+            continue
+        objs = [d.obj for d in docs
+                if is_kind(d.obj, APPLICATION) or is_kind(d.obj, APPLICATIONSET)]
+        if not objs:
+            continue
+        if any(_is_template(o) for o in objs):
+            out.templates.append(rel(path))
+            continue
+        out.files.append(rel(path))
+        out.objects += len(objs)
     out.charts = sorted(charts)
     return out
 

@@ -1,11 +1,11 @@
 """Plain manifest directories, read the way Argo CD's ``directory`` source reads them."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from gitplane import patterns
+from gitplane.boundary import walk
 from gitplane.errors import BoundaryError, YamlError
 from gitplane.model import Resource
 from gitplane.patterns import PatternError
@@ -23,11 +23,7 @@ def glob_match(pattern: str, path: str) -> bool:
 
 def _walk(directory: Path) -> list[Path]:
     """Every file below ``directory``; symlinked folders are not followed (Argo CD neither)."""
-    out: list[Path] = []
-    for current, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out.extend(Path(current) / f for f in files)
-    return out
+    return [directory / f for f in walk(directory, lambda n: not n.startswith("."), True)[1]]
 
 
 def build(repo: Repository, directory: Path, options: dict[str, Any],
