@@ -19,8 +19,8 @@ PACKAGE = SRC / "gitplane"
 #: Each top-level module or package of gitplane and its floor: a module imports only from
 #: lower floors (and, inside one package, from its own modules without a circle).
 LAYERS = {
-    "gitplane": 0, "errors": 0, "model": 0, "cache": 0, "patterns": 0,
-    "limits": 1, "boundary": 1, "k8s": 1, "proc": 1,
+    "gitplane": 0, "errors": 0, "model": 0, "cache": 0,
+    "limits": 1, "boundary": 1, "k8s": 1, "proc": 1, "patterns": 1,
     "yamlio": 2,
     "config": 3,
     "repo": 4,

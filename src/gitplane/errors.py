@@ -15,11 +15,12 @@ class ConfigError(GitplaneError):
 class YamlError(GitplaneError):
     """A YAML file cannot be read safely."""
 
-    def __init__(self, file: str, line: int, message: str) -> None:
+    def __init__(self, file: str, line: int, message: str, rule: str = "yaml-syntax") -> None:
         super().__init__(f"{file}:{line}: {message}")
         self.file = file
         self.line = line
         self.reason = message
+        self.rule = rule  # the rule a finding about it carries
 
 
 class RenderError(GitplaneError):

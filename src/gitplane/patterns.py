@@ -26,13 +26,15 @@ from collections.abc import Iterator
 
 import re2
 
+from gitplane.errors import GitplaneError
+
 MAX_PATTERN = 4096          # characters of one pattern
 MAX_PROGRAM = 8 << 20       # bytes RE2 may use to compile one pattern
 
 Dialect = Literal["path", "doublestar", "argo"]
 
 
-class PatternError(ValueError):
+class PatternError(GitplaneError, ValueError):
     """A pattern that does not compile; the message says why."""
 
 

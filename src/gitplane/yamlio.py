@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from gitplane import limits
-from gitplane.errors import YamlError
+from gitplane.errors import GitplaneError, YamlError
 
 # The node budget per document (after alias expansion), the nesting budget and the largest
 # file read (RELIABILITY #36) are gitplane.limits: far above any real manifest, far below a
@@ -186,11 +186,9 @@ def _check(node: yaml.Node, file: str, hazards: list[tuple[int, str]] | None = N
                     notes.append((v.start_mark.line + 1, why))
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
-                        err = YamlError(file, k.start_mark.line + 1,
+                        raise YamlError(file, k.start_mark.line + 1,
                                         f"duplicate key '{k.value}' (first at line "
-                                        f"{seen[k.value]})")
-                        err.rule = "yaml-duplicate-key"  # type: ignore[attr-defined]
-                        raise err
+                                        f"{seen[k.value]})", "yaml-duplicate-key")
                     seen[k.value] = k.start_mark.line + 1
                 total += walk(k, depth + 1) + walk(v, depth + 1)
             active.discard(key)
@@ -260,7 +258,7 @@ def _unquoted(text: str, message: str) -> str:
     return _QUOTED.sub("'…'", message)
 
 
-class GuardedYAMLError(yaml.YAMLError):
+class GuardedYAMLError(yaml.YAMLError, GitplaneError):
     """A YAML value refused by the guarded loader (size, alias expansion, depth, syntax)."""
 
 
@@ -487,10 +485,7 @@ class ParsedFiles:
                 hit = exc
             self._done[key] = hit
         if isinstance(hit, YamlError):
-            err = YamlError(hit.file, hit.line, hit.reason)
-            if hasattr(hit, "rule"):
-                err.rule = hit.rule  # type: ignore[attr-defined]
-            raise err
+            raise YamlError(hit.file, hit.line, hit.reason, hit.rule)
         return hit
 
 

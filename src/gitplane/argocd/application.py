@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gitplane.errors import GitplaneError
 from gitplane.model import Application, Origin, Source
 
 APPLICATION = "Application"
@@ -18,7 +19,7 @@ def is_kind(obj: Any, kind: str) -> bool:
         str(obj.get("apiVersion") or "").startswith(GROUP)
 
 
-class InvalidApplication(Exception):
+class InvalidApplication(GitplaneError):
     """The document is an Application but misses what Argo CD needs; message names the field."""
 
 

@@ -20,6 +20,7 @@ import yaml
 from gitplane.argocd.gotemplate import TemplateError, normalize, to_text
 from gitplane.argocd.template import render
 from gitplane import limits
+from gitplane.errors import GitplaneError
 from gitplane.argocd.clusters import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 from gitplane.patterns import PatternError, glob_match
 from gitplane.yamlio import json_value, yaml_value
@@ -31,7 +32,7 @@ IN_CLUSTER = {"name": IN_CLUSTER_NAME, "server": IN_CLUSTER_SERVER}
 Params = dict[str, Any]
 
 
-class GeneratorError(Exception):
+class GeneratorError(GitplaneError):
     """A generator that cannot produce params."""
 
 

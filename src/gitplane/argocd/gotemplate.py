@@ -17,6 +17,7 @@ from collections.abc import Callable
 import yaml
 
 from gitplane import limits
+from gitplane.errors import GitplaneError
 from gitplane.patterns import PatternError, go_regexp, quote_meta
 
 from gitplane.yamlio import json_value, yaml_value
@@ -30,7 +31,7 @@ def _repeat(n: Any, s: Any) -> str:
     return str(text * n)
 
 
-class TemplateError(Exception):
+class TemplateError(GitplaneError):
     """A template that does not parse (``kind`` "parse") or does not execute ("exec"); the
     message follows Go's (``template: base:LINE:COL: executing "base" at <node>: ...``)."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gitplane.errors import YamlError
 from gitplane.model import Resource
 
 
@@ -16,6 +17,12 @@ class Problem:
     message: str
     resource: str = ""
     severity: str = "error"
+
+
+def yaml_problem(exc: YamlError) -> Problem:
+    """The problem of a file that cannot be read as YAML: the one way a YamlError becomes a
+    render problem (its rule, file, line and reason)."""
+    return Problem(exc.rule, exc.file, exc.line, exc.reason)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from gitplane.boundary import walk
 from gitplane.errors import BoundaryError, YamlError
 from gitplane.model import Resource
 from gitplane.patterns import PatternError
-from gitplane.render import Problem, Rendered
+from gitplane.render import Problem, Rendered, yaml_problem
 from gitplane.repo import Repository
 from gitplane.yamlio import read_regular, ParsedFiles
 
@@ -72,8 +72,7 @@ def read_file(repo: Repository, path: Path, out: Rendered,
     try:
         docs = (parsed or ParsedFiles()).load(path, rel)
     except YamlError as exc:
-        out.problems.append(Problem(getattr(exc, "rule", "yaml-syntax"), exc.file,
-                                    exc.line, exc.reason))
+        out.problems.append(yaml_problem(exc))
         return
     if not docs:
         out.problems.append(Problem("yaml-syntax", rel, 1, "contributed 0 objects (empty or "

@@ -20,7 +20,7 @@ from gitplane.boundary import Boundary
 from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Resource
 from gitplane import proc
-from gitplane.render import Problem, Rendered
+from gitplane.render import Problem, Rendered, yaml_problem
 from gitplane.repo import Repository
 from gitplane.yamlio import load_file, load_trusted
 
@@ -48,7 +48,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
     try:
         meta = load_file(chart_file, shown)
     except YamlError as exc:
-        out.problems.append(Problem("yaml-syntax", exc.file, exc.line, exc.reason))
+        out.problems.append(yaml_problem(exc))
         out.ok = False
         return out
     info = meta[0].obj if meta and isinstance(meta[0].obj, dict) else {}

@@ -25,7 +25,7 @@ from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
 from gitplane import cache
-from gitplane.render import Problem, Rendered
+from gitplane.render import Problem, Rendered, yaml_problem
 from gitplane.repo import Repository
 from gitplane.yamlio import (BOOLEAN_HAZARD, Doc, ParsedFiles, load_text, load_trusted,
                              read_regular, words_of, yaml_value)
@@ -132,7 +132,7 @@ class Graph:
         try:
             docs = self.parsed.load(path, rel)
         except YamlError as exc:
-            self.problem(getattr(exc, "rule", "yaml-syntax"), exc.file, exc.line, exc.reason)
+            self.problems.append(yaml_problem(exc))
             self.docs[rel] = []
             return None
         self.docs[rel] = docs
