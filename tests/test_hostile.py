@@ -182,7 +182,8 @@ def test_no_secret_value_in_a_finding(tmp_path: Path, run: RunFn) -> None:
 
 
 def test_a_rule_that_breaks_on_one_object_judges_all_the_others(
-        tmp_path: Path, run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, run: RunFn, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """Isolation per object, not per rule: the objects a rule breaks on are found and each is
     one finding; the rule's findings on every other object are still reported."""
     import types
@@ -211,6 +212,14 @@ def test_a_rule_that_breaks_on_one_object_judges_all_the_others(
     assert broken == ["boom1", "boom2"]
     assert all("could not judge this object (TypeError: unforeseen shape)" in f["message"]
                for f in found if f["severity"] == "error")
+    # with --debug, the rule's traceback is shown (on stderr), the verdict unchanged
+    from gitplane import api
+
+    capsys.readouterr()
+    result = api.check(api.load(root), debug=True)
+    assert any(f.rule == "test-fragile" and f.severity == "error" for f in result.findings)
+    err = capsys.readouterr().err
+    assert "rule test-fragile raised" in err and "TypeError: unforeseen shape" in err
 
 
 def _appset(generators: str, template_name: str = "'a-{{name}}'", go: bool = False) -> str:

@@ -138,8 +138,10 @@ def apps(platform: Platform, app: str | None = None) -> list[dict[str, Any]]:
             if not app or a.app.name == app]
 
 
-def check(platform: Platform, app: str | None = None, strict: bool = False) -> checks.Result:
-    return checks.run(platform, only_app=app, strict=strict)
+def check(platform: Platform, app: str | None = None, strict: bool = False,
+          debug: bool = False) -> checks.Result:
+    """Every rule over ``platform``; ``debug``: a rule that breaks prints its traceback."""
+    return checks.run(platform, only_app=app, strict=strict, debug=debug)
 
 
 def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str], str]:

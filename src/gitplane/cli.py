@@ -285,7 +285,7 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
     cfg.schema_locations = [*cfg.schema_locations, *(str(Path(loc).absolute()) if "://" not in loc
                                                      else loc for loc in schema_locations)]
     cfg.allow_network = cfg.allow_network or allow_network
-    result = api.check(platform, app, strict)
+    result = api.check(platform, app, strict, _state().debug)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)
     elif fmt == "sarif":

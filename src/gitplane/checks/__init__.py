@@ -7,6 +7,8 @@ stage (YAML reading, kustomize, discovery) report what that stage found.
 from __future__ import annotations
 
 import fnmatch
+import sys
+import traceback
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -106,7 +108,8 @@ def _excluded(rc: Any, f: Finding) -> bool:
 MAX_CULPRITS = 10
 
 
-def _guarded(rid: str, rule: ModuleType, ctx: Context) -> Iterator[Finding]:
+def _guarded(rid: str, rule: ModuleType, ctx: Context, debug: bool = False
+             ) -> Iterator[Finding]:
     """A rule's findings. A rule that breaks on an object nobody foresaw does not go silent:
     the objects it breaks on are found (by bisection over the rendered objects) and each is
     one finding; the rule's findings on every other object are still reported. A failure
@@ -115,6 +118,9 @@ def _guarded(rid: str, rule: ModuleType, ctx: Context) -> Iterator[Finding]:
         return iter(list(rule.check(ctx)))
     except Exception as exc:  # noqa: BLE001 - isolate one rule's bug from the verdict
         first = exc
+        if debug:
+            print(f"rule {rid} raised:", file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
     everything = _all_resources(ctx.platform)
 
     def attempt(excluded: set[int]) -> list[Finding] | Exception:
@@ -241,7 +247,8 @@ def _redacted(f: Finding, values: list[str]) -> Finding:
                    f.severity, message)
 
 
-def run(platform: Platform, only_app: str | None = None, strict: bool = False) -> Result:
+def run(platform: Platform, only_app: str | None = None, strict: bool = False,
+        debug: bool = False) -> Result:
     """Every rule over the platform; configured severities and exclusions and inline
     suppressions applied; findings de-duplicated and sorted."""
     ctx = Context(platform, only_app)
@@ -252,7 +259,7 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False) -
         rc = configured.get(rid)
         if rc is not None and rc.severity == "off":
             continue
-        for f in _guarded(rid, rule, ctx):
+        for f in _guarded(rid, rule, ctx, debug):
             if rc is not None and _excluded(rc, f):
                 continue
             if rid in silenced.get((f.environment, f.application, f.resource), ()):

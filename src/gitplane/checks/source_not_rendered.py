@@ -1,14 +1,24 @@
-"""A local source this version cannot render exactly as Argo CD would.
+"""A source of this repository that gitplane did not render, or renders differently from
+Argo CD; the finding says which, so nothing is silently approximated.
 
-Reported for: a local Helm chart (listed, not rendered); an Application with its own
-``kustomize`` settings (namePrefix, images, ...; not applied yet); a ``targetRevision`` other
-than ``HEAD`` or the checked-out branch (rendered from the working tree, not from that
-revision). The finding says which, so nothing is silently approximated.
+Reported for (each a warning on the Application):
 
-Failing: an Application whose path holds a Chart.yaml, or ``targetRevision: v1.2.0``.
+* a ``targetRevision`` this clone does not hold (another branch, Kargo's rendered stage
+  branches, a tag not fetched): its source is not rendered;
+* a config-management ``plugin`` source: listed, not rendered (a plugin runs a program of the
+  repository server);
+* the Application's own ``kustomize`` settings that this version does not apply, or a
+  ``namePrefix``/``nameSuffix`` set both there and in the kustomization (Argo CD keeps only
+  the Application's);
+* a folder that is not a Git repository, with a ``targetRevision`` other than ``HEAD``.
 
-Passing: a kustomize or plain manifest folder at ``HEAD``; external charts are listed, not
-reported.
+Helm sources are not findings: ``check``'s summary counts them as not rendered, and ``apps``
+lists them.
+
+Failing: ``targetRevision: stage/prod`` where the clone has no such branch; ``plugin:
+{name: avp}``.
+
+Passing: a kustomize or plain manifest folder at ``HEAD`` or at the checked-out branch.
 """
 from __future__ import annotations
 
