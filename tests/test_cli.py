@@ -362,3 +362,22 @@ def test_progress_on_a_terminal_only(platform: Path, args: list[str]) -> None:
     assert b"rendering" not in out and b"\x1b" not in out
     quiet = subprocess.run(cmd, capture_output=True, env={**env, "CI": "1"}, timeout=300)
     assert b"rendering" not in quiet.stderr + quiet.stdout
+
+
+def test_output_is_the_same_without_cache_and_with_any_worker_count(
+        run: RunFn, platform: Path) -> None:
+    """Same input, same bytes: cold or warm, one render at a time or many."""
+    import os
+
+    from gitplane import api, cache
+    from gitplane.report import to_json
+
+    warm = run("-C", str(platform), "check", "--format", "json")[1]
+    assert run("-C", str(platform), "--no-cache", "check", "--format", "json")[1] == warm
+    assert os.environ.get("GITPLANE_NO_CACHE") == "0"  # --no-cache changed nothing lasting
+    outputs = set()
+    with cache.using(cache.Options(cache.folder(), enabled=False)):
+        for jobs in (1, 3, 8):
+            p = api.load(platform, jobs=jobs)
+            outputs.add((to_json(api.check(p).to_json()), repr(sorted(api.rendered(p).items()))))
+    assert len(outputs) == 1 and next(iter(outputs))[0] == warm

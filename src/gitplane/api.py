@@ -55,10 +55,11 @@ def diff(path: Path | None, base: str | None, head: str | None, env: str | None 
 
 def load(path: Path | None = None, env: str | None = None, app: str | None = None,
          progress: Progress | None = None, roots: list[str] | None = None,
-         branch: str | None = None) -> Platform:
+         branch: str | None = None, jobs: int | None = None) -> Platform:
     """Discover and render the platform at ``path`` (all environments, or ``env``); a
     repository in another layout has one environment whose roots are ``roots`` or found.
-    ``branch``: the branch the working tree stands for (default: see Repository.branch)."""
+    ``branch``: the branch the working tree stands for (default: see Repository.branch);
+    ``jobs``: renders run at once (default: the processors, at least two)."""
     repo = repository(path, branch=branch)
     engine = Engine(repo.config.kustomize, repo.top)
     try:
@@ -70,7 +71,7 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
             raise GitplaneError(f"unknown environment '{env}' "
                                 f"(known: {', '.join(e.name for e in all_envs)})")
         envs = [e for e in all_envs if not env or e.name == env]
-        platform = discover(repo, engine, envs, progress=progress, memo=memo)
+        platform = discover(repo, engine, envs, jobs=jobs, progress=progress, memo=memo)
         root_finder.never_silent(platform, found)
     finally:
         engine.close()
@@ -139,9 +140,18 @@ def apps(platform: Platform, app: str | None = None) -> list[dict[str, Any]]:
 
 
 def check(platform: Platform, app: str | None = None, strict: bool = False,
-          debug: bool = False) -> checks.Result:
-    """Every rule over ``platform``; ``debug``: a rule that breaks prints its traceback."""
-    return checks.run(platform, only_app=app, strict=strict, debug=debug)
+          debug: bool = False, kubernetes_version: str | None = None,
+          schema_locations: list[str] | None = None, allow_network: bool = False
+          ) -> checks.Result:
+    """Every rule over ``platform``; ``debug``: a rule that breaks prints its traceback.
+    ``kubernetes_version``, ``schema_locations`` and ``allow_network`` widen gitplane.yaml's
+    schema settings for this run (the configuration itself is not changed)."""
+    cfg = platform.repo.config
+    schemas = checks.SchemaSettings(
+        kubernetes_version or cfg.kubernetes_version,
+        [*cfg.schema_locations, *(schema_locations or [])],
+        cfg.allow_network or allow_network)
+    return checks.run(platform, only_app=app, strict=strict, debug=debug, schemas=schemas)
 
 
 def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str], str]:

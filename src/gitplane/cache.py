@@ -18,6 +18,10 @@ and writes its new ones in one transaction at the end: concurrent runs wait for 
 write (SQLite's locking), a crash leaves the database as it was before the run (SQLite's
 journal), and an entry or a database that cannot be read is a miss — a damaged database is
 set aside and started afresh. ``GITPLANE_NO_CACHE=1`` or ``--no-cache`` bypasses it.
+
+Where the cache is and whether it is used is an :class:`Options` value: read from the
+environment unless a caller chose one for a stretch of work (:func:`using`, as the CLI does
+for ``--no-cache``); the environment itself is never written.
 """
 from __future__ import annotations
 
@@ -28,21 +32,53 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
 import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 VERSION = "2"
 FILENAME = "cache.sqlite3"
 
 
+@dataclass(frozen=True)
+class Options:
+    """Where the cache lives and whether it is used."""
+
+    folder: Path
+    enabled: bool = True
+
+    @classmethod
+    def from_environment(cls) -> Options:
+        root = os.environ.get("GITPLANE_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gitplane")
+        return cls(Path(root), os.environ.get("GITPLANE_NO_CACHE", "") in ("", "0"))
+
+
+_chosen: list[Options] = []  # the options chosen by callers of :func:`using`, innermost last
+
+
+@contextlib.contextmanager
+def using(options: Options) -> Iterator[Options]:
+    """Use ``options`` until the block ends; the run's new entries are written at its end."""
+    _chosen.append(options)
+    try:
+        yield options
+    finally:
+        close()
+        _chosen.remove(options)
+
+
+def options() -> Options:
+    return _chosen[-1] if _chosen else Options.from_environment()
+
+
 def folder() -> Path:
-    root = os.environ.get("GITPLANE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gitplane")
-    return Path(root)
+    return options().folder
 
 
 def enabled() -> bool:
-    return os.environ.get("GITPLANE_NO_CACHE", "") in ("", "0")
+    return options().enabled
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,20 +205,14 @@ _stores_lock = threading.Lock()
 
 
 def _store() -> _Store:
-    where = (os.environ.get("GITPLANE_CACHE_DIR"), os.environ.get("XDG_CACHE_HOME"),
-             os.environ.get("HOME"))
-    store = _by_env.get(where)
+    path = str(folder() / FILENAME)
+    store = _stores.get(path)
     if store is None:
-        path = folder() / FILENAME
         with _stores_lock:
-            store = _stores.get(str(path))
+            store = _stores.get(path)
             if store is None:
-                store = _stores[str(path)] = _Store(path)
-            _by_env[where] = store
+                store = _stores[path] = _Store(Path(path))
     return store
-
-
-_by_env: dict[tuple[str | None, str | None, str | None], _Store] = {}
 
 
 def get(k: str, kind: str = "renders") -> dict[str, Any] | None:
@@ -224,6 +254,5 @@ def close() -> None:
     with _stores_lock:
         stores = list(_stores.values())
         _stores.clear()
-        _by_env.clear()
     for store in stores:
         store.close()

@@ -65,9 +65,9 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool, no_cache: bool,
         branch: str | None) -> None:
     """gitplane: domain-driven GitOps platforms on Argo CD, rendered and checked offline."""
     ctx.obj = _State(directory, debug, branch)
+    if no_cache:  # for this command only; the environment is not changed
+        ctx.with_resource(cache.using(cache.Options(cache.folder(), enabled=False)))
     limits.reload()  # the user's GITPLANE_MAX_* (exit 2 when one is out of range)
-    if no_cache:
-        os.environ["GITPLANE_NO_CACHE"] = "1"
 
 
 def _state() -> _State:
@@ -280,12 +280,9 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
     with _progress(fmt == "text") as progress:
         platform = api.load(_state().directory, env, app, progress, list(roots),
                             _state().branch)
-    cfg = platform.repo.config
-    cfg.kubernetes_version = version or cfg.kubernetes_version
-    cfg.schema_locations = [*cfg.schema_locations, *(str(Path(loc).absolute()) if "://" not in loc
-                                                     else loc for loc in schema_locations)]
-    cfg.allow_network = cfg.allow_network or allow_network
-    result = api.check(platform, app, strict, _state().debug)
+    result = api.check(platform, app, strict, _state().debug, version,
+                       [str(Path(loc).absolute()) if "://" not in loc else loc
+                        for loc in schema_locations], allow_network)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)
     elif fmt == "sarif":

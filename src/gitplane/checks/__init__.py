@@ -29,7 +29,7 @@ from gitplane.checks import (argocd_destination, argocd_no_applications, argocd_
 from gitplane import k8s
 from gitplane.config import FILENAME, Config
 from gitplane.errors import ConfigError
-from gitplane.checks.context import Context, Unit, resource_finding
+from gitplane.checks.context import Context, SchemaSettings, Unit, resource_finding
 from gitplane.model import Finding, Resource
 
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
@@ -125,7 +125,8 @@ def _guarded(rid: str, rule: ModuleType, ctx: Context, debug: bool = False
 
     def attempt(excluded: set[int]) -> list[Finding] | Exception:
         try:
-            return list(rule.check(Context(_without(ctx.platform, excluded), ctx.only_app)))
+            return list(rule.check(Context(_without(ctx.platform, excluded), ctx.only_app,
+                                           schemas=ctx.schemas)))
         except Exception as exc:  # noqa: BLE001
             return exc
 
@@ -248,10 +249,10 @@ def _redacted(f: Finding, values: list[str]) -> Finding:
 
 
 def run(platform: Platform, only_app: str | None = None, strict: bool = False,
-        debug: bool = False) -> Result:
+        debug: bool = False, schemas: SchemaSettings | None = None) -> Result:
     """Every rule over the platform; configured severities and exclusions and inline
     suppressions applied; findings de-duplicated and sorted."""
-    ctx = Context(platform, only_app)
+    ctx = Context(platform, only_app, schemas=schemas)
     configured = platform.repo.config.rules
     silenced = suppressions(ctx)
     found: set[Finding] = set()
@@ -285,4 +286,5 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False,
 
 #: The checks' public surface: the registry, the engine, and what a rule is written with.
 __all__ = ["RULES", "Result", "run", "validate", "suppressions", "secret_values", "Context",
+           "SchemaSettings",
            "Unit", "resource_finding"]

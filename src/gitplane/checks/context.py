@@ -25,11 +25,29 @@ class Unit:
     files: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class SchemaSettings:
+    """Where the ``schema`` rule finds schemas: gitplane.yaml's settings, widened by the
+    command line's for one run (the loaded configuration is never changed)."""
+
+    kubernetes_version: str
+    locations: list[str]
+    allow_network: bool = False
+
+
 @dataclass
 class Context:
     platform: Platform
     only_app: str | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    schemas: SchemaSettings | None = None  # None: gitplane.yaml's settings
+
+    def schema_settings(self) -> SchemaSettings:
+        if self.schemas is not None:
+            return self.schemas
+        cfg = self.platform.repo.config
+        return SchemaSettings(cfg.kubernetes_version, list(cfg.schema_locations),
+                              cfg.allow_network)
 
     def units(self) -> Iterator[Unit]:
         for er in self.platform.envs:

@@ -283,9 +283,10 @@ def errors(schemas: Schemas, obj: dict[str, Any],
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    cfg = ctx.platform.repo.config
+    chosen = ctx.schema_settings()
     schemas = ctx.cache.setdefault("schemas", Schemas(
-        cfg.kubernetes_version, cfg.schema_locations, ctx.platform.repo.top, cfg.allow_network))
+        chosen.kubernetes_version, chosen.locations, ctx.platform.repo.top,
+        chosen.allow_network))
     unknown = ctx.cache.setdefault("schema-unknown", [])
     crds_by_env = {er.env.name: env_crds(
         [r for ar in er.apps for r in ar.resources] +
