@@ -5,6 +5,10 @@
 Generates a synthetic platform in the seed's layout (the reference platform with N extra
 apps in the applications domain and M environments), then measures on that platform:
 
+The platform has the shape of real ones: the apps are spread over the three domains, each
+found by its domain's ApplicationSet (git directories generators for applications and
+workloads, a list generator for infrastructure, whose apps are folders of components).
+
 * baseline: ``kubectl kustomize`` once per overlay (every app overlay and platform-config of
   every environment, plus the bootstrap overlays), W workers (default 2);
 * ``gitplane check --format json``, cold (an empty render cache, as on a new CI runner):
@@ -45,14 +49,27 @@ def generate(root: Path, apps: int, envs: int) -> list[Path]:
     for e in env_names:
         args += ["--env", e]
     subprocess.run(args, check=True, capture_output=True)
-    base = root / "deployments/domains/applications/apps"
-    template = (base / "web-app").resolve()
+    # The shape of real platforms: apps spread over the three domains, each found by its
+    # domain's ApplicationSet (git directories for applications and workloads, a list
+    # generator for infrastructure, whose apps are folders of components).
+    domains = root / "deployments/domains"
+    templates = [("applications", "web-app"), ("workloads", "ml-pipeline"),
+                 ("infrastructure", "security")]
+    registered = []
     for i in range(apps):
-        name = f"app-{i:04d}"
-        dest = base / name
-        shutil.copytree(template, dest)
+        domain, model = templates[i % len(templates)]
+        name = f"{domain[:5]}-{i:04d}"
+        dest = domains / domain / "apps" / name
+        shutil.copytree((domains / domain / "apps" / model).resolve(), dest)
         for f in dest.rglob("*.yaml"):
-            f.write_text(f.read_text().replace("web-app", name))
+            f.write_text(f.read_text().replace(f"name: {model}", f"name: {name}")
+                         .replace(model, name))
+        if domain == "infrastructure":
+            registered.append(name)
+    listing = root / "deployments/bootstrap/platform-apps/base/apps.yaml"
+    listing.write_text(listing.read_text().replace(
+        "        elements:\n", "        elements:\n" +
+        "".join(f"          - name: {n}\n" for n in registered), 1))
     env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)

@@ -37,6 +37,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             where.setdefault(counterpart_key(ar, er.env.name), {})[er.env.name] = (
                 ar.app.name, ar.app.origin.file)
     repo = ctx.platform.repo
+    domains: dict[str, list[str]] = {}  # app folder → its domains, read once per run
+    for d, a in repo.apps():
+        domains.setdefault(a, []).append(d)
     for _key, present in sorted(where.items()):
         names = sorted({n for n, _ in present.values()})
         if ctx.only_app and ctx.only_app not in names:
@@ -45,8 +48,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         for er in envs:
             if er.env.name in present:
                 continue
-            domain_app = [f"{repo.prefix}/domains/{d}/apps/{a}/environments/{er.env.name}"
-                          for d, a in repo.apps() if a in names]
+            domain_app = sorted(f"{repo.prefix}/domains/{d}/apps/{a}/environments/{er.env.name}"
+                                for a in names for d in domains.get(a, ()))
             file = domain_app[0] if domain_app else next(iter(present.values()))[1]
             yield Finding(er.env.name, name, file, 0, ID, "", SEVERITY,
                           f"Application '{name}' exists in {', '.join(sorted(present))} but "
