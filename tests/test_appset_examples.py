@@ -12,7 +12,7 @@ import yaml
 
 from conftest import SHARED, json_key, num, RunFn, git, write
 from gitplane.argocd import clusters as inventory
-from gitplane.argocd.discover import LocalWorld
+from gitplane.argocd.world import LocalWorld
 from gitplane.argocd.generators import Generators
 from gitplane.repo import Repository
 

@@ -16,6 +16,13 @@ from gitplane.render import Rendered
 from gitplane.repo import Repository
 from gitplane.scaffold.files import write_all
 from gitplane.yamlio import dump_all
+from gitplane.argocd import clusters as inventory
+from gitplane.argocd.appset import expand, generator_path
+from gitplane.argocd.application import APPLICATIONSET, is_kind
+from gitplane.argocd.world import LocalWorld
+from gitplane.errors import YamlError
+from gitplane.yamlio import load_file
+from gitplane import __version__
 
 #: The rule of a repository where no Application was found (never a silent zero).
 NO_APPLICATIONS = root_finder.RULE
@@ -88,13 +95,6 @@ def generate_appset(file: Path, clusters_file: Path | None = None,
     the warnings (``file:line: message``), as ``argocd appset generate`` would without a
     cluster. A generated Application whose destination cluster the inventory does not hold
     is kept and warned about, as ``apps`` keeps it and ``check`` reports it."""
-    from gitplane.argocd import clusters as inventory
-    from gitplane.argocd.appset import expand, generator_path
-    from gitplane.argocd.application import APPLICATIONSET, is_kind
-    from gitplane.argocd.discover import LocalWorld
-    from gitplane.errors import YamlError
-    from gitplane.yamlio import load_file
-
     if not file.is_file():
         raise GitplaneError(f"{file}: no such file")
     repo = repository(directory or file.parent.absolute())
@@ -218,8 +218,6 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
     environments rendered (``envs``) and when the render is not limited to one ``app``; only
     files the folder's marker lists as written by gitplane are ever deleted.
     """
-    from gitplane import __version__
-
     marker = directory / MARKER
     if directory.exists() and not directory.is_dir():
         raise GitplaneError(f"{directory}: exists and is not a directory")

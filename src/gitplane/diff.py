@@ -20,13 +20,17 @@ from typing import Any
 
 from gitplane import cache, k8s, proc
 from gitplane.argocd import roots as root_finder
-from gitplane.argocd.discover import Shared, discover
+from gitplane.argocd.discover import discover
+from gitplane.argocd.sources import source_options
+from gitplane.argocd.world import Shared
 from gitplane.platform import Platform, Progress, finding_of
 from gitplane.render import Rendered
 from gitplane.errors import GitplaneError
 from gitplane.model import Finding
 from gitplane.repo import Repository, Revisions
 from gitplane.yamlio import dump_all
+from gitplane.render import directory, kustomize
+from gitplane.argocd.discover import destination_namespaces
 
 @dataclass
 class Change:
@@ -230,9 +234,6 @@ def _source_key(ar: Any) -> str:
 def _render_whole(ar: Any, engine: Any, er: Any) -> None:
     """Render an Application's local sources without skipping (its source moved); the
     problems of the render are the environment's findings, as in any render."""
-    from gitplane.argocd.discover import source_options
-    from gitplane.render import directory, kustomize
-
     resources = []
     ok = True
     for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views, strict=False):
@@ -257,8 +258,6 @@ def _complete(before: Platform, after: Platform, engine: Any) -> None:
     """Renders skipped because their files did not change are the same on both sides only
     when the Application reads the same sources; an Application whose sources changed, or
     that exists on one side only, is rendered whole."""
-    from gitplane.argocd.discover import destination_namespaces
-
     touched: set[tuple[int, str]] = set()
     for env in {e.env.name for e in before.envs} | {e.env.name for e in after.envs}:
         sides = [{ar.app.name: ar for er in p.envs if er.env.name == env for ar in er.apps}

@@ -21,7 +21,8 @@ from typing import Any
 
 from gitplane.argocd.application import APPLICATION, APPLICATIONSET, is_kind
 from gitplane.boundary import walk
-from gitplane.argocd.discover import Shared, discover
+from gitplane.argocd.discover import discover
+from gitplane.argocd.world import Shared
 from gitplane.platform import EnvResult, Platform, Progress
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Environment, Finding
