@@ -13,7 +13,7 @@ import yaml
 from conftest import SHARED, RunFn
 from gitplane.model import resource_id
 from gitplane.proc import Engine
-from gitplane.render import kustomize
+from gitplane.render import batch, kustomize
 from gitplane.repo import Repository
 from gitplane.yamlio import ParsedFiles
 
@@ -73,9 +73,9 @@ def test_batched_renders_equal_single_renders(entry: dict[str, Any]) -> None:
         pending = [p for d in entry["kustomize_dirs"]
                    if isinstance(p := kustomize.prepare(repo, engine, root / d, parsed),
                                  kustomize.Pending)]
-        groups = kustomize.batches(pending, 64)
+        groups = batch.batches(pending, 64)
         batched = [(p, got) for g in groups
-                   for p, got in zip(g, kustomize.render_batch(engine, g, *limits), strict=False)]
+                   for p, got in zip(g, batch.render_batch(engine, g, *limits), strict=False)]
         for p, got in batched:
             alone = kustomize.render_one(engine, p, *limits)
             assert (got.ok, got.problems) == (alone.ok, alone.problems), p.directory

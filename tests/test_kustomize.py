@@ -11,7 +11,7 @@ import yaml
 from conftest import write
 from gitplane.model import resource_id
 from gitplane.proc import Engine
-from gitplane.render import kustomize
+from gitplane.render import batch, kustomize
 from gitplane.repo import Repository
 
 K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
@@ -214,7 +214,7 @@ def _pending(repo: Repository, engine: Engine, *dirs: str) -> list[kustomize.Pen
 
 
 def _same_alone(engine: Engine, group: list[kustomize.Pending]) -> None:
-    batched = kustomize.render_batch(engine, group, *LIMITS)
+    batched = batch.render_batch(engine, group, *LIMITS)
     for p, got in zip(group, batched, strict=False):
         alone = kustomize.render_one(engine, p, *LIMITS)
         assert (got.ok, got.problems) == (alone.ok, alone.problems)
@@ -230,14 +230,14 @@ def test_batch_renders_each_as_alone(tmp_path: Path, engine: Engine) -> None:
     repo = _repo(tmp_path)
     pending = _pending(repo, engine, "a0", "a1", "a2")
     # Each defines 'gen': they cannot share a run (names meet).
-    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1, 1]
+    assert [len(g) for g in batch.batches(pending, 64)] == [1, 1, 1]
     write(tmp_path / "b/kustomization.yaml", K + "resources: [cm.yaml]\n")
     write(tmp_path / "b/cm.yaml", CM.format(name="other"))
     pending = _pending(repo, engine, "a0", "b")
-    groups = kustomize.batches(pending, 64)
+    groups = batch.batches(pending, 64)
     assert [len(g) for g in groups] == [2]
     _same_alone(engine, groups[0])
-    got = kustomize.render_batch(engine, groups[0], *LIMITS)
+    got = batch.render_batch(engine, groups[0], *LIMITS)
     assert [r.file for r in got[0].resources] == ["a0/cm.yaml", "a0/kustomization.yaml"]
     assert all("gitplane.io/batch" not in str(r.obj) for g in got for r in g.resources)
 
@@ -254,7 +254,7 @@ def test_a_reference_to_another_kustomizations_name_keeps_them_apart(
           "        - configMapRef: {name: settings}\n")
     repo = _repo(tmp_path)
     pending = _pending(repo, engine, "a", "b")
-    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1]
+    assert [len(g) for g in batch.batches(pending, 64)] == [1, 1]
     alone = kustomize.render_one(engine, pending[1], *LIMITS)
     assert alone.resources[0].obj["spec"]["containers"][0]["envFrom"][0][
         "configMapRef"]["name"] == "settings"
@@ -269,7 +269,7 @@ def test_a_failing_batch_falls_back_to_single_renders(tmp_path: Path, engine: En
     group = _pending(repo, engine, "a", "b")
     _same_alone(engine, group)  # forced together: the run fails, singles give the result
     assert all(r.ok and len(r.resources) == 1 for r in
-               kustomize.render_batch(engine, group, *LIMITS))
+               batch.render_batch(engine, group, *LIMITS))
 
 
 def test_build_wide_settings_render_alone(tmp_path: Path, engine: Engine) -> None:
@@ -283,9 +283,9 @@ def test_build_wide_settings_render_alone(tmp_path: Path, engine: Engine) -> Non
     write(tmp_path / "x/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
           "  annotations: {gitplane.io/batch: mine}\n")
     pending = _pending(_repo(tmp_path), engine, "v", "w", "x")
-    assert [p.batchable() for p in pending] == [False, True, False]
-    assert [len(g) for g in kustomize.batches(pending, 64)] == [1, 1, 1]
-    got = kustomize.render_batch(engine, [pending[2]], *LIMITS)[0]
+    assert [batch.batchable(p) for p in pending] == [False, True, False]
+    assert [len(g) for g in batch.batches(pending, 64)] == [1, 1, 1]
+    got = batch.render_batch(engine, [pending[2]], *LIMITS)[0]
     assert got.resources[0].obj["metadata"]["annotations"] == {"gitplane.io/batch": "mine"}
 
 

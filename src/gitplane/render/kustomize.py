@@ -452,7 +452,7 @@ def parse_image(spec: str) -> dict[str, str]:
     return entry
 
 
-def _wrapper(directory: Path, at: Path, root_kind: str,
+def wrapper(directory: Path, at: Path, root_kind: str,
              overrides: dict[str, Any] | None) -> dict[str, Any]:
     """The wrapper kustomization written in folder ``at``: the directory, origin annotations,
     the Application's kustomize settings."""
@@ -526,20 +526,9 @@ class Pending:
             self._size = total
         return self._size
 
-    def batchable(self) -> bool:
-        """Whether its render is the same inside a batch: no kustomization of its graph
-        uses a setting kustomize applies across the whole build (vars, sortOptions,
-        transformer configurations, CRD schemas) or reads files the graph does not follow,
-        no file of it names the batch annotation, and it is not large on its own."""
-        return not _untracked(self.graph) and not any(
-            isinstance(d.obj, dict) and any(k in d.obj for k in _BUILD_WIDE)
-            for docs in self.graph.docs.values() for d in docs[:1]) and \
-            BATCH not in self.names()[1] and self.size() <= BATCH_BYTES // 4
-
-
 #: Kustomization settings kustomize applies to the whole build, not to one kustomization's
 #: objects: a kustomization using them is rendered alone.
-_BUILD_WIDE = ("vars", "sortOptions", "configurations", "crds", "openapi")
+BUILD_WIDE = ("vars", "sortOptions", "configurations", "crds", "openapi")
 
 
 def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60.0,
@@ -569,7 +558,7 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
     graph = _walked(repo, directory, parsed, overrides, light=changed is not None)
     if graph.light and not any(_unrenderable(p) for p in graph.problems) and \
             not (graph.files & (changed or set())) and not (graph.probed & (changed or set())) \
-            and not _argo_inside(graph) and not _untracked(graph):
+            and not _argo_inside(graph) and not untracked(graph):
         return Rendered(files=graph.files, problems=list(graph.problems), skipped=True)
     if graph.light:
         graph = _walked(repo, directory, parsed, overrides, light=False)
@@ -617,132 +606,14 @@ def render_one(engine: Engine, p: Pending, timeout: float, memory: int) -> Rende
     out = _engine_build(p.repo, engine, p.directory, p.graph, p.overrides,
                         Rendered(files=p.out.files, problems=list(p.out.problems)), p.krel,
                         timeout, memory)
-    _store(p, out)
+    store(p, out)
     return out
 
 
-def _store(p: Pending, out: Rendered) -> None:
+def store(p: Pending, out: Rendered) -> None:
     if p.cache_key is not None and out.ok:
         cache.put(p.cache_key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
                                               for r in out.resources]})
-
-
-class Packer:
-    """Packs renders into batches of at most ``size`` renders of the same tree whose names
-    cannot meet (see :meth:`Pending.names`); the others alone. Renders are added one by one;
-    a batch is handed out when it is full (or alone), the rest by :meth:`drain`."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.open: list[_Open] = []
-
-    def add(self, p: Pending) -> list[list[Pending]]:
-        """Batches ready after adding ``p``."""
-        if self.size <= 1 or not p.batchable():
-            return [[p]]
-        defined, words = p.names()
-        for g in self.open:
-            if g.group[0].repo.top == p.repo.top and g.bytes + p.size() <= BATCH_BYTES and \
-                    g.defined.isdisjoint(words) and defined.isdisjoint(g.words):
-                g.group.append(p)
-                g.defined |= defined
-                g.words |= words
-                g.bytes += p.size()
-                break
-        else:
-            g = _Open([p], set(defined), set(words), p.size())
-            self.open.append(g)
-        if len(g.group) < self.size:
-            return []
-        self.open = [o for o in self.open if o is not g]
-        return [g.group]
-
-    def drain(self) -> list[list[Pending]]:
-        """Every batch not handed out yet."""
-        out, self.open = [g.group for g in self.open], []
-        return out
-
-
-@dataclass
-class _Open:
-    """A batch being filled: its renders, the names they define, their words, their bytes."""
-
-    group: list[Pending]
-    defined: set[str]
-    words: set[str]
-    bytes: int
-
-
-#: The most input bytes one batch reads (its output, held in memory, is of that order).
-BATCH_BYTES = 16 * 1024 ** 2
-
-
-def batches(pending: list[Pending], size: int) -> list[list[Pending]]:
-    """``pending`` packed into batches (see :class:`Packer`)."""
-    packer = Packer(size)
-    out = [g for p in pending for g in packer.add(p)]
-    return out + packer.drain()
-
-
-BATCH = "gitplane.io/batch"
-
-
-def render_batch(engine: Engine, group: list[Pending], timeout: float,
-                 memory: int) -> list[Rendered]:
-    """One engine run for every kustomization of ``group``, each in its own folder of the
-    wrapper, its objects told apart by an annotation set on their metadata only (and removed
-    after). Anything unexpected (a failure, an object of no member) renders each alone, so
-    a batch never changes a result: it only saves the engine's start-up."""
-    if len(group) == 1:
-        return [render_one(engine, group[0], timeout, memory)]
-    scratch = Path(tempfile.mkdtemp(prefix="gitplane-b-", dir=_scratch_parent()))
-    try:
-        got = _batch_build(engine, group, scratch, timeout, memory)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if got is None:
-        return [render_one(engine, p, timeout, memory) for p in group]
-    for p, out in zip(group, got, strict=False):
-        _store(p, out)
-    return got
-
-
-def _batch_build(engine: Engine, group: list[Pending], scratch: Path, timeout: float,
-                 memory: int) -> list[Rendered] | None:
-    entries = []
-    for i, p in enumerate(group):
-        folder = scratch / f"k{i}"
-        folder.mkdir()
-        k = _wrapper(p.directory, folder, p.graph.root_kind(p.directory), p.overrides)
-        del k["buildMetadata"]
-        k["transformers"] = [yaml.safe_dump({
-            "apiVersion": "builtin", "kind": "AnnotationsTransformer",
-            "metadata": {"name": "gitplane-batch"}, "annotations": {BATCH: str(i)},
-            "fieldSpecs": [{"path": "metadata/annotations", "create": True}]})]
-        (folder / "kustomization.yaml").write_text(yaml.safe_dump(k))
-        entries.append(f"k{i}")
-    (scratch / "kustomization.yaml").write_text(yaml.safe_dump(
-        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-         "resources": entries, "buildMetadata": ["originAnnotations"]}))
-    try:
-        res = engine.build(scratch, timeout=timeout, memory=memory)
-        if res.returncode != 0:
-            return None
-        objs = load_trusted(res.stdout.decode("utf-8", "replace"), "batch")
-    except (GitplaneError, YamlError):
-        return None
-    outs = [Rendered(files=p.out.files, problems=list(p.out.problems)) for p in group]
-    for obj in objs:
-        if not isinstance(obj, dict):
-            continue
-        ann = (obj.get("metadata") or {}).get("annotations") if isinstance(
-            obj.get("metadata"), dict) else None
-        index = ann.pop(BATCH, None) if isinstance(ann, dict) else None
-        if not (isinstance(index, str) and index.isdigit() and int(index) < len(group)):
-            return None
-        p = group[int(index)]
-        outs[int(index)].resources.append(_traced(p.repo, p.graph, scratch, obj, p.krel))
-    return outs
 
 
 def _doc_at(docs: list[Doc] | None, line: int) -> Doc | None:
@@ -753,7 +624,7 @@ def _doc_at(docs: list[Doc] | None, line: int) -> Doc | None:
 _UNTRACKED = ("openapi", "helmCharts", "helmGlobals", "helmChartInflationGenerator")
 
 
-def _untracked(graph: Graph) -> bool:
+def untracked(graph: Graph) -> bool:
     """Whether a kustomization of the graph reads files the graph does not follow."""
     return any(isinstance(d.obj, dict) and any(k in d.obj for k in _UNTRACKED)
                for docs in graph.docs.values() for d in docs[:1])
@@ -780,7 +651,7 @@ def _may_hold_argo(raw: bytes) -> bool:
 def _cache_key(repo: Repository, engine: Engine, directory: Path, graph: Graph,
                overrides: dict[str, Any] | None) -> str | None:
     """The render's cache key, or None when it must not be cached."""
-    if not cache.enabled() or _untracked(graph):
+    if not cache.enabled() or untracked(graph):
         return None
     digests: dict[str, bytes] = {}
     for rel in graph.files:
@@ -796,12 +667,11 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
                   overrides: dict[str, Any] | None, out: Rendered, krel: str, timeout: float,
                   memory: int) -> Rendered:
     """The engine's render through the wrapper kustomization, traced back to source files."""
-    scratch = Path(tempfile.mkdtemp(prefix="gitplane-k-", dir=_scratch_parent()))
+    scratch = Path(tempfile.mkdtemp(prefix="gitplane-k-", dir=scratch_parent()))
     try:
-        wrapper = scratch / "kustomization.yaml"
         # A Component cannot be a resource: it joins the wrapper as a component instead.
-        wrapper.write_text(yaml.safe_dump(_wrapper(directory, scratch,
-                                                   graph.root_kind(directory), overrides)))
+        (scratch / "kustomization.yaml").write_text(yaml.safe_dump(wrapper(
+            directory, scratch, graph.root_kind(directory), overrides)))
         try:
             res = engine.build(scratch, timeout=timeout, memory=memory)
         except GitplaneError as exc:
@@ -831,18 +701,18 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
             return out
         for obj in objs:
             if isinstance(obj, dict):
-                out.resources.append(_traced(repo, graph, scratch, obj, krel))
+                out.resources.append(traced(repo, graph, scratch, obj, krel))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out
 
 
-def _scratch_parent() -> str | None:
+def scratch_parent() -> str | None:
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _traced(repo: Repository, graph: Graph, scratch: Path, obj: dict[str, Any],
+def traced(repo: Repository, graph: Graph, scratch: Path, obj: dict[str, Any],
             fallback: str) -> Resource:
     """Strip the origin annotation and turn it into a file and line."""
     meta = obj.get("metadata")

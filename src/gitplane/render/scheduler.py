@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gitplane.proc import Engine
-from gitplane.render import Rendered, directory, helm, kustomize
+from gitplane.render import Rendered, batch, directory, helm, kustomize
 from gitplane.repo import Repository
 from gitplane.yamlio import ParsedFiles
 
@@ -118,13 +118,13 @@ class Scheduler:
             # the engine) run in the pool. Many kustomizations per engine run: the engine's
             # start-up is most of a small render's time. A batch goes to the engine when it
             # is full, or at once when a worker is idle.
-            packer = kustomize.Packer(BATCH_SIZE)
+            packer = batch.Packer(BATCH_SIZE)
             helm_jobs: dict[str, Future[Any]] = {}
             batches: list[tuple[list[kustomize.Pending], Future[list[Rendered]]]] = []
             keys: dict[int, str] = {}
 
             def submit(groups: list[list[kustomize.Pending]]) -> None:
-                batches.extend((g, pool.submit(kustomize.render_batch, self.engine, g, *limits))
+                batches.extend((g, pool.submit(batch.render_batch, self.engine, g, *limits))
                                for g in groups)
 
             for k, job in sorted(todo.items()):
@@ -144,7 +144,7 @@ class Scheduler:
             for k, fut in helm_jobs.items():
                 self.done[k] = fut.result()
                 step()
-            for group, batch in batches:
-                for p, rendered in zip(group, batch.result(), strict=True):
+            for group, run in batches:
+                for p, rendered in zip(group, run.result(), strict=True):
                     self.done[keys[id(p)]] = rendered
                     step()
