@@ -52,7 +52,7 @@ def test_diff_lists_exactly_what_changed(run: RunFn, history: tuple[Path, str, s
 def test_identical_revisions_and_exit_code(run: RunFn, history: tuple[Path, str, str]) -> None:
     repo, first, second = history
     code, out, _ = run("-C", str(repo), "diff", second, second, "--exit-code")
-    assert code == 0 and out.startswith("no changes")
+    assert code == 0 and out.startswith("no rendered changes")
     assert run("-C", str(repo), "diff", first, second, "--exit-code")[0] == 1
     # The working tree against HEAD: nothing changed yet.
     code, out, _ = run("-C", str(repo), "diff", "HEAD", "--exit-code", "-o", "json")

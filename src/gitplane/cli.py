@@ -326,7 +326,7 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
     for side, f in result.problems:
         click.echo(f"{side}: {f.file}:{f.line}: {f.message} ({f.rule}, {f.environment}/"
                    f"{f.application})", err=True)
-    if exit_code and (result.changes or
+    if exit_code and (result.changes or result.not_rendered or
                       any(f.rule == api.NO_APPLICATIONS for _, f in result.problems)):
         raise SystemExit(EXIT_FINDINGS)
 

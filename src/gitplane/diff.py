@@ -53,10 +53,15 @@ class DiffResult:
     #: Renders that failed on a side ("base"/"head", finding): their objects are missing from
     #: that side, so the changes of those Applications are not to be trusted.
     problems: list[tuple[str, Any]] = field(default_factory=list)
+    #: (environment, application, why) of Applications that changed in ways gitplane does not
+    #: render (a chart's version, a local chart's files, a plugin): said, never "no changes".
+    not_rendered: list[tuple[str, str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"base": self.base, "head": self.head,
                 "changes": [c.to_json() for c in self.changes],
+                "notRendered": [{"environment": e, "application": a, "reason": why}
+                                for e, a, why in self.not_rendered],
                 "problems": [{"side": side, **f.to_json()} for side, f in self.problems]}
 
 
@@ -277,6 +282,42 @@ def _complete(before: Platform, after: Platform, engine: Any) -> None:
                 destination_namespaces(er)
 
 
+#: Source kinds gitplane renders; an Application with any other changed unseen.
+RENDERED_KINDS = {"kustomize", "directory", "ref"}
+
+
+def _not_rendered(before: Platform, after: Platform, changed: set[str], env: str | None,
+                  app: str | None) -> list[tuple[str, str, str]]:
+    """Applications whose change gitplane cannot show: a source it does not render (a chart,
+    a plugin, a revision not in this clone) whose settings changed, or whose files did."""
+    sides = [{(er.env.name, ar.app.name): ar for er in p.envs for ar in er.apps}
+             for p in (before, after)]
+    out = []
+    for key in sorted(set(sides[0]) | set(sides[1])):
+        if (env and key[0] != env) or (app and key[1] != app):
+            continue
+        a, b = sides[0].get(key), sides[1].get(key)
+        ar = b or a
+        assert ar is not None
+        unseen = sorted(set(ar.app.kinds) - RENDERED_KINDS)
+        if not unseen:
+            continue
+        what = ", ".join(unseen)
+        if a is None or b is None:
+            why = f"{'added' if a is None else 'removed'}; its {what} sources are not rendered"
+        elif _source_key(a) != _source_key(b):
+            why = f"its sources changed; its {what} sources are not rendered"
+        elif any(s.path and any(f == s.path.strip("/") or f.startswith(s.path.strip("/") + "/")
+                                for f in changed)
+                 for s, k in zip(ar.app.sources, ar.app.kinds, strict=True)
+                 if k not in RENDERED_KINDS):
+            why = f"files of its {what} sources changed; they are not rendered"
+        else:
+            continue
+        out.append((key[0], key[1], why))
+    return out
+
+
 def _prefetch(revisions: Revisions, commit: str) -> None:
     with contextlib.suppress(GitplaneError):  # raised again when the base side asks for it
         revisions.view(commit)
@@ -330,7 +371,7 @@ def diff(repo: Repository, base: str | None, head: str | None, engine: Any,
         for f in sorted(set(p.findings)) if f.severity == "error" and
         (not env or f.environment == env) and (not app or f.application == app)]
     return DiffResult(base_commit, head_name, compare_platforms(before, after, env, app),
-                      problems)
+                      problems, _not_rendered(before, after, changed, env, app))
 
 
 __all__ = ["diff", "DiffResult", "Change", "mask", "compare_platforms"]

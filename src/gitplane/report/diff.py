@@ -15,9 +15,14 @@ MARKDOWN_LIMIT = 65_536
 _SIGN = {"added": "+", "removed": "-", "modified": "~"}
 
 
+def _unseen(result: DiffResult) -> list[str]:
+    return [f"not rendered: {env} / {app}: {why}" for env, app, why in result.not_rendered]
+
+
 def text(result: DiffResult, colour: bool) -> str:
     if not result.changes:
-        return f"no changes ({result.base[:12]} → {result.head[:12]})\n"
+        return "\n".join([f"no rendered changes ({result.base[:12]} → {result.head[:12]})",
+                          *_unseen(result)]) + "\n"
     lines = []
     key = (lambda c: (c.environment, c.application))
     for (env, app), items in groupby(result.changes, key=key):
@@ -30,6 +35,7 @@ def text(result: DiffResult, colour: bool) -> str:
                         ln = click.style(ln, fg="green" if ln.startswith("+") else "red")
                     lines.append(f"      {ln}")
     lines.append(_summary(result))
+    lines.extend(_unseen(result))
     return "\n".join(lines) + "\n"
 
 
@@ -54,8 +60,13 @@ def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
     """A summary table first, each Application's diff folded; over ``limit`` characters the
     details are summarised rather than cut."""
     head = [f"### gitplane diff: {result.base[:12]} → {result.head[:12]}", ""]
+    unseen = [f"> **Not rendered**: {_cell(env)} / {_cell(app)}: {_cell(why)}"
+              for env, app, why in result.not_rendered[:50]]
+    if len(result.not_rendered) > 50:
+        unseen.append(f"> … and {len(result.not_rendered) - 50} more Applications not rendered")
+    unseen = [line + "  " for line in unseen] + ([""] if unseen else [])
     if not result.changes:
-        return "\n".join(head + ["No rendered changes.", ""])
+        return "\n".join(head + ["No rendered changes.", "", *unseen])
     head += ["| environment | application | added | removed | modified |",
              "|---|---|---:|---:|---:|"]
     key = (lambda c: (c.environment, c.application))
@@ -74,7 +85,7 @@ def markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
             break
         shown.append(row)
     head += shown
-    head += ["", _summary(result), ""]
+    head += ["", _summary(result), "", *unseen]
     if result.problems:
         head += [f"> **{len(result.problems)} render error(s)**: the changes of the Applications "
                  "they concern are incomplete; run `gitplane diff` locally.", ""]
