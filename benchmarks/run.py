@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform as py_platform
+import re
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,11 @@ def generate(root: Path, apps: int, envs: int) -> list[Path]:
         dest = domains / domain / "apps" / name
         shutil.copytree((domains / domain / "apps" / model).resolve(), dest)
         for f in dest.rglob("*.yaml"):
-            f.write_text(f.read_text().replace(f"name: {model}", f"name: {name}")
-                         .replace(model, name))
+            text = f.read_text().replace(f"name: {model}", f"name: {name}").replace(model, name)
+            if domain == "infrastructure":  # its objects get names of their own, as real
+                # components have (copies of one name could never share an engine run)
+                text = re.sub(r"(?m)^(metadata:\n  name: )(\S+)$", rf"\g<1>\g<2>-{i:04d}", text)
+            f.write_text(text)
         if domain == "infrastructure":
             registered.append(name)
     listing = root / "deployments/bootstrap/platform-apps/base/apps.yaml"
@@ -125,7 +129,7 @@ def main() -> int:
         check_s, check_mib, out = measured(check, cache_env)
         summary = json.loads(out)["summary"]
         warm_s, warm_mib, _ = measured(check, cache_env)
-        changed = root / "deployments/domains/applications/apps/app-0000/base/manifests" \
+        changed = root / "deployments/domains/applications/apps/appli-0000/base/manifests" \
             / "deployment.yaml"
         changed.write_text(changed.read_text().replace("replicas: 1", "replicas: 2"))
         diff = [str(BIN / "gitplane"), "-C", str(root), "diff", "HEAD", "-o", "json"]
