@@ -21,7 +21,7 @@ PACKAGE = SRC / "gitplane"
 LAYERS = {
     "gitplane": 0, "errors": 0, "model": 0, "cache": 0,
     "limits": 1, "boundary": 1, "k8s": 1, "proc": 1, "patterns": 1,
-    "yamlio": 2,
+    "yamlio": 2, "git": 2,
     "config": 3,
     "repo": 4,
     "render": 5,

@@ -14,11 +14,10 @@ import contextlib
 import difflib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitplane import cache, k8s, proc
+from gitplane import cache, git, k8s
 from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import discover
 from gitplane.argocd.sources import source_options
@@ -178,9 +177,9 @@ def default_base(repo: Repository) -> str:
         other = repo.resolve_revision(branch)
         if other is None:
             continue
-        res = proc.git(["merge-base", "HEAD", other], cwd=repo.top)
-        if res.returncode == 0:
-            return res.stdout.decode().strip()
+        base = git.merge_base(repo.top, "HEAD", other)
+        if base:
+            return base
     return resolve(repo, "HEAD")
 
 
@@ -214,22 +213,7 @@ def platform_at(revisions: Revisions, commit: str | None, engine: Any,
 def changed_files(repo: Repository, base: str, head: str | None) -> set[str]:
     """Repository paths that differ between ``base`` and ``head`` (the working tree, untracked
     files included, when ``head`` is None)."""
-    args = ["diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", base]
-    if head:
-        args.append(head)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # both listings at once
-        untracked = pool.submit(proc.git, ["ls-files", "--others", "--exclude-standard", "-z"],
-                                repo.top, 120) if head is None else None
-        res = proc.git(args, cwd=repo.top, timeout=120)
-        listed = untracked.result() if untracked is not None else None
-    if res.returncode != 0:
-        raise GitplaneError(f"git diff failed: {res.stderr.strip()}")
-    out = {p for p in res.stdout.decode("utf-8", "replace").split("\0") if p}
-    if listed is not None:
-        if listed.returncode != 0:
-            raise GitplaneError(f"git ls-files failed: {listed.stderr.strip()}")
-        out |= {p for p in listed.stdout.decode("utf-8", "replace").split("\0") if p}
-    return out
+    return git.changed_files(repo.top, base, head)
 
 
 def _source_key(ar: Any) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from gitplane import proc
+from gitplane import git
 from gitplane.config import Config, load as load_config
 from gitplane.boundary import Boundary, walk
 from gitplane.errors import BoundaryError, GitplaneError
@@ -56,25 +56,6 @@ def branch_of(option: str | None, checked_out: str | None, configured: str | Non
     return configured or None
 
 
-def git_toplevel(path: Path) -> Path | None:
-    try:
-        res = proc.git(["rev-parse", "--show-toplevel"], cwd=path)
-    except GitplaneError:
-        return None
-    if res.returncode != 0:
-        return None
-    return Path(res.stdout.decode().strip())
-
-
-def origin_url(top: Path) -> str | None:
-    try:
-        res = proc.git(["config", "--get", "remote.origin.url"], cwd=top)
-    except GitplaneError:
-        return None
-    url = res.stdout.decode().strip()
-    return url if res.returncode == 0 and url else None
-
-
 def is_within(path: Path, root: Path) -> bool:
     """Whole-component containment (``/r-evil`` is not within ``/r``)."""
     try:
@@ -116,15 +97,15 @@ class Repository:
             if layout:
                 raise GitplaneError(f"{start}: no platform here (no '{DEPLOYMENTS}/' folder in "
                                     "it or its parents); create one with 'gitplane init'")
-            root = git_toplevel(start) or start
-        top = git_toplevel(root) or root
+            root = git.toplevel(start) or start
+        top = git.toplevel(root) or root
         if not is_within(root, top):
             top = root
         Boundary(top).check(root / DEPLOYMENTS, DEPLOYMENTS)
         config = load_config(root)
         if branch is not None and (not branch.strip() or branch.startswith("-")):
             raise GitplaneError(f"--branch '{branch}': not a branch name")
-        return cls(root=root, top=top, config=config, origin=origin_url(top),
+        return cls(root=root, top=top, config=config, origin=git.origin_url(top),
                    branch_option=branch)
 
     # -- paths ---------------------------------------------------------------------------
@@ -235,12 +216,7 @@ class Repository:
         """The checked-out branch, None when detached or not in Git."""
         if self.git_top is not None:
             return None  # a materialised revision: its branch is given by ``at``
-        try:
-            res = proc.git(["symbolic-ref", "--short", "-q", "HEAD"], cwd=self.top)
-        except GitplaneError:
-            return None
-        name = res.stdout.decode().strip()
-        return name if res.returncode == 0 and name else None
+        return git.checked_out_branch(self.top)
 
     @cached_property
     def branch(self) -> str | None:
@@ -264,17 +240,9 @@ class Repository:
     def resolve_revision(self, revision: str) -> str | None:
         """The commit ``revision`` names locally (a branch, remote branch, tag or commit), or
         None. Revisions that look like options are refused, never passed to git."""
-        if not revision or revision.startswith("-") or not self.in_git:
+        if not self.in_git:
             return None
-        for candidate in (revision, f"origin/{revision}"):
-            try:
-                res = proc.git(["rev-parse", "--verify", "--quiet", "--end-of-options",
-                                f"{candidate}^{{commit}}"], cwd=self._git_cwd)
-            except GitplaneError:
-                return None
-            if res.returncode == 0:
-                return res.stdout.decode().strip()
-        return None
+        return git.commit_of(self._git_cwd, revision)
 
     def at(self, tree: Path, branch: str | None = None) -> Repository:
         """This repository as it is in ``tree`` (a materialised revision), standing for
@@ -403,15 +371,7 @@ class Revisions:
             parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
             self._scratch = Path(tempfile.mkdtemp(prefix="gitplane-rev-", dir=parent))
         dest = self._scratch / commit
-        env = {"GIT_INDEX_FILE": str(self._scratch / f"{commit}.index"),
-               "GIT_LFS_SKIP_SMUDGE": "1"}
-        for args in (["read-tree", commit],
-                     ["checkout-index", "--all", "--force", f"--prefix={dest}/"]):
-            res = proc.git(args, cwd=self.repo._git_cwd, timeout=120, env=env)
-            if res.returncode != 0:
-                raise GitplaneError(f"git {args[0]} {commit[:12]} failed: "
-                                    f"{res.stderr.strip()}")
-        dest.mkdir(exist_ok=True)  # an empty tree checks nothing out
+        git.check_out(self.repo._git_cwd, commit, dest, self._scratch / f"{commit}.index")
         return dest
 
     def close(self) -> None:

@@ -11,10 +11,10 @@ from importlib import resources
 from pathlib import Path
 from collections.abc import Iterator
 
-from gitplane import proc
 from gitplane.config import FILENAME as CONFIG_FILE
 from gitplane.errors import GitplaneError
-from gitplane.repo import NAME_RE, git_toplevel, origin_url
+from gitplane import git
+from gitplane.repo import NAME_RE
 from gitplane.scaffold.files import Plan
 
 DEFAULT_ENVS = ("staging", "production")
@@ -97,10 +97,10 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
         raise GitplaneError(f"{directory}: exists and is not a directory")
     probe = directory if directory.exists() else next(
         (p for p in directory.absolute().parents if p.exists()), Path("/"))
-    top = git_toplevel(probe)
+    top = git.toplevel(probe)
     if top is not None and _ignored(directory, top):
         top = None  # a git-ignored folder is not part of that repository: give it its own
-    url = repo_url or (origin_url(top) if top else None) or DEFAULT_REPO_URL
+    url = repo_url or (git.origin_url(top) if top else None) or DEFAULT_REPO_URL
     if not REPO_URL.match(url):
         raise GitplaneError(f"invalid repository URL {url!r}: no spaces, quotes or control "
                             "characters")
@@ -117,16 +117,12 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
     plan.add(CONFIG_FILE, _config_text(url))
     written = plan.commit(force=force)
     if top is None:
-        res = proc.git(["init", "-q", str(directory)], cwd=directory)
-        if res.returncode != 0:
-            raise GitplaneError(f"git init {directory} failed: {res.stderr.strip()}")
+        git.init(directory)
     return directory, written, url
 
 
 def _ignored(directory: Path, top: Path) -> bool:
-    res = proc.git(["check-ignore", "-q", "--no-index", str(directory.absolute()) + "/"],
-                   cwd=top)
-    return res.returncode == 0
+    return git.ignored(directory, top)
 
 
 def _relative_missing(absolute: Path, top: Path) -> Path:
