@@ -1,0 +1,91 @@
+"""Each rule against objects put straight into a platform, in milliseconds: no repository
+render, no engine (yamllint's style). Edge cases of one rule belong here; whole-pipeline
+behaviour stays in test_checks.py."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitplane.checks import RULES, Context
+from gitplane.config import Config
+from gitplane.model import Application, Environment, Finding, Origin, Resource, Source
+from gitplane.platform import AppResult, EnvResult, Platform
+from gitplane.repo import Repository
+
+
+def judge(rule: str, manifests: str, tmp_path: Path, namespace: str = "web") -> list[Finding]:
+    """The findings of ``rule`` on ``manifests`` (YAML documents), deployed by one rendered
+    Application ``app`` to ``namespace`` in environment ``default``."""
+    objs: list[dict[str, Any]] = [d for d in yaml.safe_load_all(manifests) if d]
+    resources = [Resource(o, "app/manifests.yaml", i + 1) for i, o in enumerate(objs)]
+    app = Application("app", "argocd", "default",
+                      [Source("https://example.com/r.git", "app", "HEAD", {})],
+                      {"server": "https://kubernetes.default.svc", "namespace": namespace},
+                      Origin("apps/app.yaml", 1), kinds=["kustomize"])
+    er = EnvResult(Environment("default", []),
+                   apps=[AppResult(app, resources=resources, rendered=True)])
+    repo = Repository(root=tmp_path, top=tmp_path, config=Config())
+    return list(RULES[rule].check(Context(Platform(repo, [er], "test"))))
+
+
+POD = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: web}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: {image}
+"""
+
+
+@pytest.mark.parametrize("image, flagged", [
+    ("nginx:1.27.3", False),
+    ("nginx@sha256:" + "a" * 64, False),
+    ("nginx:1.27.3@sha256:" + "b" * 64, False),
+    ("nginx", True),                       # no tag: latest
+    ("nginx:latest", True),
+    ("registry.local:5000/team/app", True),  # a port is not a tag
+    ("registry.local:5000/team/app:2.1", False),
+])
+def test_image_tag_mutable(tmp_path: Path, image: str, flagged: bool) -> None:
+    found = judge("image-tag-mutable", POD.format(image=image), tmp_path)
+    assert bool(found) is flagged, found
+
+
+@pytest.mark.parametrize("secret, flagged", [
+    ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\n"
+     "stringData: {password: x}\n", True),
+    ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\n"
+     "data: {password: eA==}\n", True),
+    ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\n", False),  # empty
+    ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\ntype: "
+     "kubernetes.io/service-account-token\n", False),
+    ("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: s, namespace: web}"
+     "\nspec: {encryptedData: {password: AgB=}}\n", False),
+    ("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n"
+     "    metadata: {name: s, namespace: web}\n    stringData: {a: b}\n", True),
+])
+def test_plaintext_secret(tmp_path: Path, secret: str, flagged: bool) -> None:
+    found = judge("plaintext-secret", secret, tmp_path)
+    assert bool(found) is flagged, found
+
+
+def test_reference_missing_knows_secrets_operators_make(tmp_path: Path) -> None:
+    pod = POD.format(image="nginx:1.27.3") + (
+        "          envFrom: [{secretRef: {name: db-app}}, {secretRef: {name: tls}}]\n")
+    made = ("apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: db, namespace: "
+            "web}\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: "
+            "{name: c, namespace: web}\nspec: {secretName: tls}\n")
+    assert judge("reference-missing", pod + "---\n" + made, tmp_path) == []
+    found = judge("reference-missing", pod, tmp_path)
+    assert {f.message.split("'")[1] for f in found} == {"db-app", "tls"}, found
+
+
+def test_every_rule_finishes_on_an_empty_platform(tmp_path: Path) -> None:
+    for rid in RULES:
+        judge(rid, "", tmp_path)
