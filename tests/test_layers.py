@@ -162,3 +162,11 @@ def test_the_wheel_is_the_same_from_any_checkout(tmp_path: Path) -> None:
                  if p.is_file()}
     assert templates and templates <= names
     assert {"gitplane/py.typed", "gitplane/schemas/argocd.json.gz"} <= names
+
+
+def test_the_public_surface_is_declared() -> None:
+    import importlib
+
+    for name in ("api", "model", "platform", "errors"):
+        module = importlib.import_module(f"gitplane.{name}")
+        assert module.__all__ and all(hasattr(module, n) for n in module.__all__), name

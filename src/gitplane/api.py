@@ -263,3 +263,9 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
             raise GitplaneError(f"{path}: cannot remove the file of an Application no longer "
                                 f"rendered ({exc.strerror or exc})") from None
     return written
+
+
+#: The library: every command as a function of plain arguments (the rest of gitplane is
+#: internal and may change between versions).
+__all__ = ["NO_APPLICATIONS", "repository", "environments", "load", "apps", "check",
+           "rendered", "not_rendered", "write_rendered", "diff", "generate_appset", "MARKER"]

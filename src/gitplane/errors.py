@@ -36,3 +36,6 @@ class RenderError(GitplaneError):
 
 class BoundaryError(GitplaneError):
     """A path or symlink leaves the repository."""
+
+
+__all__ = ["GitplaneError", "ConfigError", "YamlError", "RenderError", "BoundaryError"]

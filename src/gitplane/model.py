@@ -153,3 +153,7 @@ def resource_id(obj: dict[str, Any]) -> str:
 class Environment:
     name: str
     roots: list[str]  # repository-relative bootstrap overlay folders
+
+
+__all__ = ["Finding", "Origin", "Source", "Application", "Resource", "Environment",
+           "resource_id"]

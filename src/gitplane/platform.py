@@ -65,3 +65,6 @@ def root_name(root: str) -> str:
 
 def finding_of(p: Problem, env: str, app: str) -> Finding:
     return Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
+
+
+__all__ = ["Platform", "EnvResult", "AppResult", "Progress", "root_name", "finding_of"]

@@ -10,6 +10,7 @@ from gitplane.argocd.application import InvalidApplication
 from gitplane.errors import BoundaryError, YamlError
 from gitplane.model import Source
 from gitplane.render import kustomize
+from gitplane.render.overrides import OVERRIDES
 from gitplane.repo import Repository
 from gitplane.yamlio import load_file
 
@@ -69,7 +70,7 @@ def approximations(repo: Repository, src: Source, kind: str) -> list[str]:
         notes.append(f"targetRevision '{src.target_revision}': the folder is not a Git "
                      "repository; rendered from the files as they are")
     overrides = src.raw.get("kustomize") if kind == "kustomize" else None
-    unsupported = sorted(set(overrides or {}) - set(kustomize.OVERRIDES)) \
+    unsupported = sorted(set(overrides or {}) - set(OVERRIDES)) \
         if isinstance(overrides, dict) else []
     if unsupported:
         notes.append(f"kustomize settings {', '.join(unsupported)} of the Application are not "

@@ -38,7 +38,8 @@ from gitplane.errors import GitplaneError, YamlError
 from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.render.kustomize import (BUILD_WIDE, Pending, render_one, scratch_parent, store,
-                                       traced, untracked, wrapper)
+                                       traced, untracked)
+from gitplane.render.overrides import wrapper
 from gitplane.yamlio import load_trusted
 
 #: The most input bytes one batch reads (its output, held in memory, is of that order).

@@ -26,6 +26,8 @@ from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
 from gitplane import cache
 from gitplane.render import Problem, Rendered, yaml_problem
+from gitplane.render.engine_errors import readable_error
+from gitplane.render.overrides import wrapper
 from gitplane.repo import Repository
 from gitplane.yamlio import (BOOLEAN_HAZARD, Doc, ParsedFiles, load_text, load_trusted,
                              read_regular, words_of, yaml_value)
@@ -391,99 +393,6 @@ def _is_plugin(obj: Any) -> bool:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-_ABS_PATH = re.compile(r"(/[\w.@+-]+)+")
-
-
-def readable_error(stderr: str, top: Path, scratch: Path, directory: Path | None = None) -> str:
-    """kustomize's chain of wrapped errors, shortened, with paths made relative."""
-    text = stderr.strip().splitlines()
-    msg = next((ln for ln in reversed(text) if ln.startswith("error:") or
-                ln.startswith("Error:")), text[-1] if text else "kustomize failed")
-    msg = re.sub(r"^(error|Error):\s*", "", msg)
-    msg = re.sub(r"map\[string\]interface \{\}\{.*\}", "<object redacted>", msg)
-    msg = re.sub(r"missing kind in object \{.*\}", "missing kind in object (not a Kubernetes "
-                 "object)", msg)
-    via_wrapper = os.path.relpath(top, scratch) + "/"
-    for base, repl in ((str(scratch), ""), (str(top.resolve()) + "/", ""), (str(top) + "/", ""),
-                       (via_wrapper, "")):
-        msg = msg.replace(base, repl)
-    msg = re.sub(r"accumulating resources: accumulation err='accumulating resources from "
-                 r"'[^']*': ", "", msg)
-    msg = re.sub(r"accumulating (resources|components): accumulateDirectory: \"recursed "
-                 r"accumulation of path '[^']*': (.*)\"$", r"\2", msg)
-    if "already registered id" in msg:
-        m = re.search(r"already registered id: (\S+)", msg)
-        msg = f"the same object is defined twice: {m.group(1) if m else ''} " \
-              "(may not add resource with an already registered id)"
-    elif "accumulating resources" in msg and "no such file" in msg:
-        m = re.search(r"accumulating resources from '([^']+)'", msg)
-        msg = f"resource '{m.group(1) if m else '?'}' not found"
-    elif len(msg) > 400:
-        parts = [p for p in msg.split(": ") if p]
-        msg = ": ".join(parts[-3:])
-    return msg
-
-
-#: The Application ``spec.source.kustomize`` settings applied (as Argo CD applies them with
-#: ``kustomize edit``), through the wrapper kustomization.
-OVERRIDES = ("namePrefix", "nameSuffix", "namespace", "images", "commonLabels",
-             "commonAnnotations", "replicas", "patches", "components", "forceCommonLabels",
-             "forceCommonAnnotations", "labelWithoutSelector", "labelIncludeTemplates")
-
-
-def parse_image(spec: str) -> dict[str, str]:
-    """``kustomize edit set image`` syntax: ``[name=]newName[:newTag][@digest]``."""
-    name, _, new = spec.partition("=") if "=" in spec else (None, "", spec)
-    entry: dict[str, str] = {}
-    ref = new
-    if "@" in ref:
-        ref, entry["digest"] = ref.split("@", 1)
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        ref, entry["newTag"] = ref.rsplit(":", 1)
-    if name is None:
-        entry["name"] = ref
-    else:
-        entry["name"] = name
-        if ref and ref != name:
-            entry["newName"] = ref
-    return entry
-
-
-def wrapper(directory: Path, at: Path, root_kind: str,
-             overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """The wrapper kustomization written in folder ``at``: the directory, origin annotations,
-    the Application's kustomize settings."""
-    entry = "components" if root_kind == "Component" else "resources"
-    rel = os.path.relpath(directory, at)
-    k: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
-                         "kind": "Kustomization", entry: [rel],
-                         "buildMetadata": ["originAnnotations"]}
-    o = overrides or {}
-    for key in ("namePrefix", "nameSuffix", "namespace", "commonAnnotations", "replicas"):
-        if o.get(key):
-            k[key] = o[key]
-    if o.get("commonLabels"):
-        k["labels"] = [{"pairs": o["commonLabels"],
-                        "includeSelectors": not o.get("labelWithoutSelector"),
-                        "includeTemplates": bool(o.get("labelIncludeTemplates"))
-                        or not o.get("labelWithoutSelector")}]
-    if o.get("images"):
-        k["images"] = [parse_image(str(i)) for i in o["images"]]
-    if o.get("components"):
-        k.setdefault("components", []).extend(
-            os.path.relpath(directory / str(c), at) for c in o["components"])
-    if o.get("patches"):
-        patches = []
-        for p in o["patches"]:
-            p = dict(p)
-            if p.get("path"):
-                p["path"] = os.path.relpath(directory / str(p["path"]), at)
-            patches.append(p)
-        k["patches"] = patches
-    return k
 
 
 @dataclass
