@@ -89,3 +89,59 @@ def test_reference_missing_knows_secrets_operators_make(tmp_path: Path) -> None:
 def test_every_rule_finishes_on_an_empty_platform(tmp_path: Path) -> None:
     for rid in RULES:
         judge(rid, "", tmp_path)
+
+
+SAFE_POD = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: web
+          image: nginx:1.27.3
+          securityContext: {allowPrivilegeEscalation: false}
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+            limits: {cpu: 100m, memory: 64Mi}
+          readinessProbe: {tcpSocket: {port: 80}}
+          livenessProbe: {tcpSocket: {port: 80}}
+"""
+
+
+@pytest.mark.parametrize("rule", ["security-context", "resources-missing", "probes-missing"])
+def test_a_careful_workload_passes_the_workload_rules(tmp_path: Path, rule: str) -> None:
+    assert judge(rule, SAFE_POD, tmp_path) == []
+
+
+@pytest.mark.parametrize("rule, change", [
+    ("security-context", ("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")),
+    ("security-context", ("securityContext: {runAsNonRoot: true}", "hostNetwork: true")),
+    ("resources-missing", ("limits: {cpu: 100m, memory: 64Mi}", "limits: {cpu: 100m}")),
+    ("probes-missing", ("readinessProbe: {tcpSocket: {port: 80}}", "ports: [{containerPort: 80}]")),
+])
+def test_each_workload_rule_sees_its_defect(tmp_path: Path, rule: str,
+                                            change: tuple[str, str]) -> None:
+    assert SAFE_POD.count(change[0]) == 1
+    assert judge(rule, SAFE_POD.replace(*change), tmp_path)
+
+
+SERVICE = ("apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: web}}\n"
+           "spec:\n  selector: {{app: {app}}}\n  ports: [{{port: 80}}]\n")
+
+
+def test_service_selector_matches_pods_of_the_environment(tmp_path: Path) -> None:
+    assert judge("service-selector", SAFE_POD + "---\n" + SERVICE.format(app="web"),
+                 tmp_path) == []
+    assert judge("service-selector", SAFE_POD + "---\n" + SERVICE.format(app="api"), tmp_path)
+
+
+@pytest.mark.parametrize("api, flagged", [
+    ("policy/v1beta1", True), ("policy/v1", False)])
+def test_deprecated_api(tmp_path: Path, api: str, flagged: bool) -> None:
+    pdb = (f"apiVersion: {api}\nkind: PodDisruptionBudget\nmetadata: {{name: p, namespace: web}}"
+           "\nspec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n")
+    assert bool(judge("deprecated-api", pdb, tmp_path)) is flagged

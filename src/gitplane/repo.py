@@ -1,4 +1,5 @@
-"""The repository: where it is, its Git facts, its environments and its layout."""
+"""The repository: where it is, its environments and its layout, and the trees of its
+revisions (the git facts behind them are asked in gitplane.git)."""
 from __future__ import annotations
 
 import functools
