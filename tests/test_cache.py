@@ -3,6 +3,7 @@ or database is a miss, concurrent runs agree, --no-cache bypasses it."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import sqlite3
 import subprocess
@@ -107,3 +108,38 @@ def test_a_change_renders_again_only_what_reads_it(run: RunFn, platform: Path) -
                for ar in er.apps if WEB in ar.files}
     assert new and len(new) <= len(readers), (len(new), len(readers))
     assert all("1.27.4" in value for _, value in new)
+
+
+def test_remembered_walks_are_taken_only_while_their_files_are_the_same(
+        run: RunFn, platform: Path) -> None:
+    """A warm run takes a kustomization's walk from the cache; any change to a file it read,
+    a kustomization file appearing where one was looked for, or a file turning into a link
+    out of the repository makes it walk afresh: warm output always equals a cold run's."""
+    def both() -> tuple[str, str]:
+        warm = run("-C", str(platform), "check", "--format", "json")[1]
+        cold = run("-C", str(platform), "--no-cache", "check", "--format", "json")[1]
+        return warm, cold
+
+    run("-C", str(platform), "check", "--format", "json")  # fills the cache
+    warm, cold = both()
+    assert warm == cold
+    web = platform / "deployments/domains/applications/apps/web-app"
+    # a file the walk read changes
+    dep = web / "base/manifests/deployment.yaml"
+    image = re.search(r"image: (\S+):\S+", dep.read_text())
+    assert image is not None
+    dep.write_text(dep.read_text().replace(image.group(0), f"image: {image.group(1)}:latest"))
+    warm, cold = both()
+    assert warm == cold and "image-tag-mutable" in warm
+    # a kustomization file name the walk looked for appears: the folder has two now
+    (web / "environments/staging/kustomization.yml").write_text("resources: []\n")
+    warm, cold = both()
+    assert warm == cold and "Found multiple kustomization files" in warm
+    (web / "environments/staging/kustomization.yml").unlink()
+    # a file the walk read becomes a link out of the repository
+    outside = platform.parent / "outside.yaml"
+    outside.write_text(dep.read_text())
+    dep.unlink()
+    dep.symlink_to(outside)
+    warm, cold = both()
+    assert warm == cold and "symlink points outside repository" in warm

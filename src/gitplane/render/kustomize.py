@@ -463,6 +463,11 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
             changed: set[str] | None = None) -> Rendered | Pending:
     """Everything before the engine: the graph walk (its problems end here), the ``changed``
     skip and the cache. A :class:`Pending` when the engine must run."""
+    walk_key = _walk_key(repo, engine, directory, overrides) if changed is None else None
+    if walk_key is not None:
+        remembered = _remembered(repo, walk_key, parsed or ParsedFiles())
+        if remembered is not None:
+            return remembered
     # With ``changed``, a light walk first: most kustomizations are skipped unparsed.
     graph = _walked(repo, directory, parsed, overrides, light=changed is not None)
     if graph.light and not any(_unrenderable(p) for p in graph.problems) and \
@@ -479,6 +484,8 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
     kfile = kustomization_file(directory)
     krel = repo.rel(kfile) if kfile else repo.rel(directory)
     cache_key = _cache_key(repo, engine, directory, graph, overrides)
+    if walk_key is not None and cache_key is not None and not graph.problems:
+        _remember(repo, walk_key, graph, cache_key)
     if cache_key is not None:
         hit = cache.get(cache_key)
         if hit is not None:
@@ -490,6 +497,87 @@ def prepare(repo: Repository, engine: Engine, directory: Path,
             except (KeyError, TypeError, ValueError):
                 out.resources = []  # an entry of the wrong shape is a miss, as promised
     return Pending(repo, directory, graph, overrides, out, krel, cache_key)
+
+
+# -- walks remembered between runs ------------------------------------------------------------
+# A warm run need not walk a kustomization graph again: a clean walk is kept in the cache
+# with what it depended on (every file it read, by content digest, and every kustomization
+# file name it looked for and did not find) and the key of its render. It is taken again
+# only when each of those files still has its digest and stays inside the repository, and
+# none of those names exists; anything else walks afresh. Objects taken from the cache get
+# their source document only when a finding asks for a line.
+
+
+def _walk_key(repo: Repository, engine: Engine, directory: Path,
+              overrides: dict[str, Any] | None) -> str | None:
+    if not cache.enabled():
+        return None
+    return cache.key(["walk", engine.binary, engine.version(), repo.rel(directory),
+                      json.dumps(overrides or {}, sort_keys=True)], {})
+
+
+def _remember(repo: Repository, key: str, graph: Graph, render_key: str) -> None:
+    try:
+        files = {rel: graph.parsed.digest(repo.top / rel).hex() for rel in graph.files}
+    except OSError:
+        return
+    cache.put(key, {"files": files, "probed": sorted(graph.probed), "render": render_key},
+              "walks")
+
+
+def _remembered(repo: Repository, key: str, parsed: ParsedFiles) -> Rendered | None:
+    """The render of a remembered walk whose files are all as they were, or None."""
+    entry = cache.get(key, "walks")
+    if entry is None:
+        return None
+    try:
+        files = dict(entry["files"])
+        probed = [str(rel) for rel in entry["probed"]]
+        render = cache.get(str(entry["render"]))
+        if render is None:
+            return None
+        for rel, digest in files.items():
+            path = repo.top / str(rel)
+            repo.boundary.check(path, str(rel))
+            if parsed.digest(path).hex() != digest:
+                return None
+        if any(os.path.lexists(repo.top / rel) for rel in probed):
+            return None
+        resources = [Resource(r["obj"], str(r["file"]), int(r["line"]),
+                              _LazyDoc(parsed, repo.top / str(r["file"]), str(r["file"]),
+                                       int(r["line"])))
+                     for r in render["resources"] if isinstance(r["obj"], dict)]
+    except (GitplaneError, OSError, KeyError, TypeError, ValueError, AttributeError):
+        return None  # changed, gone, outside, or an entry of the wrong shape: walk afresh
+    return Rendered(resources=resources, files={str(rel) for rel in files})
+
+
+class _LazyDoc:
+    """The source document of an object taken from the cache, parsed (from the parse cache)
+    only when a finding asks for a line or the object as written."""
+
+    def __init__(self, parsed: ParsedFiles, path: Path, file: str, line: int) -> None:
+        self.parsed, self.path, self.file, self.line = parsed, path, file, line
+        self._doc: Doc | None = None
+        self._loaded = False
+
+    def _get(self) -> Doc | None:
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._doc = _doc_at(self.parsed.load(self.path, self.file), self.line)
+            except (YamlError, OSError):
+                self._doc = None
+        return self._doc
+
+    @property
+    def obj(self) -> Any:
+        doc = self._get()
+        return doc.obj if doc is not None else None
+
+    def line_of(self, *path: str | int) -> int:
+        doc = self._get()
+        return int(doc.line_of(*path)) if doc is not None else self.line
 
 
 def _walked(repo: Repository, directory: Path, parsed: ParsedFiles | None,
