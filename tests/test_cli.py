@@ -376,8 +376,8 @@ def test_output_is_the_same_without_cache_and_with_any_worker_count(
     assert run("-C", str(platform), "--no-cache", "check", "--format", "json")[1] == warm
     assert os.environ.get("GITPLANE_NO_CACHE") == "0"  # --no-cache changed nothing lasting
     outputs = set()
-    with cache.using(cache.Options(cache.folder(), enabled=False)):
-        for jobs in (1, 3, 8):
-            p = api.load(platform, jobs=jobs)
-            outputs.add((to_json(api.check(p).to_json()), repr(sorted(api.rendered(p).items()))))
+    off = cache.Options(cache.folder(), enabled=False)  # the library takes it as a value
+    for jobs in (1, 3, 8):
+        p = api.load(platform, jobs=jobs, cache_options=off)
+        outputs.add((to_json(api.check(p).to_json()), repr(sorted(api.rendered(p).items()))))
     assert len(outputs) == 1 and next(iter(outputs))[0] == warm

@@ -1,11 +1,12 @@
 """The library's entry points: each command's work with plain arguments, no CLI involved."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
-from gitplane import checks, diff as diffs
+from gitplane import cache, checks, diff as diffs
 from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import discover
 from gitplane.platform import Platform, Progress
@@ -50,23 +51,39 @@ def environments(path: Path | None = None, branch: str | None = None) -> list[En
 
 def diff(path: Path | None, base: str | None, head: str | None, env: str | None = None,
          app: str | None = None, progress: Progress | None = None,
-         roots: list[str] | None = None, branch: str | None = None) -> diffs.DiffResult:
-    """Rendered changes from ``base`` to ``head`` (see ``gitplane.diff.diff``)."""
-    repo = repository(path, branch=branch)
-    engine = Engine(repo.config.kustomize, repo.top)
-    try:
-        return diffs.diff(repo, base, head, engine, env, app, progress, roots)
-    finally:
-        engine.close()
+         roots: list[str] | None = None, branch: str | None = None,
+         cache_options: cache.Options | None = None) -> diffs.DiffResult:
+    """Rendered changes from ``base`` to ``head`` (see ``gitplane.diff.diff``);
+    ``cache_options``: where the cache is and whether to use it (default: the
+    environment's ``GITPLANE_CACHE_DIR``/``GITPLANE_NO_CACHE``)."""
+    with _cache(cache_options):
+        repo = repository(path, branch=branch)
+        engine = Engine(repo.config.kustomize, repo.top)
+        try:
+            return diffs.diff(repo, base, head, engine, env, app, progress, roots)
+        finally:
+            engine.close()
+
+
+def _cache(options: cache.Options | None) -> contextlib.AbstractContextManager[Any]:
+    return cache.using(options) if options is not None else contextlib.nullcontext()
 
 
 def load(path: Path | None = None, env: str | None = None, app: str | None = None,
          progress: Progress | None = None, roots: list[str] | None = None,
-         branch: str | None = None, jobs: int | None = None) -> Platform:
+         branch: str | None = None, jobs: int | None = None,
+         cache_options: cache.Options | None = None) -> Platform:
     """Discover and render the platform at ``path`` (all environments, or ``env``); a
     repository in another layout has one environment whose roots are ``roots`` or found.
     ``branch``: the branch the working tree stands for (default: see Repository.branch);
-    ``jobs``: renders run at once (default: the processors, at least two)."""
+    ``jobs``: renders run at once (default: the processors, at least two);
+    ``cache_options``: as for :func:`diff`."""
+    with _cache(cache_options):
+        return _load(path, env, app, progress, roots, branch, jobs)
+
+
+def _load(path: Path | None, env: str | None, app: str | None, progress: Progress | None,
+          roots: list[str] | None, branch: str | None, jobs: int | None) -> Platform:
     repo = repository(path, branch=branch)
     engine = Engine(repo.config.kustomize, repo.top)
     try:
