@@ -538,10 +538,16 @@ def test_a_failed_write_leaves_nothing_behind(platform: Path, tmp_path: Path) ->
     assert not target.exists() or not any(target.rglob("*")), list(target.rglob("*"))
 
     before = _files_under(platform)
+    # files staged before the one that fails are removed again
     code, err = _gitplane_limited(900, "-C", str(platform), "new", "app", "metrics",
-                                  "--domain", "infrastructure")
+                                  "--domain", "applications")
     assert code == 2 and "deployment.yaml" in err and "File too large" in err, err
-    assert _files_under(platform) == before  # apps.yaml not edited, no new file, no temp file
+    assert _files_under(platform) == before  # no new file, no temp file, no new folder
+    # the edit of the infrastructure list is part of the same transaction as the new files
+    code, err = _gitplane_limited(1000, "-C", str(platform), "new", "app", "metrics",
+                                  "--domain", "infrastructure")
+    assert code == 2 and "File too large" in err, err
+    assert _files_under(platform) == before  # apps.yaml not edited, no new file
 
     out = tmp_path / "rendered"
     code, err = _gitplane_limited(900, "-C", str(platform), "render", "-o", str(out))

@@ -16,15 +16,16 @@ from gitplane.platform import AppResult, EnvResult, Platform
 from gitplane.repo import Repository
 
 
-def judge(rule: str, manifests: str, tmp_path: Path, namespace: str = "web") -> list[Finding]:
+def judge(rule: str, manifests: str, tmp_path: Path, namespace: str = "web",
+          doc: dict[str, Any] | None = None, origin: Origin | None = None) -> list[Finding]:
     """The findings of ``rule`` on ``manifests`` (YAML documents), deployed by one rendered
-    Application ``app`` to ``namespace`` in environment ``default``."""
+    Application ``app`` (written as ``doc``) to ``namespace`` in environment ``default``."""
     objs: list[dict[str, Any]] = [d for d in yaml.safe_load_all(manifests) if d]
     resources = [Resource(o, "app/manifests.yaml", i + 1) for i, o in enumerate(objs)]
     app = Application("app", "argocd", "default",
                       [Source("https://example.com/r.git", "app", "HEAD", {})],
                       {"server": "https://kubernetes.default.svc", "namespace": namespace},
-                      Origin("apps/app.yaml", 1), kinds=["kustomize"])
+                      origin or Origin("apps/app.yaml", 1), doc=doc or {}, kinds=["kustomize"])
     er = EnvResult(Environment("default", []),
                    apps=[AppResult(app, resources=resources, rendered=True)])
     repo = Repository(root=tmp_path, top=tmp_path, config=Config())
@@ -145,3 +146,26 @@ def test_deprecated_api(tmp_path: Path, api: str, flagged: bool) -> None:
     pdb = (f"apiVersion: {api}\nkind: PodDisruptionBudget\nmetadata: {{name: p, namespace: web}}"
            "\nspec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n")
     assert bool(judge("deprecated-api", pdb, tmp_path)) is flagged
+
+
+@pytest.mark.parametrize("policy, flagged", [
+    ({"automated": {"prune": True}}, True),
+    ({"automated": {}}, True),
+    ({"automated": None}, True),                     # `automated:` with nothing under it
+    ({"automated": {}, "retry": {}}, True),          # no limit: Go's zero, no retry
+    ({"automated": {}, "retry": {"limit": 0}}, True),
+    ({"automated": {}, "retry": {"limit": 5, "backoff": {"duration": "10s"}}}, False),
+    ({"automated": {}, "retry": {"limit": -1}}, False),  # forever
+    ({"automated": {"enabled": False}}, False),      # switched off
+    ({}, False),                                      # manual sync
+])
+def test_argocd_sync_retry(tmp_path: Path, policy: dict[str, Any], flagged: bool) -> None:
+    found = judge("argocd-sync-retry", "", tmp_path, doc={"spec": {"syncPolicy": policy}})
+    assert bool(found) is flagged, found
+
+
+def test_argocd_sync_retry_names_the_applicationset_once(tmp_path: Path) -> None:
+    doc = {"spec": {"syncPolicy": {"automated": {}}}}
+    found = judge("argocd-sync-retry", "", tmp_path, doc=doc,
+                  origin=Origin("sets.yaml", 4, "generators[0]", "apps"))
+    assert len(found) == 1 and "ApplicationSet 'apps'" in found[0].message

@@ -19,6 +19,32 @@ def is_kind(obj: Any, kind: str) -> bool:
         str(obj.get("apiVersion") or "").startswith(GROUP)
 
 
+def sync_policy(doc: Any) -> dict[str, Any]:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    policy = spec.get("syncPolicy") if isinstance(spec, dict) else None
+    return policy if isinstance(policy, dict) else {}
+
+
+def automated(doc: Any) -> bool:
+    """Whether Argo CD syncs the Application on its own: ``syncPolicy.automated`` present
+    (an empty mapping too) and not switched off with ``enabled: false``."""
+    policy = sync_policy(doc)
+    if "automated" not in policy:
+        return False
+    auto = policy.get("automated")
+    return not (isinstance(auto, dict) and auto.get("enabled") is False)
+
+
+def retries(doc: Any) -> bool:
+    """Whether a failed sync is tried again: ``syncPolicy.retry`` with a ``limit`` other than
+    0 (a negative limit retries forever; a missing one is 0, Go's zero value: no retry)."""
+    retry = sync_policy(doc).get("retry")
+    if not isinstance(retry, dict):
+        return False
+    limit = retry.get("limit", 0)
+    return isinstance(limit, int) and not isinstance(limit, bool) and limit != 0
+
+
 class InvalidApplication(GitplaneError):
     """The document is an Application but misses what Argo CD needs; message names the field."""
 

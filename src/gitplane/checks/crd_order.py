@@ -10,12 +10,14 @@ Failing: a ``Widget`` in Application ``widgets`` whose CRD is rendered by Applic
 
 Passing: the Widget annotated ``SkipDryRunOnMissingResource=true``, or ``widget-crds`` in
 wave -1, or ``widget-crds`` deploying to another cluster (only a CRD on the same destination
-cluster orders anything).
+cluster orders anything), or ``widgets`` syncing automatically with a retry (its failed first
+sync is tried again once the CRD exists, so it converges).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from gitplane.argocd.application import automated, retries
 from gitplane.argocd.clusters import destination_server, destinations
 from gitplane.model import Finding
 from gitplane.k8s import dig
@@ -63,6 +65,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                     continue
                 if waves.get(owner, 0) < waves.get(ar.app.name, 0):
                     continue
+                if automated(ar.app.doc) and retries(ar.app.doc):
+                    continue  # the failed first sync is tried again once the CRD exists
                 yield resource_finding(ID, SEVERITY, unit, res,
                                        f"its CRD comes from Application '{owner}' with no earlier "
                                        "sync wave; add SkipDryRunOnMissingResource=true or order "
