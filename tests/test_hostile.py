@@ -553,3 +553,24 @@ def test_a_failed_write_leaves_nothing_behind(platform: Path, tmp_path: Path) ->
     code, err = _gitplane_limited(900, "-C", str(platform), "render", "-o", str(out))
     assert code == 2 and "File too large" in err, err
     assert not out.exists() or not any(out.rglob("*")), list(out.rglob("*"))
+
+
+def test_credentials_in_the_cluster_inventory_are_found_and_never_shown(
+        tmp_path: Path, run: RunFn) -> None:
+    config = '{"bearerToken": "Zq7-TOKEN-bearer", "tlsClientConfig": {"insecure": false}}'
+    root = _repo(tmp_path, {
+        "gitplane.yaml": "clusters: clusters.yaml\n",
+        "clusters.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: prod\n  labels: "
+                         "{argocd.argoproj.io/secret-type: cluster}\n"
+                         f"stringData:\n  name: prod\n  server: https://prod\n"
+                         f"  config: '{config}'\n---\n"
+                         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault\n  labels: "
+                         "{argocd.argoproj.io/secret-type: cluster}\n"
+                         "stringData:\n  name: vault\n  server: https://vault\n"
+                         "  config: '{\"bearerToken\": \"<path:kv/data/k8s#token>\"}'\n"})
+    code, out, err = run("-C", str(root), "check", "-o", "json")
+    assert code == 1 and "Zq7-TOKEN" not in out + err
+    found = [f for f in json.loads(out)["findings"] if f["rule"] == "plaintext-secret"]
+    assert [(f["file"], f["line"], f["resource"]) for f in found] == [
+        ("clusters.yaml", 1, "/v1/Secret/prod")], found
+    assert "bearerToken" in found[0]["message"]

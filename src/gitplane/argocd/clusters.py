@@ -58,7 +58,7 @@ def load(path: Path, shown: str) -> list[dict[str, Any]]:
             data.setdefault("name", data["server"])
             out.append({"metadata": {k: meta[k] for k in ("name", "namespace", "labels",
                                                           "annotations") if k in meta},
-                        "data": data})
+                        "data": data, "line": doc.line})
     return out
 
 

@@ -12,6 +12,9 @@ Failing::
     metadata: {name: db}
     stringData: {password: hunter2}
 
+Also failing: a cluster Secret of the cluster inventory (``clusters.yaml``) whose ``config``
+holds ``bearerToken``, ``password`` or ``tlsClientConfig.keyData``.
+
 Passing: a ``bitnami.com/v1alpha1`` SealedSecret with ``encryptedData``; values that are all
 argocd-vault-plugin placeholders (``<path:secret/data/db#password>``); an Argo CD repository
 Secret (``argocd.argoproj.io/secret-type: repository``) holding only ``url`` and ``type``.
@@ -103,7 +106,43 @@ def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
                    "plain text"), ("metadata", "annotations")
 
 
+#: Fields of a cluster Secret's ``config`` (and its ``tlsClientConfig``) that are credentials.
+CLUSTER_CREDENTIALS = ("bearerToken", "password", "keyData")
+
+
+def _cluster_credentials(data: dict[str, Any]) -> list[str]:
+    """The credential fields a cluster Secret's ``config`` holds in plain text."""
+    raw = data.get("config")
+    try:
+        config = json_value(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(config, dict):
+        return []
+    tls = config.get("tlsClientConfig")
+    found = [k for k in CLUSTER_CREDENTIALS if _held(config.get(k))]
+    found += [f"tlsClientConfig.{k}" for k in CLUSTER_CREDENTIALS
+              if isinstance(tls, dict) and _held(tls.get(k))]
+    return found
+
+
+def _held(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not AVP.match(value)
+
+
 def check(ctx: Context) -> Iterator[Finding]:
+    repo = ctx.platform.repo
+    for er in ctx.platform.envs:  # the cluster inventory: Secrets the renders never show
+        inventory = repo.inventory_path(er.env.name)
+        for cluster in er.clusters:
+            fields = _cluster_credentials(cluster.get("data") or {})
+            if fields and not ctx.only_app:
+                name = (cluster.get("metadata") or {}).get("name", "")
+                yield Finding(er.env.name, "", repo.rel(inventory) if inventory else "",
+                              int(cluster.get("line") or 1), ID, f"/v1/Secret/{name}",
+                              SEVERITY, f"cluster Secret '{name}' holds {', '.join(fields)} "
+                              "in plain text in its config; seal it (a SealedSecret of the "
+                              "cluster Secret) or use an external secret store")
     for unit in ctx.units():
         for res in unit.resources:
             for message, path in _inside(res.obj):
