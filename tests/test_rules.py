@@ -169,3 +169,30 @@ def test_argocd_sync_retry_names_the_applicationset_once(tmp_path: Path) -> None
     found = judge("argocd-sync-retry", "", tmp_path, doc=doc,
                   origin=Origin("sets.yaml", 4, "generators[0]", "apps"))
     assert len(found) == 1 and "ApplicationSet 'apps'" in found[0].message
+
+
+ISSUER = ("apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {{name: le}}\n"
+          "spec:\n  acme:\n    email: {email}\n    server: https://acme-v02.api.letsencrypt.org"
+          "/directory\n    privateKeySecretRef: {{name: le}}\n"
+          "    solvers: [{{http01: {{ingress: {{ingressClassName: nginx}}}}}}]\n")
+APP = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a, namespace: "
+       "argocd}}\nspec:\n  project: default\n  source: {{repoURL: '{url}', path: x}}\n"
+       "  destination: {{server: 'https://kubernetes.default.svc', namespace: a}}\n")
+
+
+@pytest.mark.parametrize("manifest, flagged", [
+    (ISSUER.format(email="admin@example.com"), True),
+    (ISSUER.format(email="ops@mail.example.org"), True),
+    (ISSUER.format(email="platform@acme.io"), False),
+    (APP.format(url="https://github.com/your-org/your-repo.git"), True),
+    (APP.format(url="https://github.com/acme/deployments.git"), False),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web}\n"
+     "data: {DOMAIN: REPLACEME}\n", True),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web}\n"
+     "data: {NOTE: 'replace me when the domain is known'}\n", False),  # prose is not a marker
+    ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\n"
+     "stringData: {password: CHANGEME}\n", False),  # Secrets' values are plaintext-secret's
+])
+def test_placeholder_value(tmp_path: Path, manifest: str, flagged: bool) -> None:
+    found = judge("placeholder-value", manifest, tmp_path)
+    assert bool(found) is flagged, found
