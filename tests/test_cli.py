@@ -47,13 +47,17 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
     assert data["summary"]["errors"] == 0
     assert data["summary"]["environments"] == 2
     # the values only the user knows are named: the repository URL and the ACME e-mail
-    assert {f["rule"] for f in data["findings"]} == {"schema-unknown-kind", "placeholder-value"}
+    # and the retired ingress controller the seed names (issue 12 replaces it by default)
+    assert {f["rule"] for f in data["findings"]} == {"schema-unknown-kind", "placeholder-value",
+                                                     "component-retired"}
     placeholders = [f for f in data["findings"] if f["rule"] == "placeholder-value"]
+    retired = [f for f in data["findings"] if f["rule"] == "component-retired"]
+    assert len(retired) == 2 and all("ingress-nginx is retired" in f["message"] for f in retired)
     assert {f["message"].split("'")[1] for f in placeholders} == {
         "https://github.com/your-org/your-repo.git", "admin@example.com"}
     _golden("check.json", out)
     code, text, _ = run("-C", str(platform), "check")
-    assert code == 0 and text.endswith(f"0 errors, {8 + len(placeholders)} warnings\n")
+    assert code == 0 and text.endswith(f"0 errors, {8 + len(placeholders) + 2} warnings\n")
     _golden("check.txt", text)
     code, _, _ = run("-C", str(platform), "check", "--strict")
     assert code == 1

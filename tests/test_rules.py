@@ -23,7 +23,7 @@ def judge(rule: str, manifests: str, tmp_path: Path, namespace: str = "web",
     objs: list[dict[str, Any]] = [d for d in yaml.safe_load_all(manifests) if d]
     resources = [Resource(o, "app/manifests.yaml", i + 1) for i, o in enumerate(objs)]
     app = Application("app", "argocd", "default",
-                      [Source("https://example.com/r.git", "app", "HEAD", {})],
+                      [Source("https://example.com/r.git", "app", "HEAD")],
                       {"server": "https://kubernetes.default.svc", "namespace": namespace},
                       origin or Origin("apps/app.yaml", 1), doc=doc or {}, kinds=["kustomize"])
     er = EnvResult(Environment("default", []),
@@ -196,3 +196,30 @@ APP = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a
 def test_placeholder_value(tmp_path: Path, manifest: str, flagged: bool) -> None:
     found = judge("placeholder-value", manifest, tmp_path)
     assert bool(found) is flagged, found
+
+
+@pytest.mark.parametrize("chart, version, flagged, older", [
+    ("ingress-nginx", "4.12.1", True, True),
+    ("ingress-nginx", "4.15.1", True, False),
+    ("gateway-helm", "1.6.0", False, False),
+])
+def test_component_retired_by_chart(tmp_path: Path, chart: str, version: str, flagged: bool,
+                                    older: bool) -> None:
+    from gitplane.checks.context import Context as Ctx
+    from gitplane.checks import component_retired
+
+    app = Application("edge", "argocd", "default",
+                      [Source("https://kubernetes.github.io/ingress-nginx/", None, version, chart)],
+                      {"server": "https://kubernetes.default.svc", "namespace": "edge"},
+                      Origin("apps/edge.yaml", 1), kinds=["external"])
+    er = EnvResult(Environment("default", []), apps=[AppResult(app, rendered=True)])
+    repo = Repository(root=tmp_path, top=tmp_path, config=Config())
+    found = list(component_retired.check(Ctx(Platform(repo, [er], "test"))))
+    assert bool(found) is flagged, found
+    assert all(("older than its final release" in f.message) is older for f in found)
+
+
+def test_component_retired_by_image(tmp_path: Path) -> None:
+    image = "registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:" + "c" * 64
+    assert judge("component-retired", POD.format(image=image), tmp_path)
+    assert not judge("component-retired", POD.format(image="nginx:1.27.3"), tmp_path)

@@ -15,7 +15,8 @@ from typing import Any
 from collections.abc import Iterator
 
 from gitplane.platform import Platform, root_name
-from gitplane.checks import (argocd_destination, argocd_sync_retry, placeholder_value, argocd_no_applications, argocd_duplicate_name, argocd_generator,
+from gitplane.checks import (argocd_destination, argocd_sync_retry, placeholder_value,
+                             component_retired, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
                              kustomize_build, kustomize_deprecated, plaintext_secret,
@@ -37,7 +38,8 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
     argocd_no_applications,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
-    argocd_destination, argocd_sync_retry, placeholder_value, argocd_unpinned, resources_missing, probes_missing, security_context,
+    argocd_destination, argocd_sync_retry, placeholder_value, component_retired,
+    argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
     reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,
     duplicate_resource, crd_order, quota_exceeded, env_missing_overlay, env_config_drift,
