@@ -161,7 +161,8 @@ def test_the_wheel_is_the_same_from_any_checkout(tmp_path: Path) -> None:
     templates = {p.relative_to(SRC).as_posix() for p in (PACKAGE / "templates").rglob("*")
                  if p.is_file()}
     assert templates and templates <= names
-    assert {"gitplane/py.typed", "gitplane/schemas/argocd.json.gz"} <= names
+    assert {"gitplane/py.typed", "gitplane/schemas/argocd.json.gz",
+            "gitplane/data/lifecycle.json"} <= names
 
 
 def test_the_public_surface_is_declared() -> None:
