@@ -223,3 +223,19 @@ def test_component_retired_by_image(tmp_path: Path) -> None:
     image = "registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:" + "c" * 64
     assert judge("component-retired", POD.format(image=image), tmp_path)
     assert not judge("component-retired", POD.format(image="nginx:1.27.3"), tmp_path)
+
+
+@pytest.mark.parametrize("namespace, flagged", [
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: payments}\n", True),
+    ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: "
+     "{pod-security.kubernetes.io/enforce: restricted}\n", False),
+    ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: "
+     "{pod-security.kubernetes.io/enforce: strict}\n", True),        # not a level
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n", False),
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: openshift-gitops}\n", False),
+    ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels: "
+     "{security.openshift.io/scc.podSecurityLabelSync: 'true'}\n", False),
+])
+def test_pod_security_labels(tmp_path: Path, namespace: str, flagged: bool) -> None:
+    found = judge("pod-security-labels", namespace, tmp_path)
+    assert bool(found) is flagged, found

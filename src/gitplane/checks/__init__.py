@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from gitplane.platform import Platform, root_name
 from gitplane.checks import (argocd_destination, argocd_sync_retry, placeholder_value,
-                             component_retired, argocd_no_applications, argocd_duplicate_name, argocd_generator,
+                             component_retired, pod_security_labels, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
                              kustomize_build, kustomize_deprecated, plaintext_secret,
@@ -39,6 +39,7 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     argocd_no_applications,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
     argocd_destination, argocd_sync_retry, placeholder_value, component_retired,
+    pod_security_labels,
     argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
     reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,

@@ -59,8 +59,7 @@ def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE
     resources = ["manifests/deployment.yaml", "manifests/service.yaml"]
     if domain not in DOMAIN_NAMESPACE:
         resources.insert(0, "manifests/namespace.yaml")
-        plan.add("base/manifests/namespace.yaml",
-                 f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+        plan.add("base/manifests/namespace.yaml", _namespace_manifest(ns))
     plan.add("base/kustomization.yaml", KUSTOMIZATION_HEAD + (
         "labels:\n  - pairs:\n"
         f"      app.kubernetes.io/name: {name}\n"
@@ -99,6 +98,15 @@ def _add_list_element(repo: Repository, name: str) -> tuple[Path, bytes, bytes, 
         elements.append(item)
 
     return path, before, edit(path, change, shown), shown
+
+
+def _namespace_manifest(ns: str) -> str:
+    """A namespace for a new app: Pod Security ``restricted`` (the Deployment ``new app``
+    writes complies: non-root, no escalation, no capabilities, RuntimeDefault seccomp)."""
+    return (f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n"
+            "    pod-security.kubernetes.io/enforce: restricted\n"
+            "    pod-security.kubernetes.io/warn: restricted\n"
+            "    pod-security.kubernetes.io/audit: restricted\n")
 
 
 def _deployment(name: str, ns: str, image: str, port: int) -> str:
@@ -199,8 +207,7 @@ def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Pa
     plan.add("kustomization.yaml", KUSTOMIZATION_HEAD + "resources:\n" +
              "".join(f"  - {r}\n" for r in resources))
     if own_ns:
-        plan.add("manifests/namespace.yaml",
-                 f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+        plan.add("manifests/namespace.yaml", _namespace_manifest(ns))
     plan.add("manifests/config.yaml",
              f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-config\n"
              f"  namespace: {ns}\n  labels:\n    app.kubernetes.io/component: {name}\n"
