@@ -239,3 +239,31 @@ def test_component_retired_by_image(tmp_path: Path) -> None:
 def test_pod_security_labels(tmp_path: Path, namespace: str, flagged: bool) -> None:
     found = judge("pod-security-labels", namespace, tmp_path)
     assert bool(found) is flagged, found
+
+
+TFJOB = """apiVersion: kubeflow.org/v1
+kind: TFJob
+metadata: {name: train, namespace: web}
+spec:
+  tfReplicaSpecs:
+    Chief:
+      template:
+        spec:
+          containers: [{name: tf, image: 'tensorflow/tensorflow:2.18.0'}]
+    Worker:
+      template:
+        spec:
+          containers: [{name: tf, image: 'tensorflow/tensorflow:latest'}]
+"""
+
+
+def test_pod_rules_read_pod_templates_of_custom_resources(tmp_path: Path) -> None:
+    """Kubeflow jobs and Argo Rollouts hold pod templates: the pod rules judge them."""
+    mutable = judge("image-tag-mutable", TFJOB, tmp_path)
+    assert len(mutable) == 1 and mutable[0].line >= 1
+    assert judge("security-context", TFJOB, tmp_path)   # both roles may run as root
+    rollout = SAFE_POD.replace("apiVersion: apps/v1\nkind: Deployment",
+                               "apiVersion: argoproj.io/v1alpha1\nkind: Rollout")
+    assert judge("security-context", rollout, tmp_path) == []
+    assert judge("probes-missing", rollout.replace(
+        "          livenessProbe: {tcpSocket: {port: 80}}\n", ""), tmp_path)  # long-running

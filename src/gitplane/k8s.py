@@ -188,7 +188,8 @@ WORKLOADS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec",
              "ReplicationController": ("spec", "template", "spec"),
              "Job": ("spec", "template", "spec"),
              "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}
-LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
+LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
+                "Rollout"}
 
 
 def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
@@ -200,6 +201,41 @@ def pod_spec(res: Resource) -> tuple[tuple[str, ...], dict[str, Any]] | None:
     for step in path:
         cur = cur.get(step) if isinstance(cur, dict) else None
     return (path, cur) if isinstance(cur, dict) else None
+
+
+#: Custom resources that hold pod templates, as (group, kind) → the path to a mapping of
+#: replica roles, each with a ``template`` (Kubeflow's training jobs), or to a template's
+#: pod spec itself (Argo Rollouts).
+CUSTOM_POD_TEMPLATES: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
+    ("kubeflow.org", "TFJob"): (("spec", "tfReplicaSpecs"), True),
+    ("kubeflow.org", "PyTorchJob"): (("spec", "pytorchReplicaSpecs"), True),
+    ("kubeflow.org", "MPIJob"): (("spec", "mpiReplicaSpecs"), True),
+    ("kubeflow.org", "XGBoostJob"): (("spec", "xgbReplicaSpecs"), True),
+    ("kubeflow.org", "PaddleJob"): (("spec", "paddleReplicaSpecs"), True),
+    ("kubeflow.org", "JAXJob"): (("spec", "jaxReplicaSpecs"), True),
+    ("argoproj.io", "Rollout"): (("spec", "template", "spec"), False),
+}
+
+
+def pod_specs(res: Resource) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every pod spec an object holds, with its path: a core workload's, and those of the
+    custom resources of :data:`CUSTOM_POD_TEMPLATES` (one per replica role)."""
+    core = pod_spec(res)
+    if core is not None:
+        return [core]
+    known = CUSTOM_POD_TEMPLATES.get((group_of(res.api_version), res.kind))
+    if known is None:
+        return []
+    path, by_role = known
+    found = dig(res.obj, *path)
+    if not by_role:
+        return [(path, found)] if isinstance(found, dict) else []
+    out = []
+    for role, replica in sorted(found.items()) if isinstance(found, dict) else []:
+        spec = dig(replica, "template", "spec")
+        if isinstance(spec, dict):
+            out.append(((*path, str(role), "template", "spec"), spec))
+    return out
 
 
 def containers(spec: dict[str, Any], init: bool = True) -> list[tuple[str, int, dict[str, Any]]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterator
 
-from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, pod_spec, secrets_made
+from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, pod_specs, secrets_made
 from gitplane.model import Finding, Resource
 from gitplane.platform import EnvResult, Platform, root_name
 from gitplane.repo import normalize_url
@@ -76,14 +76,14 @@ def units_of(er: EnvResult, only_app: str | None) -> Iterator[Unit]:
 
 def pods(ctx: Context, long_running: bool = False
          ) -> Iterator[tuple[Unit, Resource, tuple[str, ...], dict[str, Any]]]:
-    """(unit, workload, path of its pod spec, pod spec) of every core workload rendered."""
+    """(unit, object, path of its pod spec, pod spec) of every pod template rendered: core
+    workloads, and custom resources holding pod templates (Kubeflow jobs, Argo Rollouts)."""
     for unit in ctx.units():
         for res in unit.resources:
             if long_running and res.kind not in LONG_RUNNING:
                 continue
-            found = pod_spec(res)
-            if found is not None:
-                yield unit, res, found[0], found[1]
+            for path, spec in pod_specs(res):
+                yield unit, res, path, spec
 
 
 @dataclass
