@@ -36,16 +36,13 @@ def moving(revision: str, chart: bool) -> bool:
 
 def check(ctx: Context) -> Iterator[Finding]:
     repo = ctx.platform.repo
-    for er in ctx.platform.envs:
-        for ar in er.apps:
-            app = ar.app
-            if ctx.only_app and app.name != ctx.only_app:
+    for er, ar in ctx.apps():
+        app = ar.app
+        for src in app.sources:
+            if not src.chart and repo.is_self(src.repo_url):
                 continue
-            for src in app.sources:
-                if not src.chart and repo.is_self(src.repo_url):
-                    continue
-                if moving(src.target_revision, bool(src.chart)):
-                    what = f"chart '{src.chart}'" if src.chart else f"source '{src.repo_url}'"
-                    yield Finding(er.env.name, app.name, app.origin.file, app.origin.line, ID,
-                                  "", SEVERITY, f"{what} follows the moving revision "
-                                  f"'{src.target_revision}'; pin a version, tag or commit")
+            if moving(src.target_revision, bool(src.chart)):
+                what = f"chart '{src.chart}'" if src.chart else f"source '{src.repo_url}'"
+                yield Finding(er.env.name, app.name, app.origin.file, app.origin.line, ID, "",
+                              SEVERITY, f"{what} follows the moving revision "
+                              f"'{src.target_revision}'; pin a version, tag or commit")

@@ -56,16 +56,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     table = components()
     charts = {(normalize_url(ch["repo"]), ch["chart"]): c for c in table for ch in c["charts"]}
     images = [(img, c) for c in table for img in c["images"]]
-    for er in ctx.platform.envs:
-        for ar in er.apps:
-            app = ar.app
-            if ctx.only_app and app.name != ctx.only_app:
-                continue
-            for src in app.sources:
-                c = charts.get((normalize_url(src.repo_url), src.chart or ""))
-                if c is not None:
-                    yield Finding(er.env.name, app.name, app.origin.file, app.origin.line, ID,
-                                  "", SEVERITY, _message(c, src.target_revision))
+    for er, ar in ctx.apps():
+        app = ar.app
+        for src in app.sources:
+            c = charts.get((normalize_url(src.repo_url), src.chart or ""))
+            if c is not None:
+                yield Finding(er.env.name, app.name, app.origin.file, app.origin.line, ID, "",
+                              SEVERITY, _message(c, src.target_revision))
     for unit, res, path, spec in pods(ctx):
         for field, i, container in containers(spec):
             image = str(container.get("image") or "")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, pod_specs, secrets_made
 from gitplane.model import Finding, Resource
-from gitplane.platform import EnvResult, Platform, root_name
+from gitplane.platform import AppResult, EnvResult, Platform, root_name
 from gitplane.repo import normalize_url
 
 
@@ -52,6 +52,13 @@ class Context:
     def units(self) -> Iterator[Unit]:
         for er in self.platform.envs:
             yield from units_of(er, self.only_app)
+
+    def apps(self) -> Iterator[tuple[EnvResult, AppResult]]:
+        """(environment, Application) of every Application judged (``only_app``'s only)."""
+        for er in self.platform.envs:
+            for ar in er.apps:
+                if not self.only_app or ar.app.name == self.only_app:
+                    yield er, ar
 
     def stage(self, rule: str) -> Iterator[Finding]:
         for f in self.platform.findings:
