@@ -42,7 +42,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         for ar in er.apps:
             app = ar.app
             if ctx.only_app and app.name != ctx.only_app:
-                continue  # (per environment: findings are grouped by site within one)
+                continue
             if automated(app.doc) and not retries(app.doc):
                 o = app.origin
                 sites.setdefault((o.file, o.line, o.applicationset or ""), []).append(app.name)
