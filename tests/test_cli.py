@@ -46,21 +46,70 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
     data = json.loads(out)
     assert data["summary"]["errors"] == 0
     assert data["summary"]["environments"] == 2
-    # the values only the user knows are named: the repository URL and the ACME e-mail
-    # and the retired ingress controller the seed names (issue 12 replaces it by default)
-    assert {f["rule"] for f in data["findings"]} == {"schema-unknown-kind", "placeholder-value",
-                                                     "component-retired"}
+    # the values only the user knows are named: the repository URL, the ACME e-mail and
+    # the domain (warnings), and the settings to fill in (info: SSO, alerts, backups)
+    assert {f["rule"] for f in data["findings"]} == {"placeholder-value", "setting-unfilled"}
     placeholders = [f for f in data["findings"] if f["rule"] == "placeholder-value"]
-    retired = [f for f in data["findings"] if f["rule"] == "component-retired"]
-    assert len(retired) == 2 and all("ingress-nginx is retired" in f["message"] for f in retired)
     assert {f["message"].split("'")[1] for f in placeholders} == {
-        "https://github.com/your-org/your-repo.git", "admin@example.com"}
+        "https://github.com/your-org/your-repo.git", "admin@example.com",
+        "argocd.platform.example.com", "argocd.staging.platform.example.com",
+        "web-app.platform.example.com", "web-app.staging.platform.example.com"}
+    unfilled = [f for f in data["findings"] if f["rule"] == "setting-unfilled"]
+    assert len(unfilled) == 6 and all(f["severity"] == "info" for f in unfilled)
+    assert data["summary"]["info"] == 6
     _golden("check.json", out)
     code, text, _ = run("-C", str(platform), "check")
-    assert code == 0 and text.endswith(f"0 errors, {8 + len(placeholders) + 2} warnings\n")
+    assert code == 0 and text.endswith(f"0 errors, {len(placeholders)} warnings, 6 info\n")
     _golden("check.txt", text)
     code, _, _ = run("-C", str(platform), "check", "--strict")
     assert code == 1
+
+
+def test_init_with_what_only_the_user_knows_passes_strict(run: RunFn, tmp_path: Path) -> None:
+    """The reference platform with its repository URL, ACME e-mail and domain given has
+    nothing to warn about: --strict passes offline (info never fails)."""
+    code, out, _ = run("init", str(tmp_path / "p"), "--repo-url",
+                       "https://github.com/acme/platform.git", "--email", "ops@acme.io",
+                       "--domain", "acme.io")
+    assert code == 0 and "placeholders left" not in out
+    code, out, _ = run("-C", str(tmp_path / "p"), "check", "--strict", "--format", "json")
+    data = json.loads(out)
+    assert code == 0, [f for f in data["findings"] if f["severity"] != "info"]
+    assert {f["rule"] for f in data["findings"]} == {"setting-unfilled"}
+    code, out, _ = run("-C", str(tmp_path / "p"), "render", "--env", "staging", "--app",
+                       "web-app")
+    ingress = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "Ingress")
+    assert ingress["spec"]["rules"][0]["host"] == "web-app.staging.acme.io"
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == \
+        "letsencrypt-staging"
+    code, out, _ = run("-C", str(tmp_path / "p"), "render", "--env", "production", "--app",
+                       "security")
+    issuers = {d["metadata"]["name"]: d for d in yaml.safe_load_all(out)
+               if d and d["kind"] == "ClusterIssuer"}
+    assert {i["spec"]["acme"]["email"] for i in issuers.values()} == {"ops@acme.io"}
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--email", "not-an-address"], "invalid e-mail address"),
+    (["--domain", "acme .io"], "invalid domain"),
+    (["--ingress", "haproxy"], "Invalid value for '--ingress'"),
+])
+def test_init_refuses_bad_values(run: RunFn, tmp_path: Path, args: list[str],
+                                 says: str) -> None:
+    code, _, err = run("init", str(tmp_path / "p"), *args)
+    assert code == 2 and says in err and not (tmp_path / "p").exists()
+
+
+def test_init_with_retired_ingress_nginx(run: RunFn, tmp_path: Path) -> None:
+    """ingress-nginx stays an explicit choice, pinned to its final release and reported."""
+    code, out, _ = run("init", str(tmp_path / "p"), "--ingress", "nginx")
+    assert code == 0 and "retired" in out
+    code, out, _ = run("-C", str(tmp_path / "p"), "check", "--format", "json")
+    retired = [f for f in json.loads(out)["findings"] if f["rule"] == "component-retired"]
+    assert retired and all("ingress-nginx is retired" in f["message"] and
+                           "older than" not in f["message"] for f in retired)
+    assert "traefik" not in (tmp_path / "p/deployments/bootstrap/argocd/base/projects.yaml"
+                             ).read_text().split("sourceRepos")[0]
 
 
 def test_output_is_deterministic(run: RunFn, platform: Path) -> None:
@@ -78,17 +127,19 @@ def test_render_to_directory_holds_every_seed_object(run: RunFn, platform: Path,
         for f in sorted((out_dir / env).glob("*.yaml")):
             for d in yaml.safe_load_all(f.read_text()):
                 objs[(d["kind"], d["metadata"]["name"])] = d
-        assert objs[("IngressClass", "nginx")]["spec"]["controller"] == "k8s.io/ingress-nginx"
+        assert objs[("IngressClass", "traefik")]["spec"]["controller"] == \
+            "traefik.io/ingress-controller"
         issuer = objs[("ClusterIssuer", "letsencrypt-prod")]["spec"]["acme"]
         assert issuer["server"] == "https://acme-v02.api.letsencrypt.org/directory"
-        assert issuer["solvers"][0]["http01"]["ingress"]["class"] == "nginx"
+        assert issuer["solvers"][0]["http01"]["ingress"]["ingressClassName"] == "traefik"
+        assert ("ClusterIssuer", "letsencrypt-staging") in objs
         assert ("TFJob", "tensorflow-training") in objs
         assert ("Application", "argocd") in objs
         assert ("ApplicationSet", "infrastructure-apps") in objs
         quota = objs[("ResourceQuota", "compute-resources")]
         config = objs[("ConfigMap", "environment-config")]["data"]
         for name in ("kube-prometheus-stack", "grafana", "loki", "opentelemetry-operator",
-                     "spark-operator", "cert-manager", "ingress-nginx", "sealed-secrets"):
+                     "spark-operator", "cert-manager", "traefik", "sealed-secrets", "velero"):
             assert ("Application", name) in objs
         assert objs[("Deployment", "web-app")]["spec"]["template"]["spec"]["containers"][0][
             "image"] == "nginxinc/nginx-unprivileged:1.27.3"
@@ -106,7 +157,7 @@ def test_render_stdout_one_app(run: RunFn, platform: Path) -> None:
     assert code == 0
     assert out.startswith("# environment: staging, application: web-app\n---\n")
     kinds = [d["kind"] for d in yaml.safe_load_all(out) if d]
-    assert kinds == ["Service", "Deployment"]
+    assert kinds == ["Service", "Deployment", "Ingress"]
 
 
 def test_init_refuses_second_time_and_changes_nothing(run: RunFn, tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 from conftest import write
 from gitplane import api
 
-DOMAIN_APPS = {"networking", "security", "observability", "ml-pipeline", "data-processing",
-               "web-app", "platform-config"}
-CHARTS = {"argo-cd", "ingress-nginx", "cert-manager", "sealed-secrets", "kube-prometheus-stack",
-          "grafana", "loki", "opentelemetry-operator", "spark-operator"}
+DOMAIN_APPS = {"networking", "security", "observability", "backup", "ml-pipeline",
+               "data-processing", "web-app", "platform-config"}
+CHARTS = {"argo-cd", "traefik", "cert-manager", "sealed-secrets", "kube-prometheus-stack",
+          "grafana", "loki", "opentelemetry-operator", "spark-operator", "velero"}
 
 
 def test_reference_platform_applications(platform: Path) -> None:
@@ -27,9 +27,9 @@ def test_reference_platform_applications(platform: Path) -> None:
         assert by_name["networking"].origin.file == "deployments/bootstrap/platform-apps/base/apps.yaml"
         assert by_name["networking"].origin.generator == "generators[0].list"
         assert by_name["argocd"].origin.generator is None
-        assert by_name["ingress-nginx"].kinds == ["external"]
-        assert by_name["ingress-nginx"].origin.file.endswith("ingress-nginx/manifests/controller.yaml")
-        assert by_name["training-operator"].source.target_revision == "v1.9.2"  # type: ignore
+        assert by_name["traefik"].kinds == ["external"]
+        assert by_name["traefik"].origin.file.endswith("traefik/manifests/controller.yaml")
+        assert by_name["training-operator"].source.target_revision == "v1.9.4"  # type: ignore
         assert er.findings == [] or all(f.severity == "warning" for f in er.findings)
 
 
@@ -99,14 +99,31 @@ def test_revisions_are_read_from_git(platform: Path) -> None:
 
 def test_multi_source_with_ref(platform: Path) -> None:
     inst = platform / "deployments/bootstrap/argocd/base/argo-cd.yaml"
-    inst.write_text(inst.read_text().replace(
-        "  source:\n    repoURL: https://argoproj.github.io/argo-helm\n    chart: argo-cd\n"
-        "    targetRevision: 9.3.4\n    helm:\n      releaseName: argocd\n",
-        "  sources:\n    - repoURL: https://argoproj.github.io/argo-helm\n      chart: argo-cd\n"
-        "      targetRevision: 9.3.4\n      helm:\n        valueFiles:\n"
-        "          - $values/deployments/bootstrap/argocd/values.yaml\n"
-        "    - repoURL: https://github.com/your-org/your-repo.git\n      targetRevision: HEAD\n"
-        "      ref: values\n"))
+    inst.write_text("""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: argo-cd
+  namespace: argocd
+spec:
+  project: default
+  sources:
+    - repoURL: https://argoproj.github.io/argo-helm
+      chart: argo-cd
+      targetRevision: 10.1.1
+      helm:
+        valueFiles:
+          - $values/deployments/bootstrap/argocd/values.yaml
+    - repoURL: https://github.com/your-org/your-repo.git
+      targetRevision: HEAD
+      ref: values
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: argocd
+""")
+    for env in ("staging", "production"):  # the overlays patch the inline values it no longer has
+        k = platform / f"deployments/bootstrap/argocd/environments/{env}/kustomization.yaml"
+        k.write_text(k.read_text().split("  - target:\n      group: argoproj.io\n      kind: "
+                                          "Application\n      name: argo-cd\n")[0])
     p = api.load(platform, env="staging")
     [app] = [a.app for a in p.envs[0].apps if a.app.name == "argo-cd"]
     assert app.kinds == ["external", "ref"]

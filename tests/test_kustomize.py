@@ -46,7 +46,7 @@ def test_every_reference_overlay_renders_as_kustomize_does(platform: Path,
     repo = Repository.find(platform)
     overlays = [o for _, o in repo.overlays()] + [
         repo.rel(p) for p in sorted(platform.glob("deployments/bootstrap/*/environments/*"))]
-    assert len(overlays) == 18
+    assert len(overlays) == 20
     for rel in overlays:
         got = kustomize.build(repo, engine, platform / rel)
         assert got.ok, got.problems

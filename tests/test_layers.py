@@ -19,7 +19,7 @@ PACKAGE = SRC / "gitplane"
 #: Each top-level module or package of gitplane and its floor: a module imports only from
 #: lower floors (and, inside one package, from its own modules without a circle).
 LAYERS = {
-    "gitplane": 0, "errors": 0, "model": 0, "cache": 0,
+    "gitplane": 0, "errors": 0, "model": 0, "cache": 0, "bundled": 0,
     "limits": 1, "boundary": 1, "k8s": 1, "proc": 1, "patterns": 1,
     "yamlio": 2, "git": 2,
     "config": 3,
@@ -161,8 +161,8 @@ def test_the_wheel_is_the_same_from_any_checkout(tmp_path: Path) -> None:
     templates = {p.relative_to(SRC).as_posix() for p in (PACKAGE / "templates").rglob("*")
                  if p.is_file()}
     assert templates and templates <= names
-    assert {"gitplane/py.typed", "gitplane/schemas/argocd.json.gz",
-            "gitplane/data/lifecycle.json"} <= names
+    assert {"gitplane/py.typed", "gitplane/schemas/crds.zip",
+            "gitplane/data/lifecycle.json", "gitplane/data/versions.json"} <= names
 
 
 def test_the_public_surface_is_declared() -> None:

@@ -49,7 +49,7 @@ def test_junit_parses(run: RunFn, platform: Path) -> None:
     assert set(suites) == {"production", "staging"}
     for suite in suites.values():
         cases = {c.get("name"): c for c in suite.findall("testcase")}
-        assert len(cases) == 19 == int(suite.get("tests", 0))
+        assert len(cases) == 21 == int(suite.get("tests", 0))
         assert cases["web-app"].find("failure") is not None
         assert cases["platform-config"].find("failure") is None
         assert suite.get("failures") == "1"
@@ -73,7 +73,7 @@ def _config(platform: Path, text: str) -> None:
 def test_rule_severity_and_exclusions(run: RunFn, platform: Path) -> None:
     _break(platform)
     _config(platform, "rules:\n  image-tag-mutable: warning\n  schema-unknown-kind: off\n"
-                      "  placeholder-value: off\n  component-retired: off\n")
+                      "  placeholder-value: off\n  setting-unfilled: off\n")
     code, out, _ = run("-C", str(platform), "check", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["summary"]["errors"] == 0
@@ -82,7 +82,7 @@ def test_rule_severity_and_exclusions(run: RunFn, platform: Path) -> None:
     (platform / "gitplane.yaml").write_text("repoURLs: [https://github.com/your-org/your-repo.git]\n"
                                             "rules:\n  schema-unknown-kind: off\n"
                                             "  placeholder-value: off\n"
-                                            "  component-retired: off\n"
+                                            "  setting-unfilled: off\n"
                                             "  image-tag-mutable:\n    exclude:\n"
                                             "      - environment: staging\n"
                                             "      - path: deployments/domains/workloads/**\n")

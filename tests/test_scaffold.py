@@ -33,7 +33,7 @@ def test_new_app_in_each_domain(run: RunFn, platform: Path) -> None:
         assert apps[name] == {"staging", "production"}
     _clean(run, platform)
     text = (platform / "deployments/bootstrap/platform-apps/base/apps.yaml").read_text()
-    assert "          - name: observability\n          - name: edge\n" in text
+    assert "          - name: backup\n          - name: edge\n" in text
     assert text.startswith("# The infrastructure domain")
 
 

@@ -79,16 +79,32 @@ def _state() -> _State:
 @click.option("--env", "envs", multiple=True, metavar="NAME",
               help="An environment (repeatable; default: staging, production).")
 @click.option("--repo-url", help="repoURL of Applications (default: the Git remote 'origin').")
+@click.option("--email", metavar="ADDR",
+              help="Contact of the ACME (Let's Encrypt) account of the certificate issuers.")
+@click.option("--domain", metavar="DOMAIN",
+              help="The platform's DNS domain: production serves web-app.DOMAIN, other "
+                   "environments web-app.ENV.DOMAIN.")
+@click.option("--ingress", type=click.Choice(["traefik", "nginx"]), default="traefik",
+              show_default=True,
+              help="Ingress controller; nginx is ingress-nginx, retired in March 2026.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: Path | None, envs: tuple[str, ...], repo_url: str | None,
-         force: bool) -> None:
+         email: str | None, domain: str | None, ingress: str, force: bool) -> None:
     """Write the reference platform into DIRECTORY/deployments/."""
     from gitplane.scaffold.init import init as do_init
 
     base = _state().directory or Path.cwd()
     target = base / directory if directory else base
-    target, written, url = do_init(target, list(envs), repo_url, force)
+    target, written, url = do_init(target, list(envs), repo_url, force, email=email,
+                                   domain=domain, ingress=ingress)
     click.echo(f"wrote {len(written)} files into {target / 'deployments'} (repoURL {url})")
+    missing = [opt for opt, given in (("--repo-url", repo_url or not url.startswith(
+        "https://github.com/your-org/")), ("--email", email), ("--domain", domain)) if not given]
+    if missing:
+        click.echo(f"placeholders left for {', '.join(missing)}: gitplane check names each")
+    if ingress == "nginx":
+        click.echo("ingress-nginx is retired (no fixes since March 2026): plan the move to a "
+                   "maintained controller")
     click.echo(f"next: gitplane -C {target} apps && gitplane -C {target} check")
 
 

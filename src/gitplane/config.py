@@ -14,7 +14,7 @@ FILENAME = "gitplane.yaml"
 ENV_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-SEVERITIES = ("error", "warning", "off")
+SEVERITIES = ("error", "warning", "info", "off")
 
 
 @dataclass(frozen=True)

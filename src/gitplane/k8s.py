@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Iterable
 
+from gitplane import bundled
 from gitplane.model import Resource
 
 #: Built-in API groups (``""`` is the core group) whose kinds are namespaced unless listed in
@@ -155,7 +156,8 @@ def scope(api_version: str, kind: str,
         return crds[(group, kind)]
     if group in BUILTIN_GROUPS:
         return "Cluster" if (group, kind) in BUILTIN_CLUSTER else "Namespaced"
-    return KNOWN_CUSTOM.get((group, kind)) or KNOWN_CUSTOM.get((group, "*"))
+    return KNOWN_CUSTOM.get((group, kind)) or KNOWN_CUSTOM.get((group, "*")) or \
+        bundled.scope(group, kind)
 
 
 def namespaced(api_version: str, kind: str, crds: dict[tuple[str, str], str] | None = None

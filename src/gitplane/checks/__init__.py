@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from gitplane.platform import Platform, root_name
 from gitplane.checks import (argocd_destination, argocd_sync_retry, placeholder_value,
+                             namespace_missing, setting_unfilled,
                              component_retired, pod_security_labels, argocd_no_applications, argocd_duplicate_name, argocd_generator,
                              argocd_invalid, argocd_path_missing, argocd_project,
                              argocd_unpinned, deprecated_api, image_tag_mutable,
@@ -39,7 +40,7 @@ RULES: dict[str, ModuleType] = {m.ID: m for m in (
     argocd_no_applications,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
     argocd_destination, argocd_sync_retry, placeholder_value, component_retired,
-    pod_security_labels,
+    pod_security_labels, namespace_missing, setting_unfilled,
     argocd_unpinned, resources_missing, probes_missing, security_context,
     plaintext_secret, sealed_secret_scope, deprecated_api, kustomize_deprecated,
     reference_missing, service_selector, ingress_backend, ingress_class, issuer_missing,
@@ -73,10 +74,15 @@ class Result:
     def warnings(self) -> int:
         return sum(1 for f in self.findings if f.severity == "warning")
 
+    @property
+    def notices(self) -> int:
+        """Findings of severity ``info``: what to fill in or know; they never fail a run."""
+        return sum(1 for f in self.findings if f.severity == "info")
+
     def summary(self) -> dict[str, int]:
         return {"environments": len(self.platform.envs), "applications": self.applications,
                 "notRendered": self.not_rendered, "resources": self.resources,
-                "errors": self.errors, "warnings": self.warnings}
+                "errors": self.errors, "warnings": self.warnings, "info": self.notices}
 
     def to_json(self) -> dict[str, Any]:
         return {"summary": self.summary(), "findings": [f.to_json() for f in self.findings]}

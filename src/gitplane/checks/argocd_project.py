@@ -22,6 +22,14 @@ Failing::
       destination: {server: https://kubernetes.default.svc, namespace: payments}
 
 Passing: the destination namespace ``applications``, or the project allowing ``payments``.
+
+Each rendered object is held to its Application's project as Argo CD holds it at sync: a
+cluster-scoped kind must be in ``clusterResourceWhitelist`` (empty or absent: none is) and
+not in ``clusterResourceBlacklist``; a namespaced kind must not be in
+``namespaceResourceBlacklist`` nor, when ``namespaceResourceWhitelist`` is given, outside
+it; and the namespace a namespaced object lands in must be a permitted destination (a
+ClusterRole, or a ConfigMap in ``kube-system``, from a project limited to one namespace is
+refused). Kinds of unknown scope are not judged.
 """
 from __future__ import annotations
 
@@ -29,10 +37,11 @@ import fnmatch
 from typing import Any
 from collections.abc import Iterator
 
+from gitplane import k8s
 from gitplane.argocd.clusters import destinations
 from gitplane.model import Finding
 from gitplane.repo import normalize_url
-from gitplane.checks.context import Context
+from gitplane.checks.context import Context, Unit, resource_finding
 from gitplane.errors import YamlError
 from gitplane.yamlio import load_file
 
@@ -75,6 +84,63 @@ def permits_destination(destinations: list[dict[str, Any]], server: str, name: s
         if not deny and where and ns_ok:
             allowed = True
     return allowed
+
+
+def _listed(items: Any, group: str, kind: str, name: str) -> bool:
+    """Argo CD's match of a resource list entry: globs on group and kind (and on the name
+    where an entry gives one)."""
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        if _glob(str(item.get("kind", "")), kind) and _glob(str(item.get("group", "")), group) \
+                and (not item.get("name") or _glob(str(item["name"]), name)):
+            return True
+    return False
+
+
+def kind_refusal(spec: dict[str, Any], group: str, kind: str, name: str,
+                 namespaced: bool) -> str | None:
+    """Why the project refuses this kind, or None when it permits it."""
+    if namespaced:
+        white = spec.get("namespaceResourceWhitelist")
+        if white is not None and not _listed(white, group, kind, name):
+            return "is not in namespaceResourceWhitelist"
+        if _listed(spec.get("namespaceResourceBlacklist"), group, kind, name):
+            return "is in namespaceResourceBlacklist"
+        return None
+    if not _listed(spec.get("clusterResourceWhitelist"), group, kind, name):
+        return ("is cluster-scoped and not in clusterResourceWhitelist"
+                if spec.get("clusterResourceWhitelist") else
+                "is cluster-scoped and the project allows no cluster-scoped kinds")
+    if _listed(spec.get("clusterResourceBlacklist"), group, kind, name):
+        return "is in clusterResourceBlacklist"
+    return None
+
+
+def _objects(unit: Unit, spec: dict[str, Any], project: str, server: str, cluster: str,
+             home: str, crds: dict[tuple[str, str], str]) -> Iterator[Finding]:
+    """The objects the project refuses, once per kind and reason (with a count)."""
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for res in unit.resources:
+        where = k8s.scope(res.api_version, res.kind, crds)
+        if where is None:
+            continue
+        group = k8s.group_of(res.api_version)
+        why = kind_refusal(spec, group, res.kind, res.name, where == "Namespaced")
+        if why is not None:
+            seen.setdefault((res.kind, why), []).append(res)
+            continue
+        ns = res.namespace or home
+        if where == "Namespaced" and ns and not permits_destination(
+                list(spec.get("destinations") or []), server, cluster, ns):
+            seen.setdefault((res.kind, f"namespace '{ns}' is not a destination of the "
+                                       "project"), []).append(res)
+    for (kind, why), items in seen.items():
+        first = items[0]
+        more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+        yield resource_finding(ID, SEVERITY, unit, first,
+                               f"project '{project}' refuses {kind} '{first.name}'{more}: "
+                               f"{why}; Argo CD will not sync it")
 
 
 def _beside_roots(ctx: Context, er: Any) -> dict[str, dict[str, Any]]:
@@ -127,7 +193,11 @@ def check(ctx: Context) -> Iterator[Finding]:
         for name, beside in _beside_roots(ctx, er).items():
             projects.setdefault(name, beside)
         projects.setdefault("default", {"sourceRepos": ["*"],
-                                        "destinations": [{"server": "*", "namespace": "*"}]})
+                                        "destinations": [{"server": "*", "namespace": "*"}],
+                                        "clusterResourceWhitelist": [{"group": "*",
+                                                                      "kind": "*"}]})
+        crds = k8s.crd_scopes(r.obj for a in er.apps for r in a.resources)
+        units = {(u.environment, u.application): u for u in ctx.units()}
         names = destinations(er.clusters)
         # Applications and roots whose objects gitplane did not see: an AppProject may be
         # among them (a chart, a remote base, a branch not fetched).
@@ -167,3 +237,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 yield Finding(er.env.name, app.name, o.file, o.line, ID, "", SEVERITY,
                               f"project '{app.project}' does not permit destination "
                               f"{where} namespace '{namespace}'")
+                continue
+            unit = units.get((er.env.name, app.name))
+            if unit is not None:
+                yield from _objects(unit, spec, app.project, server, name, namespace, crds)

@@ -2,10 +2,11 @@
 
 Strict means unknown fields are errors too, as ``kubectl apply --validate=strict`` and the
 API server's field validation treat them. Schemas come from kubernetes-validate, offline, for
-built-in kinds; from the CRDs an environment renders; for Argo CD's Application,
-ApplicationSet and AppProject, from the CRDs of the Argo CD release the reference platform
-pins (shipped with gitplane; a repository that renders Argo CD's CRDs uses its own); then
-from the schema locations configured. One validator is built per apiVersion and kind and
+built-in kinds; from the CRDs an environment renders; for the kinds of every component the
+reference platform pins (Argo CD, cert-manager, Sealed Secrets, the Prometheus operator, the
+Gateway API, Kubeflow training, Spark, OpenTelemetry, Velero, Traefik), from the CRDs of the
+pinned releases (shipped with gitplane, ``gitplane.bundled``; a repository that renders
+those CRDs uses its own); then from the schema locations configured. One validator is built per apiVersion and kind and
 reused.
 
 Failing::
@@ -22,8 +23,6 @@ Passing: the same with ``selector``, matching template labels and ``ports: [{con
 """
 from __future__ import annotations
 
-import functools
-import gzip
 import json
 import os
 import re
@@ -39,7 +38,7 @@ from gitplane.k8s import secret_fields
 from gitplane.yamlio import json_value
 from gitplane.k8s import dig
 from gitplane.checks.context import Context, resource_finding
-from gitplane import cache
+from gitplane import bundled, cache
 
 ID = "schema"
 SEVERITY = "error"
@@ -49,22 +48,6 @@ MAX_ERRORS_PER_OBJECT = 10
 #: What a kind and an apiVersion may look like before they name a schema file.
 SAFE_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
 SAFE_API = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9a-z]{1,20}$")
-
-
-@functools.lru_cache(maxsize=1)
-def argocd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) → strict schema of Argo CD's Application, ApplicationSet and
-    AppProject, from the CRDs of the release the reference platform pins (built by
-    ``tools/argocd_schemas.py``)."""
-    data = json.loads(gzip.decompress(
-        (Path(__file__).parents[1] / "schemas" / "argocd.json.gz").read_bytes()))
-    return {tuple(k.split("|", 1)): v for k, v in data["schemas"].items()}
-
-
-def argocd_release() -> str:
-    data = json.loads(gzip.decompress(
-        (Path(__file__).parents[1] / "schemas" / "argocd.json.gz").read_bytes()))
-    return str(data["release"])
 
 
 class Schemas:
@@ -117,9 +100,9 @@ class Schemas:
                 if ck not in self._validators:
                     self._validators[ck] = jsonschema_rs.validator_for(crd)
                 return self._validators[ck]
-            own = argocd_schemas().get(key)
-            if own is not None:  # Argo CD's own kinds, from the pinned release's CRDs
-                ak = ("argocd", key)
+            own = bundled.schema(api_version, kind)
+            if own is not None:  # a pinned component's kind, from its release's CRDs
+                ak = ("bundled", key)
                 if ak not in self._validators:
                     self._validators[ak] = jsonschema_rs.validator_for(own)
                 return self._validators[ak]

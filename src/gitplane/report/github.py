@@ -17,7 +17,7 @@ def _escape(text: str, prop: bool = False) -> str:
 def render(result: Result) -> str:
     lines = []
     for f in result.findings:
-        level = "error" if f.severity == "error" else "warning"
+        level = {"error": "error", "info": "notice"}.get(f.severity, "warning")
         title = f"{f.rule} ({f.environment}/{f.application})" if f.application else f.rule
         props = f"file={_escape(f.file, True)},line={max(f.line, 1)},title={_escape(title, True)}"
         lines.append(f"::{level} {props}::{_escape(f.message)}")

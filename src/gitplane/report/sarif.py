@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+#: SARIF levels of gitplane severities (SARIF has no "info": it is "note").
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
 def render(result: Result) -> dict[str, Any]:
     from gitplane.checks import RULES
 
@@ -23,7 +26,7 @@ def render(result: Result) -> dict[str, Any]:
             "name": "".join(w.capitalize() for w in rid.split("-")),
             "shortDescription": {"text": doc.splitlines()[0] if doc else rid},
             "fullDescription": {"text": doc or rid},
-            "defaultConfiguration": {"level": RULES[rid].SEVERITY},
+            "defaultConfiguration": {"level": _LEVEL.get(RULES[rid].SEVERITY, "warning")},
         })
     index = {rid: i for i, rid in enumerate(ids)}
     results = []
@@ -37,7 +40,7 @@ def render(result: Result) -> dict[str, Any]:
         results.append({
             "ruleId": f.rule,
             "ruleIndex": index.get(f.rule, 0),
-            "level": f.severity,
+            "level": _LEVEL.get(f.severity, "warning"),
             "message": {"text": f"{f.message} ({f.environment or 'all environments'}"
                                 f"{'/' + f.application if f.application else ''})"},
             "locations": [location],

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from gitplane.platform import Platform
     from gitplane.checks import Result
 
-_COLOURS = {"error": "red", "warning": "yellow"}
+_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def findings(result: Result, colour: bool) -> str:
@@ -30,7 +30,7 @@ def findings(result: Result, colour: bool) -> str:
     unrendered = f" ({s['notRendered']} not rendered)" if s.get("notRendered") else ""
     summary = (f"{s['environments']} environments, {s['applications']} applications"
                f"{unrendered}, {s['resources']} resources: {s['errors']} errors, "
-               f"{s['warnings']} warnings")
+               f"{s['warnings']} warnings" + (f", {s['info']} info" if s.get("info") else ""))
     if colour:
         summary = click.style(summary, fg="red" if s["errors"] else "green", bold=True)
     if lines:

@@ -56,3 +56,38 @@ def edit(path: Path, change: Callable[[Any], None], shown: str) -> bytes:
     out = io.StringIO()
     y.dump(data, out)
     return out.getvalue().replace("\n", newline).encode(encoding)
+
+
+def edit_all(path: Path, change: Callable[[list[Any]], None], shown: str) -> bytes:
+    """Like :func:`edit`, for a file of several documents: ``change`` gets them all."""
+    from ruamel.yaml.error import YAMLError
+
+    if path.is_symlink():
+        raise GitplaneError(f"{shown}: is a symlink; refusing to edit it")
+    y = _yaml()
+    y.explicit_start = False
+    try:
+        text, encoding, newline = _decode(read_regular(path), shown)
+        docs = list(y.load_all(text))
+    except (OSError, YAMLError) as exc:
+        raise GitplaneError(f"{shown}: cannot edit: {exc}") from None
+    change(docs)
+    out = io.StringIO()
+    y.dump_all(docs, out)
+    return out.getvalue().replace("\n", newline).encode(encoding)
+
+
+def append_item(seq: Any, item: Any) -> None:
+    """Append ``item`` to a round-trip sequence of mappings; a comment after the last item
+    (which belongs to what follows the sequence) moves after the new one."""
+    last: Any = seq[-1] if len(seq) else None
+    seq.append(item)
+    ca = getattr(last, "ca", None)
+    if last is None or ca is None or not hasattr(item, "ca") or not len(last):
+        return
+    key = list(last.keys())[-1]
+    tokens = ca.items.get(key)
+    if tokens and len(tokens) > 2 and tokens[2] is not None:
+        new_key = list(item.keys())[-1]
+        item.ca.items[new_key] = [None, None, tokens[2], None]
+        tokens[2] = None

@@ -1,11 +1,14 @@
 """``gitplane init``: the reference platform, from the templates shipped as package data.
 
 Template paths use ``__env__`` for a per-environment folder and ``name.@<env>`` for a file
-that replaces ``name`` in that environment only; text uses ``@@VARIABLE@@`` placeholders
-(never ``{{ }}``, which ApplicationSets use themselves).
+that replaces ``name`` in that environment only; ``templates/variants/<choice>/`` holds the
+files of one choice (the ingress controller) laid over ``templates/platform/``. Text uses
+``@@VARIABLE@@`` placeholders (never ``{{ }}``, which ApplicationSets use themselves); the
+versions, chart repositories and images come from ``data/versions.json``.
 """
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -19,7 +22,13 @@ from gitplane.scaffold.files import Plan
 
 DEFAULT_ENVS = ("staging", "production")
 DEFAULT_REPO_URL = "https://github.com/your-org/your-repo.git"
+#: What only the user knows, until given: ``check`` names each (placeholder-value).
+DEFAULT_EMAIL = "admin@example.com"
+DEFAULT_DOMAIN = "platform.example.com"
 PRODUCTION = {"production", "prod"}
+#: Ingress controllers init can write: the default is maintained; ingress-nginx is retired.
+INGRESS = {"traefik": "traefik", "nginx": "nginx"}
+DEFAULT_INGRESS = "traefik"
 
 #: ResourceQuota per environment: the seed's production values, half of them elsewhere.
 QUOTAS = {
@@ -41,14 +50,46 @@ def check_name(kind: str, name: str) -> None:
                             "at most 63 characters)")
 
 
-def env_vars(env: str) -> dict[str, str]:
+#: A DNS name (the platform's domain): letters, digits, '-' and dots.
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+#: An e-mail address as ACME accepts a contact.
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
+
+
+def env_vars(env: str, domain: str) -> dict[str, str]:
+    """The values of one environment: production gets the production ACME issuer and the
+    domain itself, every other environment the staging issuer and ``<env>.<domain>``."""
     prod = env in PRODUCTION
-    return {"ENV": env, "LOG_LEVEL": "info" if prod else "debug", **QUOTAS[prod]}
+    return {"ENV": env, "LOG_LEVEL": "info" if prod else "debug", **QUOTAS[prod],
+            "ISSUER": "letsencrypt-prod" if prod else "letsencrypt-staging",
+            "ENV_DOMAIN": domain if prod else f"{env}.{domain}"}
 
 
-def _templates() -> Iterator[tuple[str, str]]:
-    root = resources.files("gitplane") / "templates" / "platform"
+def versions() -> dict[str, dict[str, str]]:
+    """The pinned components (``data/versions.json``): key → name, repo, chart, version, …"""
+    data = json.loads((resources.files("gitplane") / "data" / "versions.json")
+                      .read_text(encoding="utf-8"))
+    return dict(data["components"])
 
+
+def version_values() -> dict[str, str]:
+    """``<KEY>_VERSION``, ``_REPO``, ``_CHART``, ``_IMAGE``, ``_PATH``, ``_APP``, ``_NAME``
+    of every pinned component, as the templates name them."""
+    out: dict[str, str] = {}
+    for key, entry in versions().items():
+        for field in ("version", "repo", "chart", "image", "path", "app", "name"):
+            if field in entry:
+                out[f"{key}_{field.upper()}"] = str(entry[field])
+    return out
+
+
+def _templates(variants: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    yield from _tree(resources.files("gitplane") / "templates" / "platform")
+    for variant in variants:
+        yield from _tree(resources.files("gitplane") / "templates" / "variants" / variant)
+
+
+def _tree(root: object) -> Iterator[tuple[str, str]]:
     def walk(node: object, prefix: str) -> Iterator[tuple[str, str]]:
         for child in sorted(node.iterdir(), key=lambda c: c.name):  # type: ignore[attr-defined]
             rel = f"{prefix}/{child.name}" if prefix else child.name
@@ -70,10 +111,13 @@ def substitute(text: str, values: dict[str, str], where: str) -> str:
 
 
 def plan_platform(target: Path, envs: list[str], values: dict[str, str],
-                  only: set[str] | None = None) -> Plan:
+                  only: set[str] | None = None, variants: tuple[str, ...] = (DEFAULT_INGRESS,)
+                  ) -> Plan:
     """Every file of the reference platform for ``envs``; ``only`` keeps matching prefixes."""
     plan = Plan(target)
-    templates = dict(_templates())
+    templates = dict(_templates(variants))
+    values = {**version_values(), **values}
+    domain = values.get("DOMAIN", DEFAULT_DOMAIN)
     for rel, text in templates.items():
         if ".@" in rel.rsplit("/", 1)[-1]:
             continue
@@ -83,16 +127,28 @@ def plan_platform(target: Path, envs: list[str], values: dict[str, str],
             if only is not None and not any(out.startswith(p) for p in only):
                 continue
             src = templates.get(f"{rel}.@{env}", text) if env else text
-            plan.add(out, substitute(src, {**values, **(env_vars(env) if env else {})}, rel))
+            plan.add(out, substitute(src, {**values, **(env_vars(env, domain) if env else {})},
+                                     rel))
     return plan
 
 
 def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = None,
-         force: bool = False) -> tuple[Path, list[Path], str]:
+         force: bool = False, email: str | None = None, domain: str | None = None,
+         ingress: str = DEFAULT_INGRESS) -> tuple[Path, list[Path], str]:
     """Write the reference platform into ``directory/deployments``; returns (dir, files, url)."""
     envs = list(dict.fromkeys(envs or DEFAULT_ENVS))
     for env in envs:
         check_name("environment", env)
+    if ingress not in INGRESS:
+        raise GitplaneError(f"unknown ingress controller '{ingress}' (known: "
+                            f"{', '.join(sorted(INGRESS))})")
+    if email is not None and not EMAIL.match(email):
+        raise GitplaneError(f"invalid e-mail address {email!r} for the ACME account")
+    if domain is not None:
+        domain = domain.strip().lower().rstrip(".")
+        if not DOMAIN.match(domain):
+            raise GitplaneError(f"invalid domain {domain!r}: a DNS name such as "
+                                "platform.acme.io")
     if directory.exists() and not directory.is_dir():
         raise GitplaneError(f"{directory}: exists and is not a directory")
     probe = directory if directory.exists() else next(
@@ -112,8 +168,10 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
         if str(rel) not in ("", "."):
             prefix = f"{rel.as_posix()}/deployments"
     values = {"REPO_URL": url, "PREFIX": prefix,
-              "APP_SEGMENT": str(len(prefix.split("/")) + 3)}
-    plan = plan_platform(directory, envs, values)
+              "APP_SEGMENT": str(len(prefix.split("/")) + 3),
+              "ACME_EMAIL": email or DEFAULT_EMAIL, "DOMAIN": domain or DEFAULT_DOMAIN,
+              "INGRESS_CLASS": INGRESS[ingress]}
+    plan = plan_platform(directory, envs, values, variants=(ingress,))
     plan.add(CONFIG_FILE, _config_text(url))
     written = plan.commit(force=force)
     if top is None:

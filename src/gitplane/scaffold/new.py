@@ -7,12 +7,13 @@ from typing import Any
 
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository
-from gitplane.scaffold.edit import edit
+from gitplane.scaffold.edit import append_item, edit, edit_all
 from gitplane.scaffold.files import Plan
 from gitplane.scaffold.init import check_name
 from gitplane.yamlio import read_regular
 
 DOMAIN_NAMESPACE = {"applications": "applications", "workloads": "workloads"}
+IN_CLUSTER = "https://kubernetes.default.svc"
 KUSTOMIZATION_HEAD = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 
 
@@ -65,6 +66,7 @@ def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE
         f"      app.kubernetes.io/name: {name}\n"
         f"      app.kubernetes.io/part-of: {domain}\n"
         "resources:\n" + "".join(f"  - {r}\n" for r in resources)))
+    plan.add("README.md", _readme(name, domain, ns, image, port))
     plan.add("base/manifests/deployment.yaml", _deployment(name, ns, image, port))
     plan.add("base/manifests/service.yaml", _service(name, ns, port))
     for env in repo.environments():
@@ -72,7 +74,46 @@ def new_app(repo: Repository, name: str, domain: str, image: str = DEFAULT_IMAGE
                  KUSTOMIZATION_HEAD + "resources:\n  - ../../base\n")
     if domain == "infrastructure":
         plan.edit(*_add_list_element(repo, name))
+    permit = _permit_namespace(repo, domain, ns)
+    if permit is not None:
+        plan.edit(*permit)
     return plan.commit()
+
+
+def _permit_namespace(repo: Repository, domain: str, ns: str
+                      ) -> tuple[Path, bytes, bytes, str] | None:
+    """The domain's AppProject (bootstrap/argocd/base/projects.yaml) gets ``ns`` as a
+    destination when it lists destinations and none permits it; None when nothing changes
+    (no such file or project: a repository laid out otherwise)."""
+    from gitplane.checks.argocd_project import permits_destination
+
+    path = repo.deployments / "bootstrap" / "argocd" / "base" / "projects.yaml"
+    shown = repo.rel(path)
+    if not path.is_file() or path.is_symlink():
+        return None
+    before = read_regular(path)
+    changed = False
+
+    def change(docs: list[Any]) -> None:
+        nonlocal changed
+        from ruamel.yaml.comments import CommentedMap
+
+        for doc in docs:
+            if not isinstance(doc, dict) or doc.get("kind") != "AppProject" or \
+                    (doc.get("metadata") or {}).get("name") != domain:
+                continue
+            dests = (doc.get("spec") or {}).get("destinations")
+            if not isinstance(dests, list) or not dests or \
+                    permits_destination(list(dests), IN_CLUSTER, "in-cluster", ns):
+                return
+            item = CommentedMap()
+            item["server"] = IN_CLUSTER
+            item["namespace"] = ns
+            append_item(dests, item)
+            changed = True
+
+    after = edit_all(path, change, shown)
+    return (path, before, after, shown) if changed else None
 
 
 def _add_list_element(repo: Repository, name: str) -> tuple[Path, bytes, bytes, str]:
@@ -98,6 +139,16 @@ def _add_list_element(repo: Repository, name: str) -> tuple[Path, bytes, bytes, 
         elements.append(item)
 
     return path, before, edit(path, change, shown), shown
+
+
+def _readme(name: str, domain: str, ns: str, image: str, port: int) -> str:
+    return (f"# {name}\n\nAn app of the {domain} domain: `{image}` listening on port {port}, "
+            f"in the namespace `{ns}`.\n\n"
+            "* `base/` — what every environment deploys (a Deployment and its Service).\n"
+            "* `environments/<env>/` — what differs in one environment (an overlay).\n\n"
+            "To change it: edit `base/` for every environment, an overlay for one; "
+            "`gitplane diff` shows what each environment gets, `gitplane check` what is "
+            "wrong.\n")
 
 
 def _namespace_manifest(ns: str) -> str:
@@ -213,6 +264,9 @@ def new_component(repo: Repository, name: str, app: str, domain: str) -> list[Pa
              f"  namespace: {ns}\n  labels:\n    app.kubernetes.io/component: {name}\n"
              f"data:\n  COMPONENT: {name}\n")
     plan.edit(kfile, before, after, shown)
+    permit = _permit_namespace(repo, domain, ns)
+    if permit is not None:
+        plan.edit(*permit)
     return plan.commit()
 
 
