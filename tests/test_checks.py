@@ -648,3 +648,38 @@ spec: {template: 5}
     broken = [f.message for f in result.findings if "could not finish" in f.message]
     assert broken == []
     assert any(f.rule == "schema" for f in result.findings)
+
+
+OBS = "deployments/domains/infrastructure/apps/observability/base/kustomization.yaml"
+SEC = "deployments/domains/infrastructure/apps/security/base/cert-manager/manifests/"
+
+
+@pytest.mark.parametrize("rel, old, new, rule, says", [
+    # the namespace the observability Application's own objects need, made only by children
+    (OBS, "  - namespace.yaml\n", "", "namespace-missing", "created only by"),
+    # a team folder reaching out of its project
+    (BASE_K, "  - manifests/service.yaml\n",
+     "  - manifests/service.yaml\n  - manifests/role.yaml\n", "argocd-project",
+     "allows no cluster-scoped kinds"),
+    # an automated sync without retry
+    (SEC + "controller.yaml", "    retry:\n      limit: 5\n", "    retryy:\n      limit: 5\n",
+     "argocd-sync-retry", "retry"),
+    # the ACME e-mail left at its placeholder
+    (SEC + "cluster-issuer.yaml", "email: admin@example.com", "email: admin@example.com",
+     "placeholder-value", "admin@example.com"),
+    # a namespace without Pod Security labels
+    ("deployments/environments/staging/platform-config/namespaces.yaml",
+     "    pod-security.kubernetes.io/enforce: restricted\n", "", "pod-security-labels",
+     "enforce"),
+])
+def test_planted_defects_in_the_reference_platform(run: RunFn, platform: Path, rel: str,
+                                                   old: str, new: str, rule: str,
+                                                   says: str) -> None:
+    (platform / "deployments/domains/applications/apps/web-app/base/manifests/role.yaml"
+     ).write_text("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                  "metadata: {name: web-admin}\nrules: []\n")
+    if old != new:
+        assert _findings(run, platform, rule) == [] or rule == "placeholder-value"
+        _edit(platform, rel, old, new)
+    found = _findings(run, platform, rule)
+    assert found and any(says in f["message"] for f in found), found

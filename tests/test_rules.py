@@ -267,3 +267,106 @@ def test_pod_rules_read_pod_templates_of_custom_resources(tmp_path: Path) -> Non
     assert judge("security-context", rollout, tmp_path) == []
     assert judge("probes-missing", rollout.replace(
         "          livenessProbe: {tcpSocket: {port: 80}}\n", ""), tmp_path)  # long-running
+
+
+PROJECT = """apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {{name: default, namespace: argocd}}
+spec:
+  sourceRepos: ["*"]
+  destinations: [{{server: https://kubernetes.default.svc, namespace: web}}]
+{extra}
+---
+"""
+CLUSTER_ROLE = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n" \
+    "metadata: {name: r}\nrules: []\n"
+CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {ns}}}\n"
+WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+
+
+@pytest.mark.parametrize("extra, obj, says", [
+    ("", CLUSTER_ROLE, "allows no cluster-scoped kinds"),
+    ("  clusterResourceWhitelist: [{group: '', kind: Namespace}]", CLUSTER_ROLE,
+     "not in clusterResourceWhitelist"),
+    ("  clusterResourceWhitelist: [{group: '*', kind: '*'}]", CLUSTER_ROLE, None),
+    ("  clusterResourceWhitelist: [{group: 'rbac.*', kind: '*'}]\n"
+     "  clusterResourceBlacklist: [{group: '*', kind: ClusterRole}]", CLUSTER_ROLE,
+     "in clusterResourceBlacklist"),
+    ("", CONFIG_MAP.format(ns="kube-system"), "namespace 'kube-system' is not a destination"),
+    ("", CONFIG_MAP.format(ns="web"), None),
+    ("  namespaceResourceWhitelist: [{group: apps, kind: '*'}]", CONFIG_MAP.format(ns="web"),
+     "not in namespaceResourceWhitelist"),
+    ("  namespaceResourceBlacklist: [{group: '', kind: Config*}]", CONFIG_MAP.format(ns="web"),
+     "in namespaceResourceBlacklist"),
+    ("", WIDGET, None),  # unknown scope: never judged
+])
+def test_argocd_project_kinds_and_namespaces(tmp_path: Path, extra: str, obj: str,
+                                             says: str | None) -> None:
+    """Argo CD's own permission check of each object a project's Application syncs."""
+    found = [f for f in judge("argocd-project", PROJECT.format(extra=extra) + obj, tmp_path)
+             if f.resource and "AppProject" not in f.resource]
+    if says is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and says in found[0].message and found[0].severity == "error"
+        assert found[0].file == "app/manifests.yaml"
+
+
+@pytest.mark.parametrize("manifests, flagged", [
+    (CONFIG_MAP.format(ns="elsewhere"), True),
+    (CONFIG_MAP.format(ns="web"), False),  # the destination's: argocd-destination's to judge
+    (CONFIG_MAP.format(ns="kube-system"), False),
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: elsewhere}\n---\n" +
+     CONFIG_MAP.format(ns="elsewhere"), False),
+    (CLUSTER_ROLE, False),
+])
+def test_namespace_missing(tmp_path: Path, manifests: str, flagged: bool) -> None:
+    found = judge("namespace-missing", manifests, tmp_path)
+    assert bool(found) is flagged, found
+    assert all(f.severity == "warning" and "namespace 'elsewhere'" in f.message for f in found)
+
+
+def _chart_app(chart: str, helm: str) -> str:
+    return ("apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+            "metadata: {name: x, namespace: argocd}\nspec:\n  source:\n"
+            f"    repoURL: https://charts.example.org\n    chart: {chart}\n"
+            f"    targetRevision: 1.0.0\n    helm:\n{helm}")
+
+
+@pytest.mark.parametrize("chart, helm, says", [
+    ("argo-cd", "      valuesObject: {configs: {cm: {admin.enabled: true}}}\n", "no SSO"),
+    ("argo-cd", "      valuesObject:\n        configs:\n          cm:\n"
+                "            oidc.config: 'issuer: https://sso.acme.io'\n", None),
+    ("argo-cd", "      valuesObject: {}\n      valueFiles: [values.yaml]\n", None),
+    ("kube-prometheus-stack", "      valuesObject: {grafana: {enabled: false}}\n", "'null'"),
+    ("kube-prometheus-stack", "      valuesObject:\n        alertmanager:\n          config:\n"
+                              "            route: {receiver: team}\n"
+                              "            receivers: [{name: team}]\n", "no integration"),
+    ("kube-prometheus-stack", "      valuesObject:\n        alertmanager:\n          config:\n"
+                              "            route: {receiver: team}\n            receivers:\n"
+                              "              - name: team\n"
+                              "                slack_configs: [{channel: '#ops'}]\n", None),
+    ("velero", "      values: |\n        configuration:\n          backupStorageLocation:\n"
+               "            - {provider: aws, bucket: ''}\n", "no bucket"),
+    ("velero", "      valuesObject: {configuration: {backupStorageLocation: "
+               "[{provider: aws, bucket: acme-backups}]}}\n", None),
+    ("grafana", "      valuesObject: {}\n", None),
+])
+def test_setting_unfilled(tmp_path: Path, chart: str, helm: str, says: str | None) -> None:
+    found = judge("setting-unfilled", _chart_app(chart, helm), tmp_path, namespace="argocd")
+    if says is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and says in found[0].message and found[0].severity == "info"
+
+
+@pytest.mark.parametrize("host, flagged", [
+    ("web.example.com", True), ("example.org", True), ("web.acme.io", False),
+    ("example.com.acme.io", False), ("web.notexample.com", False),
+])
+def test_placeholder_hosts(tmp_path: Path, host: str, flagged: bool) -> None:
+    ingress = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+               "metadata: {name: i, namespace: web}\n"
+               f"spec:\n  rules:\n    - host: {host}\n")
+    found = judge("placeholder-value", ingress, tmp_path)
+    assert bool(found) is flagged, found

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -80,3 +81,28 @@ def test_new_env(run: RunFn, platform: Path) -> None:
     assert run("-C", str(platform), "new", "env", "qa")[0] == 2
     assert run("-C", str(platform), "new", "env", "uat", "--from", "nope")[0] == 2
     assert run("-C", str(platform), "new", "env", "UAT")[0] == 2
+
+
+def test_new_infrastructure_app_is_permitted_by_its_project(run: RunFn, platform: Path) -> None:
+    """A new infrastructure app makes its own namespace; the infrastructure project (limited
+    to its namespaces) gets it as a destination, by a round-trip edit of one item."""
+    projects = platform / "deployments/bootstrap/argocd/base/projects.yaml"
+    before = projects.read_text()
+    code, _, err = run("-C", str(platform), "new", "app", "edge", "--domain", "infrastructure",
+                       "--image", "ghcr.io/acme/edge:1.0.0")
+    assert code == 0, err
+    added = [line for line in difflib.ndiff(before.splitlines(), projects.read_text()
+                                            .splitlines()) if line.startswith(("+", "-"))]
+    assert added == ["+     - server: https://kubernetes.default.svc", "+       namespace: edge"]
+    assert (platform / "deployments/domains/infrastructure/apps/edge/README.md").is_file()
+    _clean(run, platform)
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    assert not [f for f in json.loads(out)["findings"] if f["rule"] == "argocd-project"]
+
+
+def test_new_env_moves_hosts_to_its_own_name(run: RunFn, platform: Path) -> None:
+    code, _, err = run("-C", str(platform), "new", "env", "qa")
+    assert code == 0, err
+    ingress = (platform / "deployments/domains/applications/apps/web-app/environments/qa/"
+               "ingress.yaml").read_text()
+    assert "web-app.qa.platform.example.com" in ingress and ".staging." not in ingress

@@ -303,6 +303,8 @@ def new_env(repo: Repository, name: str, source: str | None = None) -> list[Path
                               rf"\g<1>\g<2>{name}\g<2>", text, flags=re.M)
                 text = re.sub(rf"^(\s*gitplane\.io/environment:\s*){re.escape(src)}\s*$",
                               rf"\g<1>{name}", text, flags=re.M)
+                # host names of the source environment (web-app.staging.acme.io)
+                text = re.sub(rf"(?<=[\w-]\.){re.escape(src)}(?=\.[\w-]+\.)", name, text)
             plan.add(out, text)
     if not plan.files:
         raise GitplaneError(f"environment '{src}' has nothing to copy")
