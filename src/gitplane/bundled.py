@@ -45,8 +45,3 @@ def schema(api_version: str, kind: str) -> dict[str, Any] | None:
     with _lock, zipfile.ZipFile(ARCHIVE) as z:
         value: dict[str, Any] = json.loads(z.read(f"{api_version}_{kind}.json"))
     return value
-
-
-def release(component: str) -> str:
-    """The release tag a component's schemas were built from ("" when not bundled)."""
-    return next((str(s["tag"]) for s in index()["sources"] if s["component"] == component), "")

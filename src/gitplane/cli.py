@@ -91,15 +91,15 @@ def _state() -> _State:
 def init(directory: Path | None, envs: tuple[str, ...], repo_url: str | None,
          email: str | None, domain: str | None, ingress: str, force: bool) -> None:
     """Write the reference platform into DIRECTORY/deployments/."""
-    from gitplane.scaffold.init import init as do_init
+    from gitplane.scaffold.init import DEFAULT_REPO_URL, init as do_init
 
     base = _state().directory or Path.cwd()
     target = base / directory if directory else base
     target, written, url = do_init(target, list(envs), repo_url, force, email=email,
                                    domain=domain, ingress=ingress)
     click.echo(f"wrote {len(written)} files into {target / 'deployments'} (repoURL {url})")
-    missing = [opt for opt, given in (("--repo-url", repo_url or not url.startswith(
-        "https://github.com/your-org/")), ("--email", email), ("--domain", domain)) if not given]
+    missing = [opt for opt, given in (("--repo-url", url != DEFAULT_REPO_URL),
+                                      ("--email", email), ("--domain", domain)) if not given]
     if missing:
         click.echo(f"placeholders left for {', '.join(missing)}: gitplane check names each")
     if ingress == "nginx":

@@ -25,6 +25,12 @@ def sync_policy(doc: Any) -> dict[str, Any]:
     return policy if isinstance(policy, dict) else {}
 
 
+def creates_namespace(doc: Any) -> bool:
+    """Whether Argo CD creates the destination namespace (``CreateNamespace=true``)."""
+    options = sync_policy(doc).get("syncOptions")
+    return isinstance(options, list) and "CreateNamespace=true" in options
+
+
 def automated(doc: Any) -> bool:
     """Whether Argo CD syncs the Application on its own: ``syncPolicy.automated`` present
     (an empty mapping too) and not switched off with ``enabled: false``."""

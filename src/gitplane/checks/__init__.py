@@ -15,19 +15,19 @@ from typing import Any
 from collections.abc import Iterator
 
 from gitplane.platform import Platform, root_name
-from gitplane.checks import (argocd_destination, argocd_sync_retry, placeholder_value,
-                             namespace_missing, setting_unfilled,
-                             component_retired, pod_security_labels, argocd_no_applications, argocd_duplicate_name, argocd_generator,
-                             argocd_invalid, argocd_path_missing, argocd_project,
-                             argocd_unpinned, deprecated_api, image_tag_mutable,
-                             kustomize_build, kustomize_deprecated, plaintext_secret,
-                             probes_missing, resources_missing, sealed_secret_scope,
-                             security_context, reference_missing, service_selector,
-                             ingress_backend, ingress_class, issuer_missing,
-                             duplicate_resource, crd_order, quota_exceeded,
-                             env_missing_overlay, env_config_drift, yaml_ambiguous,
-                             orphan_overlay, schema, schema_unknown_kind,
-                             source_not_rendered, yaml_duplicate_key, yaml_syntax)
+from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_generator,
+                             argocd_invalid, argocd_no_applications, argocd_path_missing,
+                             argocd_project, argocd_sync_retry, argocd_unpinned,
+                             component_retired, crd_order, deprecated_api, duplicate_resource,
+                             env_config_drift, env_missing_overlay, image_tag_mutable,
+                             ingress_backend, ingress_class, issuer_missing, kustomize_build,
+                             kustomize_deprecated, namespace_missing, orphan_overlay,
+                             placeholder_value, plaintext_secret, pod_security_labels,
+                             probes_missing, quota_exceeded, reference_missing,
+                             resources_missing, schema, schema_unknown_kind,
+                             sealed_secret_scope, security_context, service_selector,
+                             setting_unfilled, source_not_rendered, yaml_ambiguous,
+                             yaml_duplicate_key, yaml_syntax)
 from gitplane import k8s
 from gitplane.config import FILENAME, Config
 from gitplane.errors import ConfigError

@@ -30,8 +30,8 @@ from gitplane import k8s
 from gitplane.argocd.clusters import (IN_CLUSTER_SERVER, destination_server,
                                       destinations)
 from gitplane.model import Finding, Origin
-from gitplane.k8s import dig
-from gitplane.checks.context import Context
+from gitplane.argocd.application import creates_namespace
+from gitplane.checks.context import Context, env_crds
 
 ID = "argocd-destination"
 SEVERITY = "error"
@@ -78,7 +78,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         created = {r.name for ar in er.apps for r in ar.resources if r.kind == "Namespace"}
         created |= {r.name for root in er.roots.values() for r in root.resources
                     if r.kind == "Namespace"}
-        crds = k8s.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+        crds = env_crds(ctx, er)
         for ar in er.apps:
             app = ar.app
             if ctx.only_app and app.name != ctx.only_app:
@@ -104,8 +104,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                     yield finding(f"{loose[0].kind} '{loose[0].name}' has no namespace and the "
                                   "destination sets none")
                 continue
-            options = dig(app.doc, "spec", "syncPolicy", "syncOptions") or []
-            options = options if isinstance(options, list) else []
             # Argo CD's own namespace exists wherever Argo CD runs (the in-cluster cluster).
             own = app.namespace or "argocd"
             in_cluster = destination_server(dest, known) == IN_CLUSTER_SERVER
@@ -114,6 +112,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if UNSEEN & set(app.kinds):
                 continue  # its own unrendered objects may create the namespace
             if namespace not in created and namespace not in SYSTEM_NAMESPACES and \
-                    "CreateNamespace=true" not in options:
+                    not creates_namespace(app.doc):
                 yield finding(f"namespace '{namespace}' is not created by any Application of "
                               "this environment and CreateNamespace=true is not set", "warning")

@@ -41,7 +41,7 @@ from gitplane import k8s
 from gitplane.argocd.clusters import destinations
 from gitplane.model import Finding
 from gitplane.repo import normalize_url
-from gitplane.checks.context import Context, Unit, resource_finding
+from gitplane.checks.context import Context, Unit, env_crds, resource_finding, units_of
 from gitplane.errors import YamlError
 from gitplane.yamlio import load_file
 
@@ -196,8 +196,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                                         "destinations": [{"server": "*", "namespace": "*"}],
                                         "clusterResourceWhitelist": [{"group": "*",
                                                                       "kind": "*"}]})
-        crds = k8s.crd_scopes(r.obj for a in er.apps for r in a.resources)
-        units = {(u.environment, u.application): u for u in ctx.units()}
+        crds = env_crds(ctx, er)
+        units = {u.application: u for u in units_of(er, ctx.only_app)}
         names = destinations(er.clusters)
         # Applications and roots whose objects gitplane did not see: an AppProject may be
         # among them (a chart, a remote base, a branch not fetched).
@@ -238,6 +238,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                               f"project '{app.project}' does not permit destination "
                               f"{where} namespace '{namespace}'")
                 continue
-            unit = units.get((er.env.name, app.name))
+            unit = units.get(app.name)
             if unit is not None:
                 yield from _objects(unit, spec, app.project, server, name, namespace, crds)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterator
 
-from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, pod_specs, secrets_made
+from gitplane.k8s import ANY_NAMESPACE, LONG_RUNNING, crd_scopes, pod_specs, secrets_made
 from gitplane.model import Finding, Resource
 from gitplane.platform import AppResult, EnvResult, Platform, root_name
 from gitplane.repo import normalize_url
@@ -113,6 +113,16 @@ class EnvIndex:
 
     def of_kind(self, kind: str) -> list[tuple[Unit, Resource]]:
         return self.by_kind.get(kind, [])
+
+
+def env_crds(ctx: Context, er: EnvResult) -> dict[tuple[str, str], str]:
+    """(group, kind) → scope of the CRDs an environment's Applications render (computed once
+    per run, for every rule that asks)."""
+    cache = ctx.cache.setdefault("env-crds", {})
+    if er.env.name not in cache:
+        cache[er.env.name] = crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+    scopes: dict[tuple[str, str], str] = cache[er.env.name]
+    return scopes
 
 
 def env_index(ctx: Context, env: str) -> EnvIndex:

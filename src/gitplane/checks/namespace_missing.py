@@ -26,12 +26,14 @@ from collections.abc import Iterator
 from gitplane import k8s
 from gitplane.argocd.clusters import IN_CLUSTER_SERVER, destination_server, destinations
 from gitplane.checks.argocd_destination import SYSTEM_NAMESPACES, UNSEEN
-from gitplane.checks.context import Context, resource_finding
-from gitplane.k8s import dig
+from gitplane.argocd.application import creates_namespace
+from gitplane.checks.context import Context, env_crds, resource_finding, units_of
 from gitplane.model import Finding
 
 ID = "namespace-missing"
 SEVERITY = "warning"
+FIX = ("add a Namespace (in this Application with an earlier sync wave, or in the platform "
+       "configuration)")
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -53,20 +55,19 @@ def check(ctx: Context) -> Iterator[Finding]:
             for r in ar.resources:
                 if r.kind == "Namespace":
                     makers.setdefault((server, r.name), set()).add(ar.app.name)
-            options = dig(ar.app.doc, "spec", "syncPolicy", "syncOptions") or []
-            if isinstance(options, list) and "CreateNamespace=true" in options:
+            if creates_namespace(ar.app.doc):
                 makers.setdefault((server, dest_ns), set()).add(ar.app.name)
             makers.setdefault((IN_CLUSTER_SERVER, ar.app.namespace or "argocd"), set()).add("")
         for root in er.roots.values():
             for r in root.resources:
                 if r.kind == "Namespace":
                     makers.setdefault((IN_CLUSTER_SERVER, r.name), set()).add("")
-        crds = k8s.crd_scopes(r.obj for ar in er.apps for r in ar.resources)
+        crds = env_crds(ctx, er)
         by_name = {ar.app.name: ar for ar in er.apps}
-        for unit in ctx.units():
+        for unit in units_of(er, ctx.only_app):
             owner = by_name.get(unit.application)
-            if unit.environment != er.env.name or owner is None:
-                continue
+            if owner is None:
+                continue  # a root's objects: no destination to compare with
             server = destination_server(owner.app.destination, known) or ""
             home = str(owner.app.destination.get("namespace") or "")
             # Applications this one deploys: they exist only after its own sync
@@ -77,15 +78,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                         not k8s.namespaced(res.api_version, res.kind, crds):
                     continue
                 made_by = makers.get((server, ns), set())
-                fix = ("add a Namespace (in this Application with an earlier sync wave, or in "
-                       "the platform configuration)")
                 if not made_by:
                     message = (f"namespace '{ns}' is not created by anything in this "
-                               f"environment: the sync fails until it exists; {fix}{note}")
+                               f"environment: the sync fails until it exists; {FIX}{note}")
                 elif made_by <= children:
                     message = (f"namespace '{ns}' is created only by "
                                f"{', '.join(sorted(made_by))}, which this Application deploys: "
-                               f"its first sync fails until they have synced; {fix}")
+                               f"its first sync fails until they have synced; {FIX}")
                 else:
                     continue
                 yield resource_finding(ID, SEVERITY, unit, res, message,

@@ -6,8 +6,8 @@ built-in kinds; from the CRDs an environment renders; for the kinds of every com
 reference platform pins (Argo CD, cert-manager, Sealed Secrets, the Prometheus operator, the
 Gateway API, Kubeflow training, Spark, OpenTelemetry, Velero, Traefik), from the CRDs of the
 pinned releases (shipped with gitplane, ``gitplane.bundled``; a repository that renders
-those CRDs uses its own); then from the schema locations configured. One validator is built per apiVersion and kind and
-reused.
+those CRDs uses its own); then from the schema locations configured. One validator is built
+per apiVersion and kind and reused.
 
 Failing::
 

@@ -28,16 +28,18 @@ from typing import Any
 import yaml
 
 from gitplane.checks.context import Context, Unit, resource_finding
-from gitplane.k8s import dig
+from gitplane.k8s import as_dict, dig
 from gitplane.model import Finding, Resource
+from gitplane.yamlio import yaml_value
 
 ID = "setting-unfilled"
 SEVERITY = "info"
 
+Path = tuple[str | int, ...]
 
-def _sources(obj: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    assert isinstance(spec, dict)
+
+def _sources(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    spec = as_dict(obj.get("spec"))
     if isinstance(spec.get("source"), dict):
         yield ("spec", "source"), spec["source"]
     for i, s in enumerate(spec.get("sources") or []):
@@ -54,15 +56,15 @@ def _values(source: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
     if isinstance(helm.get("valuesObject"), dict):
         return helm["valuesObject"], "valuesObject"
     if isinstance(helm.get("values"), str):
-        try:
-            loaded = yaml.safe_load(helm["values"])
+        try:  # the guarded loader: a repository's text is hostile input
+            loaded = yaml_value(helm["values"])
         except yaml.YAMLError:
             return None
         return (loaded, "values") if isinstance(loaded, dict) else None
     return {}, ""
 
 
-def _argocd(values: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+def _argocd(values: dict[str, Any]) -> tuple[Path, str] | None:
     cm = dig(values, "configs", "cm")
     cm = cm if isinstance(cm, dict) else {}
     if cm.get("oidc.config") or cm.get("dex.config"):
@@ -74,7 +76,7 @@ def _argocd(values: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
         "account can log in and RBAC groups match nobody; fill in configs.cm.oidc.config")
 
 
-def _alertmanager(values: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+def _alertmanager(values: dict[str, Any]) -> tuple[Path, str] | None:
     if dig(values, "alertmanager", "enabled") is False:
         return None
     config = dig(values, "alertmanager", "config")
@@ -87,29 +89,24 @@ def _alertmanager(values: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
     receiver = receivers.get(name)
     if receiver is None or any(k.endswith("_configs") and v for k, v in receiver.items()):
         return None
-    index = list(receivers).index(name)
-    return ("alertmanager", "config", "receivers", str(index)), (
+    return ("alertmanager", "config", "receivers", list(receivers).index(name)), (
         f"Alertmanager's default receiver '{name}' has no integration: alerts reach nobody; "
         "fill in its slack_configs, email_configs, pagerduty_configs or webhook_configs")
 
 
-def _velero(values: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+def _velero(values: dict[str, Any]) -> tuple[Path, str] | None:
     locations = dig(values, "configuration", "backupStorageLocation")
     if dig(values, "backupsEnabled") is False or not isinstance(locations, list):
         return None
     for i, loc in enumerate(locations):
         if isinstance(loc, dict) and not str(loc.get("bucket") or "").strip():
-            return ("configuration", "backupStorageLocation", str(i), "bucket"), (
+            return ("configuration", "backupStorageLocation", i, "bucket"), (
                 f"Velero's backup storage location '{loc.get('name') or 'default'}' has no "
                 "bucket: no backup is written; fill in the bucket of your object storage")
     return None
 
 
 CHARTS = {"argo-cd": _argocd, "kube-prometheus-stack": _alertmanager, "velero": _velero}
-
-
-def _path(parts: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    return tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in parts)
 
 
 def _judge(unit: Unit, res: Resource) -> Iterator[Finding]:
@@ -124,7 +121,7 @@ def _judge(unit: Unit, res: Resource) -> Iterator[Finding]:
             continue
         path, message = hit
         full = (*where, "helm", key, *path) if key else (*where, "chart")
-        yield resource_finding(ID, SEVERITY, unit, res, message, *_path(full))
+        yield resource_finding(ID, SEVERITY, unit, res, message, *full)
 
 
 def check(ctx: Context) -> Iterator[Finding]:

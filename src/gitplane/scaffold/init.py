@@ -26,8 +26,9 @@ DEFAULT_REPO_URL = "https://github.com/your-org/your-repo.git"
 DEFAULT_EMAIL = "admin@example.com"
 DEFAULT_DOMAIN = "platform.example.com"
 PRODUCTION = {"production", "prod"}
-#: Ingress controllers init can write: the default is maintained; ingress-nginx is retired.
-INGRESS = {"traefik": "traefik", "nginx": "nginx"}
+#: Ingress controllers init can write (each also names its IngressClass): the default is
+#: maintained; ingress-nginx is retired.
+INGRESS = ("traefik", "nginx")
 DEFAULT_INGRESS = "traefik"
 
 #: ResourceQuota per environment: the seed's production values, half of them elsewhere.
@@ -170,7 +171,7 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
     values = {"REPO_URL": url, "PREFIX": prefix,
               "APP_SEGMENT": str(len(prefix.split("/")) + 3),
               "ACME_EMAIL": email or DEFAULT_EMAIL, "DOMAIN": domain or DEFAULT_DOMAIN,
-              "INGRESS_CLASS": INGRESS[ingress]}
+              "INGRESS_CLASS": ingress}
     plan = plan_platform(directory, envs, values, variants=(ingress,))
     plan.add(CONFIG_FILE, _config_text(url))
     written = plan.commit(force=force)
