@@ -298,6 +298,8 @@ WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
      "not in namespaceResourceWhitelist"),
     ("  namespaceResourceBlacklist: [{group: '', kind: Config*}]", CONFIG_MAP.format(ns="web"),
      "in namespaceResourceBlacklist"),
+    # empty: Argo CD releases differ (an older one allows all kinds, a newer one none)
+    ("  namespaceResourceWhitelist: []", CONFIG_MAP.format(ns="web"), None),
     ("", WIDGET, None),  # unknown scope: never judged
 ])
 def test_argocd_project_kinds_and_namespaces(tmp_path: Path, extra: str, obj: str,

@@ -26,8 +26,8 @@ Passing: the destination namespace ``applications``, or the project allowing ``p
 Each rendered object is held to its Application's project as Argo CD holds it at sync: a
 cluster-scoped kind must be in ``clusterResourceWhitelist`` (empty or absent: none is) and
 not in ``clusterResourceBlacklist``; a namespaced kind must not be in
-``namespaceResourceBlacklist`` nor, when ``namespaceResourceWhitelist`` is given, outside
-it; and the namespace a namespaced object lands in must be a permitted destination (a
+``namespaceResourceBlacklist`` nor, when ``namespaceResourceWhitelist`` lists kinds, outside
+it (an empty one is not judged: Argo CD releases read it as "all" or as "none"); and the namespace a namespaced object lands in must be a permitted destination (a
 ClusterRole, or a ConfigMap in ``kube-system``, from a project limited to one namespace is
 refused). Kinds of unknown scope are not judged.
 """
@@ -102,8 +102,9 @@ def kind_refusal(spec: dict[str, Any], group: str, kind: str, name: str,
                  namespaced: bool) -> str | None:
     """Why the project refuses this kind, or None when it permits it."""
     if namespaced:
+        # An empty whitelist is not judged: Argo CD releases differ on it (allow all, or none)
         white = spec.get("namespaceResourceWhitelist")
-        if white is not None and not _listed(white, group, kind, name):
+        if white and not _listed(white, group, kind, name):
             return "is not in namespaceResourceWhitelist"
         if _listed(spec.get("namespaceResourceBlacklist"), group, kind, name):
             return "is in namespaceResourceBlacklist"
