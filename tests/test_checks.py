@@ -144,9 +144,14 @@ def test_source_not_rendered(run: RunFn, platform: Path) -> None:
     for f in chart.iterdir():
         f.unlink()
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
-    found = _findings(run, platform, "source-not-rendered")
-    helm = [f for f in found if "no 'helm' binary on PATH" in f["message"]]
-    assert helm and all(f["file"].endswith("environments/staging/Chart.yaml") for f in helm)
+    (chart / "templates").mkdir()
+    (chart / "templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n")
+    # rendered by the Helm engine (helm-python-sdk), release named after the Application
+    assert not [f for f in _findings(run, platform, "source-not-rendered")
+                if f["application"] == "web-app" and f["environment"] == "staging"]
+    code, out, _ = run("-C", str(platform), "render", "--env", "staging", "--app", "web-app")
+    assert code == 0 and "name: web-app-cm" in out
 
 
 APPSETS = "deployments/bootstrap/platform-apps/base/applications.yaml"

@@ -201,7 +201,8 @@ def not_rendered(platform: Platform, app: str | None = None) -> list[str]:
         for ar in er.apps:
             if ar.resources or (app and ar.app.name != app):
                 continue
-            kinds = [k for k in ar.app.kinds if k not in ("kustomize", "directory")]
+            kinds = [k for k in ar.app.kinds if k not in ("kustomize", "directory") and
+                     not (k == "helm" and ar.rendered)]
             why = "; ".join(sorted({_WHY.get(k, k) for k in kinds})) if kinds else (
                 "its render failed" if not ar.rendered else "its sources hold no object")
             out.append(f"note: {er.env.name}/{ar.app.name}: not rendered: {why}")

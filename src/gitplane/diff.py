@@ -283,7 +283,8 @@ def _not_rendered(before: Platform, after: Platform, changed: set[str], env: str
         a, b = sides[0].get(key), sides[1].get(key)
         ar = b or a
         assert ar is not None
-        unseen = sorted(set(ar.app.kinds) - RENDERED_KINDS)
+        unseen = sorted(set(ar.app.kinds) - RENDERED_KINDS -
+                        ({"helm"} if all(x is None or x.rendered for x in (a, b)) else set()))
         if not unseen:
             continue
         what = ", ".join(unseen)
@@ -294,7 +295,7 @@ def _not_rendered(before: Platform, after: Platform, changed: set[str], env: str
         elif any(s.path and any(f == s.path.strip("/") or f.startswith(s.path.strip("/") + "/")
                                 for f in changed)
                  for s, k in zip(ar.app.sources, ar.app.kinds, strict=True)
-                 if k not in RENDERED_KINDS):
+                 if k in unseen):
             why = f"files of its {what} sources changed; they are not rendered"
         else:
             continue

@@ -19,12 +19,12 @@ from gitplane.checks import (argocd_destination, argocd_duplicate_name, argocd_g
                              argocd_invalid, argocd_no_applications, argocd_path_missing,
                              argocd_project, argocd_sync_retry, argocd_unpinned,
                              component_retired, crd_order, deprecated_api, duplicate_resource,
-                             env_config_drift, env_missing_overlay, image_tag_mutable,
-                             ingress_backend, ingress_class, issuer_missing, kustomize_build,
-                             kustomize_deprecated, namespace_missing, orphan_overlay,
-                             placeholder_value, plaintext_secret, pod_security_labels,
-                             probes_missing, quota_exceeded, reference_missing,
-                             resources_missing, schema, schema_unknown_kind,
+                             env_config_drift, env_missing_overlay, helm_template, helm_values,
+                             image_tag_mutable, ingress_backend, ingress_class, issuer_missing,
+                             kustomize_build, kustomize_deprecated, namespace_missing,
+                             orphan_overlay, placeholder_value, plaintext_secret,
+                             pod_security_labels, probes_missing, quota_exceeded,
+                             reference_missing, resources_missing, schema, schema_unknown_kind,
                              sealed_secret_scope, security_context, service_selector,
                              setting_unfilled, source_not_rendered, yaml_ambiguous,
                              yaml_duplicate_key, yaml_syntax)
@@ -35,7 +35,8 @@ from gitplane.checks.context import Context, SchemaSettings, Unit, resource_find
 from gitplane.model import Finding, Resource
 
 RULES: dict[str, ModuleType] = {m.ID: m for m in (
-    yaml_syntax, yaml_duplicate_key, kustomize_build, schema, schema_unknown_kind,
+    yaml_syntax, yaml_duplicate_key, kustomize_build, helm_values, helm_template, schema,
+    schema_unknown_kind,
     argocd_path_missing, argocd_generator, argocd_invalid, argocd_duplicate_name,
     argocd_no_applications,
     source_not_rendered, orphan_overlay, image_tag_mutable, argocd_project,
@@ -288,7 +289,7 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False,
     chosen = [a for er in platform.envs for a in er.apps
               if not only_app or a.app.name == only_app]
     unrendered = sum(1 for a in chosen if not a.rendered or
-                     set(a.app.kinds) - {"kustomize", "directory", "ref"})
+                     set(a.app.kinds) - {"kustomize", "directory", "ref", "helm"})
     return Result(platform, sorted(found), len(chosen), sum(len(u.resources) for u in units),
                   unrendered)
 

@@ -37,7 +37,7 @@ ID = "argocd-destination"
 SEVERITY = "error"
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 #: Sources whose objects gitplane does not see: a namespace may come from them.
-UNSEEN = {"plugin", "missing", "refused", "unresolved", "helm", "external"}
+UNSEEN = {"plugin", "missing", "refused", "unresolved", "external"}
 
 
 def _unknown_message(naming: dict[str, list[str]], where: str, cluster: str, app: str) -> str:

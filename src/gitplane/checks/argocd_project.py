@@ -203,7 +203,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         # Applications and roots whose objects gitplane did not see: an AppProject may be
         # among them (a chart, a remote base, a branch not fetched).
         unseen = sorted({a.app.name for a in er.apps if not a.rendered or
-                         set(a.app.kinds) - {"kustomize", "directory", "ref", "external"}} |
+                         set(a.app.kinds) - {"kustomize", "directory", "ref", "external", "helm"}} |
                         {r for r, got in er.roots.items() if not got.ok})
         for ar in er.apps:
             app = ar.app

@@ -140,7 +140,7 @@ def env_index(ctx: Context, env: str) -> EnvIndex:
                     if ns == ANY_NAMESPACE:
                         anywhere.add(("Secret", name))
         for ar in er.apps:
-            if any(k in ("external", "helm") for k in ar.app.kinds) or not ar.rendered:
+            if "external" in ar.app.kinds or not ar.rendered:
                 ns = ar.app.destination.get("namespace", "")
                 external.setdefault(ns, []).append(ar.app.name)
         cache[env] = EnvIndex(objects, external, anywhere=anywhere)

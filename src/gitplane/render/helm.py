@@ -1,56 +1,87 @@
-"""Local Helm charts, rendered with ``helm template`` when a ``helm`` binary is on PATH.
+"""Local Helm charts, rendered as Argo CD's repo-server renders them.
 
-Hermetic like kustomize renders: value files must stay in the repository (``$ref/...`` paths
-resolve only to this repository's ``ref`` sources), dependencies must be vendored under
-``charts/`` (fetching them needs the network), Helm's home folders are a scratch folder, and
-the render has the same timeout and memory cap. Without a ``helm`` binary the chart is a
-``source-not-rendered`` warning, never an error: there is no Helm on PyPI or Debian.
+Two engines behind one interface:
+
+* Helm's own Go SDK through ``helm-python-sdk`` (pinned exactly; Helm v4), the default. Each
+  render runs in its own process (``render/helm_worker.py``, started with ``python -I``), under
+  the same timeout and address-space limit as kustomize: a chart is hostile input too.
+* A ``helm`` binary, when the user names one (``GITPLANE_HELM``), or when the SDK is not
+  installed and ``helm`` is on PATH: ``helm template`` with Helm's home folders in a scratch
+  folder.
+
+Argo CD's semantics: the release name is ``helm.releaseName`` or the Application's name, the
+namespace the destination's; values in Argo CD's order (the chart's defaults, ``valueFiles``
+in order with ``$ref`` paths and ``ignoreMissingValueFiles``, ``valuesObject`` or else
+``values``, then ``parameters`` (``forceString``) and ``fileParameters``); ``skipCrds``,
+``skipSchemaValidation`` and ``skipTests``; the environment's Kubernetes version as
+``.Capabilities.KubeVersion``. Hermetic: value and parameter files stay in the repository,
+dependencies must be vendored under ``charts/`` (fetching them needs the network).
+
+A value the chart's ``values.schema.json`` rejects is a ``helm-values`` finding, a template
+that fails a ``helm-template`` finding, both on the chart.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from gitplane.boundary import Boundary
+from gitplane.boundary import Boundary, walk
 from gitplane.errors import BoundaryError, GitplaneError, YamlError
 from gitplane.model import Resource
-from gitplane import proc
+from gitplane import cache, proc
 from gitplane.render import Problem, Rendered, yaml_problem
 from gitplane.repo import Repository
-from gitplane.yamlio import load_file, load_trusted
+from gitplane.yamlio import digest_regular, load_file, load_trusted
 
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
+WORKER = Path(__file__).with_name("helm_worker.py")
+VALUES = "helm-values"
+TEMPLATE = "helm-template"
 
 
 def binary() -> str | None:
-    return os.environ.get("GITPLANE_HELM") or shutil.which("helm")
+    """The ``helm`` program to run, when one is chosen or the SDK is missing."""
+    chosen = os.environ.get("GITPLANE_HELM")
+    if chosen:
+        return shutil.which(chosen) or chosen
+    return None if sdk_available() else shutil.which("helm")
+
+
+def sdk_available() -> bool:
+    return importlib.util.find_spec("helm_python") is not None
+
+
+def engine_name() -> str:
+    """What renders Helm charts: ``sdk``, ``binary:<path>``, or ``""`` (nothing)."""
+    exe = binary()
+    if exe:
+        return f"binary:{exe}"
+    return "sdk" if sdk_available() else ""
 
 
 def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, namespace: str,
           refs: dict[str, Repository], timeout: float = 60.0,
-          memory: int = 2 * 1024 ** 3) -> Rendered:
+          memory: int = 2 * 1024 ** 3, kube_version: str = "") -> Rendered:
     """Render the chart folder ``chart`` with an Application's ``helm`` settings."""
     out = Rendered()
     chart_file = chart / "Chart.yaml"
     shown = repo.rel(chart_file)
-    exe = binary()
-    if not exe:
-        out.problems.append(Problem("source-not-rendered", shown, 1,
-                                    "local Helm chart not rendered: no 'helm' binary on PATH",
-                                    severity="warning"))
-        out.ok = False
-        return out
+    engine = engine_name()
+    if not engine:
+        return _failed(out, Problem("source-not-rendered", shown, 1,
+                                    "local Helm chart not rendered: neither helm-python-sdk "
+                                    "nor a 'helm' binary is installed", severity="warning"))
     try:
         meta = load_file(chart_file, shown)
     except YamlError as exc:
-        out.problems.append(yaml_problem(exc))
-        out.ok = False
-        return out
+        return _failed(out, yaml_problem(exc))
     info = meta[0].obj if meta and isinstance(meta[0].obj, dict) else {}
     for i, dep in enumerate(info.get("dependencies") or []):
         name = str((dep or {}).get("name") or "")
@@ -58,10 +89,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
             out.problems.append(Problem("kustomize-build", shown, meta[0].line_of(
                 "dependencies", i), f"dependency '{name}' is not vendored under charts/ "
                 "(fetching it needs the network)"))
-    args = [exe, "template", helm.get("releaseName") or release, str(chart),
-            "--namespace", namespace or "default"]
-    if not helm.get("skipCrds"):
-        args.append("--include-crds")
+    value_files: list[Path] = []
     for i, vf in enumerate(helm.get("valueFiles") or []):
         path = _value_file(repo, chart, str(vf), refs)
         if isinstance(path, str):
@@ -69,20 +97,216 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                 out.problems.append(Problem("kustomize-build", shown, 1,
                                             f"helm.valueFiles[{i}] '{vf}': {path}"))
             continue
-        args += ["--values", str(path)]
+        value_files.append(path)
+    file_params: list[tuple[str, Path]] = []
+    for i, p in enumerate(helm.get("fileParameters") or []):
+        if not isinstance(p, dict):
+            continue
+        path = _value_file(repo, chart, str(p.get("path") or ""), refs)
+        if isinstance(path, str):
+            out.problems.append(Problem("kustomize-build", shown, 1,
+                                        f"helm.fileParameters[{i}] '{p.get('path')}': {path}"))
+            continue
+        file_params.append((str(p.get("name") or ""), path))
+    escape = _link_outside(repo, chart)
+    if escape:
+        out.problems.append(Problem("kustomize-build", shown, 1,
+                                    f"{escape}: a link out of the repository; refused (Helm "
+                                    "would read what it points at)"))
     if out.problems:
         out.ok = False
         return out
+    # every file the render reads: the chart's, the value files and the parameter files
+    read = [chart / f for f in walk(chart, links=True)[1]] + value_files + \
+        [p for _, p in file_params]
+    out.files.update(repo.rel(p) for p in read)
+    release = str(helm.get("releaseName") or release)
+    namespace = namespace or "default"
+    # valuesObject wins over values (Argo CD's ValuesYAML)
+    inline = helm.get("valuesObject") if helm.get("valuesObject") else helm.get("values")
+    sets, strings = _parameters(helm.get("parameters") or [])
+    if engine == "sdk":
+        request = {"chart": str(chart), "valueFiles": [str(p) for p in value_files],
+                   "inline": inline if isinstance(inline, (str, dict)) else None,
+                   "set": sets, "setString": strings,
+                   "setFile": [[n, str(p)] for n, p in file_params],
+                   "release": release, "namespace": namespace,
+                   "kubeVersion": f"v{kube_version.lstrip('v')}.0" if kube_version else "",
+                   "includeCrds": not helm.get("skipCrds"),
+                   "skipSchemaValidation": bool(helm.get("skipSchemaValidation"))}
+        key = _cache_key(repo, request, read, bool(helm.get("skipTests")))
+        hit = cache.get(key) if key else None
+        if hit is not None:
+            try:
+                out.resources = [Resource(r["obj"], str(r["file"]), int(r["line"]))
+                                 for r in hit["resources"] if isinstance(r["obj"], dict)]
+                return out
+            except (KeyError, TypeError, ValueError):
+                out.resources = []  # an entry of the wrong shape is a miss
+        _sdk(repo, chart, shown, request, timeout, memory, out,
+             skip_tests=bool(helm.get("skipTests")))
+        if key and out.ok and not out.problems:
+            cache.put(key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
+                                          for r in out.resources]})
+        return out
+    args = [engine.split(":", 1)[1], "template", release, str(chart), "--namespace", namespace]
+    if not helm.get("skipCrds"):
+        args.append("--include-crds")
+    if helm.get("skipSchemaValidation"):
+        args.append("--skip-schema-validation")
+    if helm.get("skipTests"):
+        args.append("--skip-tests")
+    if kube_version:
+        args += ["--kube-version", kube_version]
+    for path in value_files:
+        args += ["--values", str(path)]
+    return _binary(repo, chart, shown, args, inline, sets, strings, file_params, timeout,
+                   memory, out)
+
+
+def _failed(out: Rendered, problem: Problem) -> Rendered:
+    out.problems.append(problem)
+    out.ok = False
+    return out
+
+
+def _link_outside(repo: Repository, chart: Path) -> str | None:
+    """The first symlink under the chart that resolves outside the repository: Helm's
+    loader follows links, so a chart could read any file of the machine."""
+    bound = Boundary(repo.top)
+    stack = [chart]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_symlink():
+                try:
+                    bound.check(e.path, repo.rel(Path(e.path)))
+                except BoundaryError:
+                    return repo.rel(Path(e.path))
+            elif e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+    return None
+
+
+def _cache_key(repo: Repository, request: dict[str, Any], read: list[Path],
+               skip_tests: bool) -> str | None:
+    """The render's cache key: the request with repository-relative paths, the SDK's
+    version, and the digest of every file the render reads; None when one cannot be read."""
+    if not cache.enabled():
+        return None
+    try:
+        digests = {repo.rel(p): digest_regular(Path(os.path.realpath(p))) for p in read}
+        from importlib.metadata import version
+
+        sdk = version("helm-python-sdk")
+    except (OSError, GitplaneError, ImportError, ValueError):
+        return None
+    top = str(repo.top) + os.sep
+    portable = json.dumps({**request, "skipTests": skip_tests}, sort_keys=True).replace(top, "")
+    return cache.key(["helm", sdk, portable], digests)
+
+
+def _parameters(params: list[Any]) -> tuple[list[str], list[str]]:
+    """``--set`` and ``--set-string`` expressions of ``helm.parameters``, with commas escaped
+    unless the value is a ``{a,b}`` list (as Argo CD escapes them)."""
+    sets: list[str] = []
+    strings: list[str] = []
+    for p in params:
+        if not isinstance(p, dict):
+            continue
+        value = str(p.get("value") if p.get("value") is not None else "")
+        if not (value.startswith("{") and value.endswith("}")):
+            value = re.sub(r"(?<!\\),", r"\\,", value)
+        (strings if p.get("forceString") else sets).append(f"{p.get('name')}={value}")
+    return sets, strings
+
+
+def _sdk(repo: Repository, chart: Path, shown: str, request: dict[str, Any], timeout: float,
+         memory: int, out: Rendered, skip_tests: bool) -> Rendered:
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
     try:
-        inline = helm.get("valuesObject") or helm.get("values")
+        res = proc.run([sys.executable, "-I", str(WORKER)], cwd=scratch, timeout=timeout,
+                       memory=memory, env={"HOME": str(scratch), "TMPDIR": str(scratch)},
+                       stdin=json.dumps(request).encode())
+    except GitplaneError as exc:
+        return _failed(out, Problem(TEMPLATE, shown, 1, f"helm render: {exc}"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        answer = json.loads(res.stdout or b"{}")
+    except json.JSONDecodeError:
+        answer = {}
+    if res.returncode != 0 or not isinstance(answer, dict) or \
+            ("manifests" not in answer and "error" not in answer):
+        last = res.stderr.strip().splitlines()[-1:] or ["no answer"]
+        return _failed(out, Problem(TEMPLATE, shown, 1, f"helm render failed: {last[0]}"))
+    if "error" in answer:
+        rule = VALUES if answer["error"] == "values" else TEMPLATE
+        message = str(answer.get("message") or "failed").replace(str(repo.top) + "/", "")
+        return _failed(out, Problem(rule, shown, 1, _one_line(message)))
+    name = str(_chart_name(chart))
+    for path, text in [*answer.get("crds", []), *answer.get("manifests", [])]:
+        file = _source_file(repo, chart, name, str(path))
+        _add(out, text, file, shown, skip_tests)
+    out.files.add(shown)
+    return out
+
+
+def _chart_name(chart: Path) -> str:
+    try:
+        meta = load_trusted((chart / "Chart.yaml").read_text(encoding="utf-8"), "Chart.yaml")
+    except (OSError, UnicodeDecodeError, YamlError):
+        return chart.name
+    info = meta[0] if meta and isinstance(meta[0], dict) else {}
+    return str(info.get("name") or chart.name)
+
+
+def _source_file(repo: Repository, chart: Path, name: str, path: str) -> str:
+    """The repository path of a rendered template (``<chart name>/templates/x.yaml``)."""
+    head, _, rest = path.partition("/")
+    return repo.rel(chart / rest) if head == name and rest else repo.rel(chart / "Chart.yaml")
+
+
+def _add(out: Rendered, text: str, file: str, shown: str, skip_tests: bool) -> None:
+    try:
+        objs = load_trusted(text, file)
+    except YamlError as exc:
+        out.problems.append(Problem(TEMPLATE, shown, 1, f"{file}: {exc.reason}"))
+        return
+    for obj in objs:
+        if not isinstance(obj, dict):
+            continue
+        hook = str(((obj.get("metadata") or {}).get("annotations") or {}).get(
+            "helm.sh/hook", ""))
+        if skip_tests and "test" in hook.split(","):
+            continue
+        out.resources.append(Resource(obj, file, 1))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return "; ".join(lines[:6]) + (" …" if len(lines) > 6 else "")
+
+
+def _binary(repo: Repository, chart: Path, shown: str, args: list[str], inline: Any,
+            sets: list[str], strings: list[str], file_params: list[tuple[str, Path]],
+            timeout: float, memory: int, out: Rendered) -> Rendered:
+    scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
+    try:
         if inline:
             values = scratch / "values.yaml"
             values.write_text(inline if isinstance(inline, str) else json.dumps(inline))
             args += ["--values", str(values)]
-        for p in helm.get("parameters") or []:
-            flag = "--set-string" if p.get("forceString") else "--set"
-            args += [flag, f"{p.get('name')}={p.get('value')}"]
+        for expr in sets:
+            args += ["--set", expr]
+        for expr in strings:
+            args += ["--set-string", expr]
+        for name, path in file_params:
+            args += ["--set-file", f"{name}={path}"]
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(scratch),
                "HELM_CACHE_HOME": str(scratch / "cache"),
                "HELM_CONFIG_HOME": str(scratch / "config"),
@@ -90,30 +314,19 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
         try:
             res = proc.run(args, timeout=timeout, memory=memory, env=env)
         except GitplaneError as exc:
-            out.problems.append(Problem("kustomize-build", shown, 1, f"helm template: {exc}"))
-            out.ok = False
-            return out
+            return _failed(out, Problem(TEMPLATE, shown, 1, f"helm template: {exc}"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if res.returncode != 0:
         message = res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"
-        out.problems.append(Problem("kustomize-build", shown, 1,
-                                    f"helm template: {message.replace(str(repo.top) + '/', '')}"))
-        out.ok = False
-        return out
+        rule = VALUES if "schema" in message else TEMPLATE
+        return _failed(out, Problem(rule, shown, 1, "helm template: "
+                                    f"{message.replace(str(repo.top) + '/', '')}"))
     text = res.stdout.decode("utf-8", "replace")
     for chunk in re.split(r"^---\s*$", text, flags=re.M):
         m = _SOURCE.search(chunk)
         source = m.group(1).strip() if m else ""
-        file = repo.rel(chart.parent / source) if source else shown
-        try:
-            objs = load_trusted(chunk, shown)
-        except YamlError as exc:
-            out.problems.append(Problem("kustomize-build", shown, 1, exc.reason))
-            continue
-        for obj in objs:
-            if isinstance(obj, dict):
-                out.resources.append(Resource(obj, file, 1))
+        _add(out, chunk, repo.rel(chart.parent / source) if source else shown, shown, False)
     out.files.add(shown)
     return out
 
@@ -131,8 +344,8 @@ def _value_file(repo: Repository, chart: Path, entry: str,
         target = Path(os.path.normpath(tree.top / rest))
         base = tree.top
     else:
-        if entry.startswith("/"):
-            return "absolute paths are refused"
+        if entry.startswith("/") or not entry:
+            return "absolute paths are refused" if entry else "no path"
         target = Path(os.path.normpath(chart / entry))
         base = repo.top
     try:

@@ -86,7 +86,7 @@ class Scheduler:
             release = job.release or HelmRelease(name=job.folder.name)
             return helm.build(repo, job.folder, dict(release.values), release.name,
                               release.namespace, dict(release.refs), cfg.render_timeout,
-                              cfg.render_memory_mib * 1024 ** 2)
+                              cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version)
         if job.kind == "kustomize":
             # A kustomization of this side's own tree that the other side of a diff skipped
             # reads no changed file: skipped here too, without a walk.

@@ -1,0 +1,114 @@
+"""One Helm render, run in its own process: ``python -m gitplane.render.helm_worker``.
+
+The engine is Helm's Go SDK through ``helm-python-sdk`` (pinned; see ``render/helm``). A
+chart is hostile input, so the render runs out of gitplane's process, under the same timeout
+and address-space limit as kustomize, with nothing of the user's environment: the request
+comes on standard input as JSON, the answer goes to standard output as JSON.
+
+Request::
+
+    {"chart": "/abs/chart", "valueFiles": ["/abs/values.yaml", ...],
+     "inline": "yaml text" | {...} | null,
+     "set": ["name=value", ...], "setString": [...], "setFile": [["name", "/abs/file"]],
+     "release": "web", "namespace": "apps", "kubeVersion": "v1.33.0",
+     "apiVersions": ["example.com/v1", ...], "includeCrds": true,
+     "skipSchemaValidation": false, "skipTests": false}
+
+Answer: ``{"manifests": [[path, text], ...], "crds": [[path, text], ...]}`` or
+``{"error": "values"|"template"|"chart", "message": "..."}``.
+
+Values are merged in Helm's order: the chart's defaults, each value file, the inline values,
+then ``--set``, ``--set-string`` and ``--set-file`` expressions.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of user values: maps merge key by key, anything else is replaced."""
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _without_schemas(chart: Path, scratch: Path) -> Path:
+    """A copy of the chart without ``values.schema.json`` files (``skipSchemaValidation``)."""
+    target = scratch / chart.name
+    shutil.copytree(chart, target, symlinks=False,
+                    ignore=shutil.ignore_patterns("values.schema.json"))
+    return target
+
+
+def render(request: dict[str, Any]) -> dict[str, Any]:
+    import helm_python as helm
+
+    values: dict[str, Any] = {}
+    for path in request.get("valueFiles") or []:
+        loaded = helm.values_from_yaml(Path(path).read_text(encoding="utf-8"))
+        merge(values, loaded or {})
+    inline = request.get("inline")
+    if isinstance(inline, str) and inline.strip():
+        merge(values, helm.values_from_yaml(inline) or {})
+    elif isinstance(inline, dict):
+        merge(values, inline)
+    for expr in request.get("set") or []:
+        merge(values, helm.parse_set_string(expr))
+    for expr in request.get("setString") or []:
+        merge(values, helm.parse_set_string_values(expr))
+    for name, path in request.get("setFile") or []:
+        merge(values, helm.parse_set_literal(f"{name}={Path(path).read_text(encoding='utf-8')}"))
+
+    chart_dir = Path(request["chart"])
+    scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
+    try:
+        if request.get("skipSchemaValidation"):
+            chart_dir = _without_schemas(chart_dir, scratch)
+        try:
+            chart = helm.Chart.load(str(chart_dir))
+        except helm.HelmError as exc:
+            return {"error": "chart", "message": str(exc)}
+        with chart:
+            opts: dict[str, Any] = {"name": request["release"],
+                                    "namespace": request["namespace"], "is_install": True}
+            if request.get("kubeVersion"):
+                opts["kube_version"] = request["kubeVersion"]
+            if request.get("apiVersions"):
+                opts["api_versions"] = request["apiVersions"]
+            from helm_python import _native
+
+            try:
+                rendered = json.loads(_native.call_string(
+                    "helm_render", chart._raw(), json.dumps(values), json.dumps(opts)))
+            except helm.HelmValuesError as exc:
+                return {"error": "values", "message": str(exc)}
+            except helm.HelmError as exc:
+                return {"error": "template", "message": str(exc)}
+            crds = [[c["filename"], c["data"]] for c in chart.crds] \
+                if request.get("includeCrds") else []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    manifests = [[path, text] for path, text in sorted(rendered.items())
+                 if not path.endswith("NOTES.txt") and text.strip()]
+    return {"manifests": manifests, "crds": crds}
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.buffer.read())
+    try:
+        answer = render(request)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        answer = {"error": "chart", "message": str(exc)}
+    sys.stdout.write(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Local Helm charts rendered with Helm's own engine (helm-python-sdk), with Argo CD's
+semantics: the order of value sources, release name and namespace, the switches, and errors
+as findings. Real charts written by the tests, real git repositories, no mock."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import RunFn, git, write
+
+helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
+
+URL = "https://example.com/acme/charts.git"
+
+CHART = {
+    "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "charts/web/values.yaml": "a: chart\nb: chart\nc: chart\nd: chart\ne: chart\nf: chart\n"
+                              "port: 80\nnested: {keep: chart, over: chart}\n",
+    "charts/web/templates/cm.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "  namespace: {{ .Release.Namespace }}\ndata:\n"
+        "{{- range $k, $v := .Values }}\n"
+        "{{- if not (kindIs \"map\" $v) }}\n  {{ $k }}: {{ $v | toString | quote }}\n{{- end }}\n"
+        "{{- end }}\n"
+        "  keep: {{ .Values.nested.keep | quote }}\n  over: {{ .Values.nested.over | quote }}\n"
+        "  portType: {{ kindOf .Values.port | quote }}\n"
+        "  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"),
+    "charts/web/templates/tests/test.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n"
+        "  annotations: {helm.sh/hook: test}\nspec:\n  containers: [{name: t, image: "
+        "busybox:1.36}]\n"),
+    "charts/web/crds/widget.yaml": (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: widgets.example.com}\nspec:\n  group: example.com\n"
+        "  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n"
+        "  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: "
+        "{type: object, properties: {spec: {type: object, properties: {size: {type: integer}}}}}}}]\n"),
+    "values/one.yaml": "b: one\nc: one\nd: one\ne: one\nf: one\nnested: {over: one}\n",
+    "values/two.yaml": "c: two\nd: two\ne: two\nf: two\n",
+    "files/motd.txt": "hello, world",
+}
+
+
+def _app(helm_spec: dict[str, Any], name: str = "web") -> str:
+    return yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": URL, "path": "charts/web", "targetRevision": "HEAD",
+                            "helm": helm_spec},
+                 "destination": {"server": "https://kubernetes.default.svc",
+                                 "namespace": "apps"}}})
+
+
+def _repo(tmp_path: Path, helm_spec: dict[str, Any], extra: dict[str, str] | None = None,
+          config: str = "") -> Path:
+    root = tmp_path / "r"
+    for rel, text in {**CHART, "argocd/web.yaml": _app(helm_spec), **(extra or {})}.items():
+        write(root / rel, text)
+    write(root / "gitplane.yaml", f"repoURLs: [{URL}]\nroots: [argocd]\n{config}")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def _objects(run: RunFn, root: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    code, out, err = run("-C", str(root), "--no-cache", "render")
+    assert code == 0, err
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
+
+
+def _findings(run: RunFn, root: Path, rule: str) -> list[dict[str, Any]]:
+    code, out, _ = run("-C", str(root), "--no-cache", "check", "--format", "json")
+    return [f for f in json.loads(out)["findings"] if f["rule"] == rule]
+
+
+def test_values_in_argo_cds_order(run: RunFn, tmp_path: Path) -> None:
+    """Chart defaults < valueFiles in order < values < valuesObject (which replaces values) <
+    parameters < fileParameters; forceString keeps a string."""
+    root = _repo(tmp_path, {
+        "valueFiles": ["../../values/one.yaml", "../../values/two.yaml"],
+        "values": "d: values\ne: values\nf: values\n",
+        "valuesObject": {"e": "object", "f": "object"},
+        "parameters": [{"name": "f", "value": "param"},
+                       {"name": "port", "value": "8080", "forceString": True},
+                       {"name": "a", "value": "x,y"}],
+        "fileParameters": [{"name": "motd", "path": "../../files/motd.txt"}]})
+    data = _objects(run, root)[("ConfigMap", "web")]["data"]
+    assert data["a"] == "x,y"          # a comma in a parameter is escaped, as Argo CD does
+    assert data["b"] == "one" and data["c"] == "two"
+    assert data["d"] == "two"          # valuesObject replaces values: its d is not applied
+    assert data["e"] == "object" and data["f"] == "param"
+    assert data["keep"] == "chart" and data["over"] == "one"
+    assert data["portType"] == "string" and data["port"] == "8080"
+    assert data["motd"] == "hello, world"
+    assert data["kube"] == "v1.37.0"   # the environment's Kubernetes version (default 1.37)
+
+
+def test_release_namespace_crds_and_tests(run: RunFn, tmp_path: Path) -> None:
+    root = _repo(tmp_path, {"releaseName": "shop"}, config="kubernetesVersion: '1.33'\n")
+    objs = _objects(run, root)
+    cm = objs[("ConfigMap", "shop")]
+    assert cm["metadata"]["namespace"] == "apps" and cm["data"]["kube"] == "v1.33.0"
+    assert ("CustomResourceDefinition", "widgets.example.com") in objs
+    assert ("Pod", "shop-test") in objs  # Argo CD renders test hooks unless skipTests
+    root2 = _repo(tmp_path / "2", {"skipCrds": True, "skipTests": True})
+    objs = _objects(run, root2)
+    assert ("ConfigMap", "web") in objs
+    assert ("CustomResourceDefinition", "widgets.example.com") not in objs
+    assert ("Pod", "web-test") not in objs
+
+
+def test_render_equals_helms_own(run: RunFn, tmp_path: Path) -> None:
+    """The objects are what Helm's engine renders for the same inputs."""
+    root = _repo(tmp_path, {"valuesObject": {"a": "direct"}})
+    ours = [o for k, o in sorted(_objects(run, root).items())
+            if k[0] != "CustomResourceDefinition"]
+    with helm.Chart.load(str(root / "charts/web")) as chart:
+        rendered = chart.render({"a": "direct"}, name="web", namespace="apps", is_install=True)
+    theirs = sorted((d for text in rendered.values() for d in yaml.safe_load_all(text) if d),
+                    key=lambda d: (d["kind"], d["metadata"]["name"]))
+    for d in theirs:  # the SDK's default Kubernetes version is its own; gitplane passes 1.37
+        d.get("data", {}).pop("kube", None)
+        # Argo CD applies namespaced objects without a namespace into the destination's
+        d["metadata"].setdefault("namespace", "apps")
+    for d in ours:
+        d.get("data", {}).pop("kube", None)
+    assert ours == theirs
+
+
+def test_schema_violation_and_template_error_are_findings(run: RunFn, tmp_path: Path) -> None:
+    schema = {"charts/web/values.schema.json": json.dumps({
+        "type": "object", "properties": {"port": {"type": "integer"}}})}
+    root = _repo(tmp_path, {"valuesObject": {"port": "eighty"}}, schema)
+    found = _findings(run, root, "helm-values")
+    assert len(found) == 1 and "/port" in found[0]["message"] and \
+        found[0]["file"] == "charts/web/Chart.yaml" and found[0]["severity"] == "error"
+    root2 = _repo(tmp_path / "2", {"valuesObject": {"port": "eighty"},
+                                   "skipSchemaValidation": True}, schema)
+    assert _findings(run, root2, "helm-values") == []
+    broken = {"charts/web/templates/need.yaml":
+              "{{ required \"image.tag is required\" .Values.image }}\n"}
+    root3 = _repo(tmp_path / "3", {}, broken)
+    found = _findings(run, root3, "helm-template")
+    assert len(found) == 1 and "image.tag is required" in found[0]["message"]
+    assert str(root3) not in found[0]["message"]
+
+
+def test_chart_crds_feed_the_schema_rule(run: RunFn, tmp_path: Path) -> None:
+    extra = {"charts/web/templates/widget.yaml":
+             "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: big\n"}
+    root = _repo(tmp_path, {}, extra)
+    found = _findings(run, root, "schema")
+    assert found and all("Widget" in f["resource"] for f in found), found
+
+
+def test_a_link_out_of_the_repository_is_refused(run: RunFn, tmp_path: Path) -> None:
+    root = _repo(tmp_path, {})
+    (root / "charts/web/templates/secret.yaml").symlink_to("/etc/passwd")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "link")
+    code, out, _ = run("-C", str(root), "--no-cache", "check", "--format", "json")
+    found = json.loads(out)["findings"]
+    assert any("link out of the repository" in f["message"] for f in found)
+    assert "root:" not in out
+
+
+def test_a_value_file_outside_the_repository_is_refused(run: RunFn, tmp_path: Path) -> None:
+    root = _repo(tmp_path, {"valueFiles": ["../../../outside.yaml"]})
+    write(tmp_path / "outside.yaml", "a: stolen\n")
+    found = _findings(run, root, "kustomize-build")
+    assert any("leaves the repository" in f["message"] for f in found)
+
+
+def test_diff_and_cache_see_a_template_change(run: RunFn, tmp_path: Path) -> None:
+    root = _repo(tmp_path, {})
+    assert run("-C", str(root), "check")[0] == 0  # fills the cache
+    tpl = root / "charts/web/templates/cm.yaml"
+    tpl.write_text(tpl.read_text().replace("  keep:", "  added: \"yes\"\n  keep:"))
+    git(root, "commit", "-qam", "change")
+    code, out, _ = run("-C", str(root), "diff", "HEAD~1", "HEAD")
+    assert code == 0 and "+  added: 'yes'" in out, out
+    code, out, _ = run("-C", str(root), "render")  # the cache serves the new render
+    assert "added: 'yes'" in out
+
+
+def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitplane.render import helm as engine
+
+    assert engine.engine_name() == "sdk"
+    monkeypatch.setenv("GITPLANE_HELM", "/nonexistent/helm")
+    assert engine.engine_name() == "binary:/nonexistent/helm"
+    assert os.environ["GITPLANE_HELM"]
