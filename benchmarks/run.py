@@ -19,6 +19,10 @@ workloads, a list generator for infrastructure, whose apps are folders of compon
   working tree), with the cache the checks left (a developer's loop), and on an empty cache
   (a new CI runner): only renders that read a changed file or hold Argo CD objects run.
 
+With ``--charts N`` (default 20) a second platform of N local Helm chart Applications is
+measured too: the baseline is Helm's engine (helm-python-sdk) rendering each chart once in
+one process, against ``gitplane check`` with an empty and with a warm cache.
+
 Wall time and peak memory (maximum resident set of the measured process tree's largest
 process) are reported, with the ratio against the baseline, as a Markdown table appended to
 ``benchmarks/RESULTS.md`` with the machine and the command.
@@ -64,8 +68,9 @@ def generate(root: Path, apps: int, envs: int) -> list[Path]:
         shutil.copytree((domains / domain / "apps" / model).resolve(), dest)
         for f in dest.rglob("*.yaml"):
             text = f.read_text().replace(f"name: {model}", f"name: {name}").replace(model, name)
-            if domain == "infrastructure":  # its objects get names of their own, as real
-                # components have (copies of one name could never share an engine run)
+            if domain != "applications":  # its objects get names of their own, as real
+                # components have (copies of one name could never share an engine run, nor
+                # one cluster: Applications of one name are one Application)
                 text = re.sub(r"(?m)^(metadata:\n  name: )(\S+)$", rf"\g<1>\g<2>-{i:04d}", text)
             f.write_text(text)
         if domain == "infrastructure":
@@ -112,12 +117,63 @@ def baseline(overlays: list[Path], workers: int) -> tuple[float, float]:
     return seconds, mib
 
 
+CHART_TEMPLATE = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+                  "spec:\n  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: "
+                  "{app: {{ .Release.Name }}}}\n  template:\n    metadata: {labels: {app: "
+                  "{{ .Release.Name }}}}\n    spec:\n      containers:\n        - name: web\n"
+                  "          image: {{ .Values.image }}\n")
+
+
+def generate_charts(root: Path, n: int) -> list[Path]:
+    """N local charts, each deployed by its own Application (one root folder)."""
+    charts = []
+    for i in range(n):
+        chart = root / "charts" / f"c{i:03d}"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: c{i:03d}\nversion: 0.1.0\n")
+        (chart / "values.yaml").write_text("replicas: 1\nimage: nginx:1.27.3\n")
+        (chart / "templates/deployment.yaml").write_text(CHART_TEMPLATE)
+        (root / "argocd").mkdir(exist_ok=True)
+        (root / "argocd" / f"c{i:03d}.yaml").write_text(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: "
+            f"c{i:03d}, namespace: argocd}}\nspec:\n  project: default\n  source: "
+            f"{{repoURL: https://example.com/c.git, path: charts/c{i:03d}, targetRevision: "
+            f"HEAD}}\n  destination: {{server: https://kubernetes.default.svc, namespace: "
+            f"c{i:03d}}}\n")
+        charts.append(chart)
+    (root / "gitplane.yaml").write_text("repoURLs: [https://example.com/c.git]\nroots: [argocd]\n")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "charts"]):
+        subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", *args], cwd=root,
+                       check=True)
+    return charts
+
+
+def chart_rows(work: Path, n: int) -> list[tuple[str, float, float, float]]:
+    root = work / "charts-platform"
+    charts = generate_charts(root, n)
+    script = ("import sys, helm_python as helm\n"
+              "for d in sys.argv[1:]:\n"
+              "    with helm.Chart.load(d) as c:\n"
+              "        c.render(name='x', namespace='x')\n")
+    base_s, base_mib, _ = measured([sys.executable, "-c", script, *map(str, charts)])
+    env = {"GITPLANE_CACHE_DIR": str(work / "charts-cache"), "GITPLANE_NO_CACHE": "0"}
+    check = [str(BIN / "gitplane"), "-C", str(root), "check", "--format", "json"]
+    cold_s, cold_mib, _ = measured(check, env)
+    warm_s, warm_mib, _ = measured(check, env)
+    return [(f"Helm engine: {n} charts rendered in one process", base_s, base_mib, 1.0),
+            (f"gitplane check, {n} chart Applications (cold cache)", cold_s, cold_mib,
+             cold_s / base_s),
+            (f"gitplane check, {n} chart Applications (warm cache)", warm_s, warm_mib,
+             warm_s / base_s)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--apps", type=int, default=100)
     ap.add_argument("--envs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--charts", type=int, default=20)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gitplane-bench-"))
     try:
@@ -140,6 +196,7 @@ def main() -> int:
         if json.loads(warm_out) != json.loads(diff_out):
             raise SystemExit("diff with a warm cache and with an empty cache disagree")
         edit_s, edit_mib, _ = measured(check, cache_env)
+        charts = chart_rows(work, args.charts) if args.charts else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     objs = summary["resources"]
@@ -155,7 +212,8 @@ def main() -> int:
          "changes)", diff_s, diff_mib, diff_s / base_s),
     ]
     cmd = " ".join(["python", "benchmarks/run.py", "--apps", str(args.apps), "--envs",
-                    str(args.envs), "--workers", str(args.workers)])
+                    str(args.envs), "--workers", str(args.workers), "--charts",
+                    str(args.charts)])
     lines = [
         f"## {args.apps} apps × {args.envs} environments ({len(overlays)} overlays, "
         f"{summary['applications']} Applications, {objs} objects)",
@@ -172,6 +230,10 @@ def main() -> int:
         f"{summary['errors']} errors, {summary['warnings']} warnings.",
         "",
     ]
+    if charts:
+        lines += ["| local Helm charts | wall (s) | peak RSS (MiB) | × Helm engine |",
+                  "|---|---:|---:|---:|",
+                  *[f"| {n} | {s:.2f} | {m:.0f} | {r:.2f} |" for n, s, m, r in charts], ""]
     text = "\n".join(lines)
     print(text)
     if not args.output.exists():
