@@ -197,3 +197,99 @@ def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITPLANE_HELM", "/nonexistent/helm")
     assert engine.engine_name() == "binary:/nonexistent/helm"
     assert os.environ["GITPLANE_HELM"]
+
+
+# -- charts of a Helm repository, served on 127.0.0.1 by the test ------------------------
+@pytest.fixture
+def chart_repo(tmp_path: Path) -> Any:
+    """An HTTP chart repository on 127.0.0.1: index.yaml and two packaged versions of
+    ``web`` (made with Helm's engine), served while the test runs."""
+    import hashlib
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    entries = []
+    for version, replicas in (("0.1.0", 1), ("0.2.0", 2)):
+        src = tmp_path / f"src-{version}" / "web"
+        write(src / "Chart.yaml", f"apiVersion: v2\nname: web\nversion: {version}\n")
+        write(src / "values.yaml", f"replicas: {replicas}\n")
+        write(src / "templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+              "  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n"
+              "  chart: {{ .Chart.Version | quote }}\n")
+        archive = Path(helm.package(str(src), destination=str(served)))
+        entries.append({"name": "web", "version": version, "apiVersion": "v2",
+                        "urls": [archive.name],
+                        "digest": hashlib.sha256(archive.read_bytes()).hexdigest()})
+    (served / "index.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "v1", "entries": {"web": entries}}))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, directory=str(served), **k)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+
+
+def _chart_app_repo(tmp_path: Path, url: str, revision: str) -> Path:
+    root = tmp_path / "p"
+    write(root / "argocd/web.yaml", yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": url, "chart": "web", "targetRevision": revision,
+                            "helm": {"valuesObject": {"replicas": 5}}},
+                 "destination": {"server": "https://kubernetes.default.svc",
+                                 "namespace": "web"}}}))
+    write(root / "gitplane.yaml", "roots: [argocd]\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def test_charts_of_a_helm_repository_are_pulled_then_rendered_offline(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
+    url, _ = chart_repo
+    root = _chart_app_repo(tmp_path, url, "^0.1")
+    # not cached, and the network not allowed: nothing is fetched, and it says how
+    code, out, _ = run("-C", str(root), "charts", "pull")
+    assert code == 1 and "not cached (fetching needs the network" in out
+    code, out, _ = run("-C", str(root), "render")
+    assert "kind: ConfigMap" not in out
+    code, out, err = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "pulled" in out and "0.1.0" in out, err
+    code, out, _ = run("-C", str(root), "charts", "pull")  # offline now: found in the cache
+    assert code == 0 and "cached" in out
+    objs = _objects(run, root)
+    assert objs[("ConfigMap", "web")]["data"] == {"replicas": "5", "chart": "0.1.0"}
+    code, out, _ = run("-C", str(root), "check", "--format", "json")
+    assert json.loads(out)["summary"]["notRendered"] == 0
+
+
+def test_a_chart_whose_digest_differs_from_the_index_is_refused(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
+    url, served = chart_repo
+    index = yaml.safe_load((served / "index.yaml").read_text())
+    index["entries"]["web"][0]["digest"] = "0" * 64
+    (served / "index.yaml").write_text(yaml.safe_dump(index))
+    root = _chart_app_repo(tmp_path, url, "0.1.0")
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 1 and "does not match the index" in out
+
+
+@pytest.mark.parametrize("spec, want", [
+    ("0.2.0", "0.2.0"), ("*", "0.2.0"), ("0.1.x", "0.1.0"), ("~0.1", "0.1.0"),
+    ("^0.2", "0.2.0"), (">=0.1 <0.2", "0.1.0"), ("<0.1 || >=0.2", "0.2.0"), ("3.x", None)])
+def test_version_ranges_resolve_as_argo_cd_resolves_them(spec: str, want: str | None) -> None:
+    from gitplane.render.charts import resolve
+
+    assert resolve(spec, ["0.1.0", "0.2.0", "0.3.0-rc.1"]) == want

@@ -5,6 +5,7 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from gitplane import cache, checks, diff as diffs
 from gitplane.argocd import roots as root_finder
@@ -285,5 +286,45 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
 
 #: The library: every command as a function of plain arguments (the rest of gitplane is
 #: internal and may change between versions).
+def charts_used(platform: Platform) -> list[tuple[str, str, str]]:
+    """(repository URL, chart, targetRevision) of every chart of a Helm repository the
+    platform's Applications install, sorted, once each."""
+    return sorted({(src.repo_url, src.chart, src.target_revision or "*")
+                   for er in platform.envs for ar in er.apps for src in ar.app.sources
+                   if src.chart})
+
+
+def pull_charts(platform: Platform, allow_network: bool = False,
+                progress: Callable[[str, str, str, str], None] = lambda *a: None
+                ) -> list[dict[str, str]]:
+    """Every chart the platform uses, in gitplane's cache: found there, or fetched when the
+    network is allowed (``allow_network`` or ``allowNetwork: true``). One row per chart:
+    repo, chart, spec, version, status (cached, pulled, or failed with the reason)."""
+    from gitplane.render import charts
+
+    allowed = allow_network or platform.repo.config.allow_network
+    cfg = platform.repo.config
+    rows = []
+    for repo_url, chart, spec in charts_used(platform):
+        row = {"repo": repo_url, "chart": chart, "spec": spec, "version": "", "status": ""}
+        have = charts.cached(repo_url, chart, spec) if charts.is_exact(spec) or not allowed \
+            else None
+        if have is not None:
+            row.update(version=have.version, status="cached")
+        elif not allowed:
+            row.update(status="not cached (fetching needs the network: --allow-network)")
+        else:
+            try:
+                got = charts.pull(repo_url, chart, spec, cfg.render_timeout * 2,
+                                  cfg.render_memory_mib * 1024 ** 2)
+                row.update(version=got.version, status="pulled")
+            except GitplaneError as exc:
+                row.update(status=f"failed: {exc}")
+        progress(repo_url, chart, row["version"], row["status"])
+        rows.append(row)
+    return rows
+
+
 __all__ = ["NO_APPLICATIONS", "repository", "environments", "load", "apps", "check",
-           "rendered", "not_rendered", "write_rendered", "diff", "generate_appset", "MARKER"]
+           "rendered", "not_rendered", "write_rendered", "diff", "generate_appset", "MARKER",
+           "charts_used", "pull_charts"]

@@ -168,6 +168,38 @@ _ROOT = click.option("--root", "roots", multiple=True, metavar="PATH",
                           "the repository then has one environment with these roots.")
 
 
+@cli.group()
+def charts() -> None:
+    """Charts of Helm repositories in gitplane's cache."""
+
+
+@charts.command("pull")
+@click.option("--env", help="Only the charts of this environment.")
+@click.option("--allow-network", is_flag=True,
+              help="Fetch what is not cached (also: allowNetwork: true in gitplane.yaml).")
+@_FORMAT
+def charts_pull(env: str | None, allow_network: bool, fmt: str) -> None:
+    """Fill gitplane's cache with every chart the platform's Applications install, so later
+    runs render them offline; exit 1 when one is missing or failed."""
+    from gitplane import api
+    from gitplane.report import to_json
+    from gitplane.report.text import table
+
+    state = _state()
+    platform = api.load(state.directory, env, branch=state.branch)
+    rows = api.pull_charts(platform, allow_network)
+    if fmt == "json":
+        click.echo(to_json(rows), nl=False)
+    else:
+        click.echo(table(["REPOSITORY", "CHART", "WANTED", "VERSION", "STATUS"],
+                         [[r["repo"], r["chart"], r["spec"], r["version"], r["status"]]
+                          for r in rows], _colour(sys.stdout)), nl=False)
+        if not rows:
+            click.echo("no Application installs a chart of a Helm repository")
+    if any(r["status"] not in ("cached", "pulled") for r in rows):
+        raise SystemExit(EXIT_FINDINGS)
+
+
 @cli.command()
 @_FORMAT
 def envs(fmt: str) -> None:

@@ -119,13 +119,28 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
     return Platform(repo, results, engine.version(), renderer.parsed)
 
 
+def _cached_chart(repo: Repository, src: Any, view: Repository, kind: str
+                  ) -> tuple[Repository, str]:
+    """A chart of a Helm repository that is in gitplane's cache renders as a local chart:
+    its view is the unpacked chart (nothing is fetched here; ``gitplane charts pull``)."""
+    from gitplane.render import charts
+
+    if not src.repo_url.startswith(("https://", "http://")):
+        return view, kind
+    found = charts.cached(src.repo_url, str(src.chart), src.target_revision or "*")
+    if found is None:
+        return view, kind
+    return Repository(root=found.folder, top=found.folder.parent, config=repo.config), "helm"
+
+
 def _jobs(ar: AppResult) -> list[Job]:
     """The renders an Application's local sources need: kustomizations and plain folders by
     their settings, local Helm charts once per Application (their release is its own)."""
     out = []
     app = ar.app
     for i, (kind, src, view) in enumerate(zip(app.kinds, app.sources, ar.views, strict=True)):
-        folder = view.resolve(src.path or ".")
+        # a chart of a Helm repository: its view is the unpacked chart in the cache
+        folder = view.root if src.chart else view.resolve(src.path or ".")
         if kind in ("kustomize", "directory"):
             out.append(Job(kind, folder, source_options(kind, src), view))
         elif kind == "helm":
@@ -210,6 +225,8 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                     kind, message = classify(view, src)
                 except InvalidApplication as exc:
                     kind, message = "invalid", str(exc)
+            if kind == "external" and src.chart:
+                view, kind = _cached_chart(repo, src, view, kind)
             views.append(view)
             app.kinds.append(kind)
             if kind in ("missing", "refused"):

@@ -101,10 +101,31 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     return {"manifests": manifests, "crds": crds}
 
 
+def fetch(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"op": "versions", "repo", "chart"}``: the chart's entries of the repository's index
+    (version, digest); ``{"op": "pull", "repo", "chart", "version", "into"}``: the archive,
+    downloaded into ``into``. Credentials come in the request (from the user's environment)."""
+    import helm_python as helm
+
+    auth = {k: request[k] for k in ("username", "password") if request.get(k)}
+    try:
+        if request["op"] == "versions":
+            index = helm.repo_index(request["repo"], **auth)
+            entries = (index.get("entries") or {}).get(request["chart"]) or []
+            return {"versions": [{"version": str(e.get("version", "")),
+                                  "digest": str(e.get("digest") or "")}
+                                 for e in entries if isinstance(e, dict)]}
+        helm.pull(request["chart"], repo_url=request["repo"], version=request["version"],
+                  destination=request["into"], **auth)
+        return {"pulled": sorted(p.name for p in Path(request["into"]).glob("*.tgz"))}
+    except helm.HelmError as exc:
+        return {"error": "fetch", "message": str(exc)}
+
+
 def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
     try:
-        answer = render(request)
+        answer = fetch(request) if request.get("op") else render(request)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         answer = {"error": "chart", "message": str(exc)}
     sys.stdout.write(json.dumps(answer))
