@@ -293,3 +293,17 @@ def test_version_ranges_resolve_as_argo_cd_resolves_them(spec: str, want: str | 
     from gitplane.render.charts import resolve
 
     assert resolve(spec, ["0.1.0", "0.2.0", "0.3.0-rc.1"]) == want
+
+
+def test_a_dependency_not_vendored_is_said_not_an_error(run: RunFn, tmp_path: Path) -> None:
+    """Argo CD builds a chart's dependencies; gitplane renders offline and says so."""
+    chart = CHART["charts/web/Chart.yaml"] + (
+        "dependencies:\n  - name: redis\n    version: 1.0.0\n"
+        "    repository: https://charts.example.org\n")
+    root = _repo(tmp_path, {}, {"charts/web/Chart.yaml": chart})
+    code, out, _ = run("-C", str(root), "--no-cache", "check", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["summary"]["errors"] == 0
+    said = [f for f in data["findings"] if f["rule"] == "source-not-rendered"]
+    assert said and "dependency 'redis' is not vendored" in said[0]["message"] and \
+        said[0]["line"] == 5

@@ -372,3 +372,16 @@ def test_placeholder_hosts(tmp_path: Path, host: str, flagged: bool) -> None:
                f"spec:\n  rules:\n    - host: {host}\n")
     found = judge("placeholder-value", ingress, tmp_path)
     assert bool(found) is flagged, found
+
+
+def test_service_selector_sees_pod_templates_of_rollouts(tmp_path: Path) -> None:
+    """An Argo Rollout's pod template serves a Service like a Deployment's (seen on
+    argoproj/argocd-example-apps' blue-green chart)."""
+    rollout = ("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\n"
+               "metadata: {name: r, namespace: web}\nspec:\n  selector: {matchLabels: {app: r}}\n"
+               "  template:\n    metadata: {labels: {app: r}}\n"
+               "    spec: {containers: [{name: c, image: 'nginx:1.27.3'}]}\n---\n")
+    service = ("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: web}\n"
+               "spec: {selector: {app: r}, ports: [{port: 80}]}\n")
+    assert judge("service-selector", rollout + service, tmp_path) == []
+    assert judge("service-selector", service, tmp_path)

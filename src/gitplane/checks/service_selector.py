@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitplane.model import Finding
-from gitplane.k8s import WORKLOADS, dig, pod_spec
+from gitplane.k8s import dig, pod_specs
 from gitplane.checks.context import Context, env_index, resource_finding
 from gitplane import k8s
 
@@ -32,17 +32,18 @@ def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set
         index = env_index(ctx, env)
         out: dict[str, dict[tuple[str, str], set[int]]] = {}
         n = 0
-        for kind, path in WORKLOADS.items():
-            for _, w in index.of_kind(kind):
-                if pod_spec(w) is None:
-                    continue
-                labels = dig(w.obj, *path[:-1], "metadata", "labels")
-                if not isinstance(labels, dict):
-                    continue
-                n += 1
-                by_pair = out.setdefault(w.namespace, {})
-                for k, v in labels.items():
-                    by_pair.setdefault((str(k), str(v)), set()).add(n)
+        # every pod template: core workloads and custom resources holding one (Argo
+        # Rollouts, Kubeflow jobs), each template's labels beside its pod spec
+        for _, items in sorted(index.objects.items()):
+            for _, w in items:
+                for path, _spec in pod_specs(w):
+                    labels = dig(w.obj, *path[:-1], "metadata", "labels")
+                    if not isinstance(labels, dict):
+                        continue
+                    n += 1
+                    by_pair = out.setdefault(w.namespace, {})
+                    for k, v in labels.items():
+                        by_pair.setdefault((str(k), str(v)), set()).add(n)
         cache[env] = out
     found: dict[str, dict[tuple[str, str], set[int]]] = cache[env]
     return found

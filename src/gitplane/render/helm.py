@@ -86,9 +86,11 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
     for i, dep in enumerate(info.get("dependencies") or []):
         name = str((dep or {}).get("name") or "")
         if not list((chart / "charts").glob(f"{name}*")):
-            out.problems.append(Problem("kustomize-build", shown, meta[0].line_of(
-                "dependencies", i), f"dependency '{name}' is not vendored under charts/ "
-                "(fetching it needs the network)"))
+            # Argo CD fetches it (helm dependency build); gitplane renders offline
+            out.problems.append(Problem("source-not-rendered", shown, meta[0].line_of(
+                "dependencies", i), f"chart not rendered: dependency '{name}' is not "
+                "vendored under charts/ (Argo CD fetches it; run helm dependency build to "
+                "vendor it)", severity="warning"))
     value_files: list[Path] = []
     for i, vf in enumerate(helm.get("valueFiles") or []):
         path = _value_file(repo, chart, str(vf), refs)
