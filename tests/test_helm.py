@@ -307,3 +307,21 @@ def test_a_dependency_not_vendored_is_said_not_an_error(run: RunFn, tmp_path: Pa
     said = [f for f in data["findings"] if f["rule"] == "source-not-rendered"]
     assert said and "dependency 'redis' is not vendored" in said[0]["message"] and \
         said[0]["line"] == 5
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil.txt", "web/../../evil.txt"])
+def test_an_archive_member_leaving_the_chart_is_refused(tmp_path: Path, name: str) -> None:
+    import io
+    import tarfile
+
+    from gitplane.errors import GitplaneError
+    from gitplane.render.charts import _unpack
+
+    archive = tmp_path / "bad.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    with pytest.raises(GitplaneError, match="leaves the chart"):
+        _unpack(archive, tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists()

@@ -235,10 +235,16 @@ def _unpack(archive: Path, into: Path) -> None:
             for m in tar.getmembers():
                 if not (m.isfile() or m.isdir()):
                     continue  # links and devices are never unpacked
+                if m.name.startswith("/") or ".." in m.name.split("/"):
+                    raise GitplaneError(f"{archive.name}: member '{m.name}' leaves the "
+                                        "chart; refused")
                 total += m.size
                 if total > most:
                     raise GitplaneError(f"{archive.name}: over {most} bytes unpacked; refused")
                 members.append(m)
-            tar.extractall(into, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+                tar.extractall(into, members=members, filter="data")
+            else:
+                tar.extractall(into, members=members)
     except (tarfile.TarError, OSError) as exc:
         raise GitplaneError(f"{archive.name}: cannot unpack: {exc}") from None
