@@ -47,8 +47,14 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
     assert data["summary"]["errors"] == 0
     assert data["summary"]["environments"] == 2
     # the values only the user knows are named: the repository URL, the ACME e-mail and
-    # the domain (warnings), and the settings to fill in (info: SSO, alerts, backups)
-    assert {f["rule"] for f in data["findings"]} == {"placeholder-value", "setting-unfilled"}
+    # the domain (warnings), and the settings to fill in (info: SSO, alerts, backups); the
+    # charts of Helm repositories, not fetched (no network here), are said to be not rendered
+    assert {f["rule"] for f in data["findings"]} == {"placeholder-value", "setting-unfilled",
+                                                     "source-not-rendered"}
+    unfetched = [f for f in data["findings"] if f["rule"] == "source-not-rendered"]
+    assert len(unfetched) == 20 and all(
+        "not in gitplane's cache" in f["message"] and "gitplane charts pull" in f["message"]
+        for f in unfetched)
     placeholders = [f for f in data["findings"] if f["rule"] == "placeholder-value"]
     assert {f["message"].split("'")[1] for f in placeholders} == {
         "https://github.com/your-org/your-repo.git", "admin@example.com",
@@ -59,7 +65,8 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
     assert data["summary"]["info"] == 6
     _golden("check.json", out)
     code, text, _ = run("-C", str(platform), "check")
-    assert code == 0 and text.endswith(f"0 errors, {len(placeholders)} warnings, 6 info\n")
+    assert code == 0 and text.endswith(
+        f"0 errors, {len(placeholders) + len(unfetched)} warnings, 6 info\n")
     _golden("check.txt", text)
     code, _, _ = run("-C", str(platform), "check", "--strict")
     assert code == 1
@@ -67,15 +74,23 @@ def test_check_reference_platform_is_clean(run: RunFn, platform: Path) -> None:
 
 def test_init_with_what_only_the_user_knows_passes_strict(run: RunFn, tmp_path: Path) -> None:
     """The reference platform with its repository URL, ACME e-mail and domain given has
-    nothing to warn about: --strict passes offline (info never fails)."""
+    nothing to warn about but the charts it could not fetch offline: with those said to be
+    known-unrendered (a rule severity of gitplane.yaml), --strict passes (info never fails)."""
     code, out, _ = run("init", str(tmp_path / "p"), "--repo-url",
                        "https://github.com/acme/platform.git", "--email", "ops@acme.io",
                        "--domain", "acme.io")
     assert code == 0 and "placeholders left" not in out
     code, out, _ = run("-C", str(tmp_path / "p"), "check", "--strict", "--format", "json")
     data = json.loads(out)
+    assert code == 1
+    assert {f["rule"] for f in data["findings"] if f["severity"] != "info"} == {
+        "source-not-rendered"}
+    cfg = tmp_path / "p/gitplane.yaml"
+    cfg.write_text(cfg.read_text() + "rules:\n  source-not-rendered: info\n")
+    code, out, _ = run("-C", str(tmp_path / "p"), "check", "--strict", "--format", "json")
+    data = json.loads(out)
     assert code == 0, [f for f in data["findings"] if f["severity"] != "info"]
-    assert {f["rule"] for f in data["findings"]} == {"setting-unfilled"}
+    assert {f["rule"] for f in data["findings"]} == {"setting-unfilled", "source-not-rendered"}
     code, out, _ = run("-C", str(tmp_path / "p"), "render", "--env", "staging", "--app",
                        "web-app")
     ingress = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "Ingress")

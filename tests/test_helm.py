@@ -265,6 +265,10 @@ def test_charts_of_a_helm_repository_are_pulled_then_rendered_offline(
     assert code == 1 and "not cached (fetching needs the network" in out
     code, out, _ = run("-C", str(root), "render")
     assert "kind: ConfigMap" not in out
+    unfetched = _findings(run, root, "source-not-rendered")
+    assert len(unfetched) == 1 and unfetched[0]["severity"] == "warning"
+    assert "chart 'web' ^0.1 of" in unfetched[0]["message"]
+    assert "gitplane charts pull --allow-network" in unfetched[0]["message"]
     code, out, err = run("-C", str(root), "charts", "pull", "--allow-network")
     assert code == 0 and "pulled" in out and "0.1.0" in out, err
     code, out, _ = run("-C", str(root), "charts", "pull")  # offline now: found in the cache
@@ -273,6 +277,12 @@ def test_charts_of_a_helm_repository_are_pulled_then_rendered_offline(
     assert objs[("ConfigMap", "web")]["data"] == {"replicas": "5", "chart": "0.1.0"}
     code, out, _ = run("-C", str(root), "check", "--format", "json")
     assert json.loads(out)["summary"]["notRendered"] == 0
+    assert not _findings(run, root, "source-not-rendered")
+    # apps says which version the range resolved to
+    code, out, _ = run("-C", str(root), "apps")
+    assert f"web@^0.1=0.1.0 ({url})" in out
+    code, out, _ = run("-C", str(root), "apps", "--format", "json")
+    assert json.loads(out)[0]["sources"][0]["chartVersion"] == "0.1.0"
 
 
 def test_a_chart_whose_digest_differs_from_the_index_is_refused(

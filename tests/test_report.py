@@ -73,7 +73,8 @@ def _config(platform: Path, text: str) -> None:
 def test_rule_severity_and_exclusions(run: RunFn, platform: Path) -> None:
     _break(platform)
     _config(platform, "rules:\n  image-tag-mutable: warning\n  schema-unknown-kind: off\n"
-                      "  placeholder-value: off\n  setting-unfilled: off\n")
+                      "  placeholder-value: off\n  setting-unfilled: off\n"
+                      "  source-not-rendered: off\n")
     code, out, _ = run("-C", str(platform), "check", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["summary"]["errors"] == 0
@@ -83,6 +84,7 @@ def test_rule_severity_and_exclusions(run: RunFn, platform: Path) -> None:
                                             "rules:\n  schema-unknown-kind: off\n"
                                             "  placeholder-value: off\n"
                                             "  setting-unfilled: off\n"
+                                            "  source-not-rendered: off\n"
                                             "  image-tag-mutable:\n    exclude:\n"
                                             "      - environment: staging\n"
                                             "      - path: deployments/domains/workloads/**\n")

@@ -80,10 +80,17 @@ class Application:
     environment: str = ""
     kinds: list[str] = field(default_factory=list)  # per source: kustomize | directory |
     #                                                 helm | external | missing | refused
+    #: per source: the chart version a Helm repository's chart resolved to in gitplane's
+    #: cache ("" when it is not a chart of a Helm repository, or not cached)
+    chart_versions: list[str] = field(default_factory=list)
 
     @property
     def source(self) -> Source | None:
         return self.sources[0] if self.sources else None
+
+    def resolved(self) -> list[str]:
+        """Per source, the resolved chart version (see ``chart_versions``)."""
+        return [*self.chart_versions, *[""] * (len(self.sources) - len(self.chart_versions))]
 
     def to_json(self) -> dict[str, Any]:
         dest = {k: v for k, v in self.destination.items() if k in ("server", "name", "namespace")}
@@ -94,7 +101,8 @@ class Application:
             "origin": {"file": self.origin.file, "line": self.origin.line,
                        "generator": self.origin.generator},
             "source": self.source.to_json() if self.source else None,
-            "sources": [s.to_json() for s in self.sources],
+            "sources": [{**s.to_json(), **({"chartVersion": v} if v else {})}
+                        for s, v in zip(self.sources, self.resolved(), strict=True)],
             "destination": dest,
             "sourceTypes": list(self.kinds),
         }

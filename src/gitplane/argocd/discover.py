@@ -119,18 +119,25 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
     return Platform(repo, results, engine.version(), renderer.parsed)
 
 
-def _cached_chart(repo: Repository, src: Any, view: Repository, kind: str
-                  ) -> tuple[Repository, str]:
+def _cached_chart(repo: Repository, src: Any, view: Repository
+                  ) -> tuple[Repository, str, str, str]:
     """A chart of a Helm repository that is in gitplane's cache renders as a local chart:
-    its view is the unpacked chart (nothing is fetched here; ``gitplane charts pull``)."""
+    its view is the unpacked chart (nothing is fetched here; ``gitplane charts pull``).
+    (view, kind, resolved version, why it is not rendered)."""
     from gitplane.render import charts
 
+    spec = src.target_revision or "*"
     if not src.repo_url.startswith(("https://", "http://")):
-        return view, kind
-    found = charts.cached(src.repo_url, str(src.chart), src.target_revision or "*")
+        return view, "external", "", (
+            f"chart '{src.chart}' {spec} of the OCI registry {src.repo_url} is not rendered: "
+            "gitplane fetches charts of HTTP(S) chart repositories only")
+    found = charts.cached(src.repo_url, str(src.chart), spec)
     if found is None:
-        return view, kind
-    return Repository(root=found.folder, top=found.folder.parent, config=repo.config), "helm"
+        return view, "external", "", (
+            f"chart '{src.chart}' {spec} of {src.repo_url} is not in gitplane's cache: not "
+            "rendered, not checked; fetch it once with 'gitplane charts pull --allow-network'")
+    return (Repository(root=found.folder, top=found.folder.parent, config=repo.config),
+            "helm", found.version, "")
 
 
 def _jobs(ar: AppResult) -> list[Job]:
@@ -225,10 +232,16 @@ def _collect(repo: Repository, er: EnvResult, resources: list[Resource],
                     kind, message = classify(view, src)
                 except InvalidApplication as exc:
                     kind, message = "invalid", str(exc)
+            version = ""
             if kind == "external" and src.chart:
-                view, kind = _cached_chart(repo, src, view, kind)
+                view, kind, version, message = _cached_chart(repo, src, view)
+                if message:
+                    er.findings.append(Finding(env, app.name, origin.file, origin.line,
+                                               "source-not-rendered", "", "warning",
+                                               f"Application '{app.name}': {message}"))
             views.append(view)
             app.kinds.append(kind)
+            app.chart_versions.append(version)
             if kind in ("missing", "refused"):
                 er.findings.append(Finding(env, app.name, origin.file, origin.line,
                                            "argocd-path-missing", "", "error",

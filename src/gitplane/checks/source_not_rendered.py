@@ -12,8 +12,14 @@ Reported for (each a warning on the Application):
   the Application's);
 * a folder that is not a Git repository, with a ``targetRevision`` other than ``HEAD``.
 
-Helm sources are not findings: ``check``'s summary counts them as not rendered, and ``apps``
-lists them.
+* a chart of a Helm repository that is not in gitplane's cache (fetching needs the network:
+  ``gitplane charts pull --allow-network`` fills the cache once; CI restores it), or of an
+  OCI registry;
+* a local chart whose dependency is not vendored under ``charts/`` (on its ``Chart.yaml``).
+
+Sources of other Git repositories are not findings: ``check``'s summary counts them as not
+rendered, and ``apps`` lists them. A platform that knowingly leaves its charts unrendered can
+lower the rule (``rules: {source-not-rendered: info}`` in gitplane.yaml).
 
 Failing: ``targetRevision: stage/prod`` where the clone has no such branch; ``plugin:
 {name: avp}``.

@@ -56,9 +56,15 @@ def apps_rows(platform: Platform) -> tuple[list[str], list[list[str]]]:
             row["project"].add(ar.app.project)
             src = ar.app.source
             if src is not None:
-                if src.chart or not platform.repo.is_self(src.repo_url):
-                    row["source"].add(src.describe() if src.chart else
-                                      f"{src.repo_url} {src.path or ''}@{src.target_revision}")
+                if src.chart:
+                    version = ar.app.resolved()[0]
+                    row["source"].add(src.describe() if not version else
+                                      f"{src.chart}@{version} ({src.repo_url})"
+                                      if version == src.target_revision else
+                                      f"{src.chart}@{src.target_revision}={version} "
+                                      f"({src.repo_url})")
+                elif not platform.repo.is_self(src.repo_url):
+                    row["source"].add(f"{src.repo_url} {src.path or ''}@{src.target_revision}")
                 else:
                     path = src.path or "."
                     row["source"].add(path.replace(f"/environments/{er.env.name}",
