@@ -100,9 +100,39 @@ def test_compare_environments(run: RunFn, platform: Path) -> None:
     code, out, _ = run("-C", str(platform), "compare", "staging", "production", "-o", "json")
     assert code == 0
     rows = json.loads(out)
-    assert rows == [{"application": "web-app", "aspect": "replicas",
-                     "resource": "apps/v1/Deployment/applications/web-app",
-                     "a": "1", "b": "3"}]
+    got = {(r["application"], r["aspect"], r["resource"], r["a"], r["b"]) for r in rows}
+    quota = "/v1/ResourceQuota/applications/compute-resources"
+    config = "/v1/ConfigMap/applications/environment-config"
+    assert {("web-app", "replicas", "apps/v1/Deployment/applications/web-app", "1", "3"),
+            ("web-app", "hosts", "networking.k8s.io/v1/Ingress/applications/web-app",
+             "web-app.staging.platform.example.com", "web-app.platform.example.com"),
+            ("platform-config", "quota", quota, "hard.limits.cpu: 4", "hard.limits.cpu: 8"),
+            ("platform-config", "config", config, "LOG_LEVEL: debug", "LOG_LEVEL: info"),
+            ("argo-cd", "helm-values", "",
+             "global.domain: argocd.staging.platform.example.com",
+             "global.domain: argocd.platform.example.com")} <= got
+    # an object that differs in nothing a named aspect covers still shows, by field name
+    assert ("platform-config", "fields", "/v1/Namespace//workloads",
+            "metadata.labels.gitplane.io/environment",
+            "metadata.labels.gitplane.io/environment") in got
+    # a chart version and a Helm value of one environment only; a secret-looking value
+    # is not shown
+    staging = platform / "deployments/domains/infrastructure/apps/networking/environments/" \
+                         "staging/kustomization.yaml"
+    staging.write_text(staging.read_text() + (
+        "patches:\n  - target: {kind: Application, name: traefik}\n    patch: |\n"
+        "      - op: replace\n        path: /spec/source/targetRevision\n"
+        "        value: 41.4.0\n"
+        "      - op: add\n        path: /spec/source/helm/valuesObject/dashboardPassword\n"
+        "        value: hunter2\n"))
+    code, out, _ = run("-C", str(platform), "compare", "staging", "production", "--app",
+                       "traefik", "-o", "json")
+    rows = [(r["aspect"], r["a"], r["b"]) for r in json.loads(out)]
+    assert ("chart", "traefik@41.4.0 (not cached) (https://traefik.github.io/charts)",
+            "traefik@41.3.0 (not cached) (https://traefik.github.io/charts)") in rows
+    assert ("helm-values", "dashboardPassword: (hidden)", "-") in rows
+    assert "hunter2" not in out
+    staging.write_text(staging.read_text().split("patches:")[0])
     dep = platform / WEB / "base/manifests/deployment.yaml"
     staging = platform / WEB / "environments/staging/kustomization.yaml"
     staging.write_text(staging.read_text() + "images:\n  - name: nginxinc/nginx-unprivileged\n"

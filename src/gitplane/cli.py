@@ -400,8 +400,8 @@ def compare(env_a: str, env_b: str, app: str | None, roots: tuple[str, ...], fmt
         return
     if not rows:
         click.echo(f"{env_a} and {env_b} render the same"
-                   f"{' for ' + app if app else ''} (images, replicas, resources, objects, "
-                   "configuration keys)")
+                   f"{' for ' + app if app else ''} (Applications, charts, Helm values, "
+                   "objects and every field of them)")
         return
     click.echo(table(["APPLICATION", "ASPECT", "RESOURCE", env_a.upper(), env_b.upper()],
                      [[r.application, r.aspect, r.resource, r.a, r.b] for r in rows],

@@ -160,6 +160,12 @@ def _jobs(ar: AppResult) -> list[Job]:
     return out
 
 
+def helm_jobs(ar: AppResult) -> list[tuple[int, Job]]:
+    """(source index, render) of the Application's Helm sources (local or cached charts)."""
+    indexes = [i for i, k in enumerate(ar.app.kinds) if k == "helm"]
+    return list(zip(indexes, [j for j in _jobs(ar) if j.kind == "helm"], strict=True))
+
+
 def destination_namespaces(er: EnvResult) -> None:
     """Give namespaced objects without a namespace their Application's destination namespace,
     as Argo CD does when it applies them (scope from the environment's rendered CRDs, the

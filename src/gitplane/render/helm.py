@@ -166,6 +166,37 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                    memory, out)
 
 
+def user_values(repo: Repository, chart: Path, helm: dict[str, Any],
+                refs: dict[str, Repository]) -> tuple[dict[str, Any], dict[str, str]]:
+    """What an Application gives its chart on top of the chart's defaults: its value files
+    (in order) and ``values``/``valuesObject`` merged as Helm merges them, and its
+    ``parameters``/``fileParameters`` by name (a file parameter as its path). A value file
+    that is refused or missing is left out (the render reports it)."""
+    from gitplane.render.helm_worker import merge
+
+    merged: dict[str, Any] = {}
+    for vf in helm.get("valueFiles") or []:
+        path = _value_file(repo, chart, str(vf), refs)
+        if isinstance(path, Path):
+            docs = load_file(path, repo.rel(path) if repo.top in path.parents else str(vf))
+            if docs and isinstance(docs[0].obj, dict):
+                merge(merged, docs[0].obj)
+    inline = helm.get("valuesObject") if helm.get("valuesObject") else helm.get("values")
+    if isinstance(inline, str) and inline.strip():
+        try:
+            loaded = load_trusted(inline, "values")
+        except YamlError:
+            loaded = []
+        inline = loaded[0] if loaded else None
+    if isinstance(inline, dict):
+        merge(merged, inline)
+    params = {str(p.get("name")): str(p.get("value") if p.get("value") is not None else "")
+              for p in helm.get("parameters") or [] if isinstance(p, dict)}
+    params.update({str(p.get("name")): f"(file {p.get('path')})"
+                   for p in helm.get("fileParameters") or [] if isinstance(p, dict)})
+    return merged, params
+
+
 def _failed(out: Rendered, problem: Problem) -> Rendered:
     out.problems.append(problem)
     out.ok = False
