@@ -139,8 +139,26 @@ def test_schema_violation_and_template_error_are_findings(run: RunFn, tmp_path: 
         "type": "object", "properties": {"port": {"type": "integer"}}})}
     root = _repo(tmp_path, {"valuesObject": {"port": "eighty"}}, schema)
     found = _findings(run, root, "helm-values")
-    assert len(found) == 1 and "/port" in found[0]["message"] and \
-        found[0]["file"] == "charts/web/Chart.yaml" and found[0]["severity"] == "error"
+    assert len(found) == 1 and "value 'port': got string, want integer" in \
+        found[0]["message"] and found[0]["file"] == "argocd/web.yaml" and \
+        found[0]["severity"] == "error" and "set by helm.valuesObject" in found[0]["message"]
+    # each rejected value on the line that set it, in Argo CD's precedence
+    schema2 = {"charts/web/values.schema.json": json.dumps({
+        "type": "object", "properties": {
+            "port": {"type": "integer"}, "b": {"enum": ["chart", "one"]},
+            "a": {"type": "integer"}, "nested": {"type": "object", "properties": {
+                "over": {"type": "integer"}}}}}),
+        "values/two.yaml": "c: two\nd: two\nnested:\n  over: two\n"}
+    root4 = _repo(tmp_path / "4", {"valueFiles": ["../../values/one.yaml",
+                                                  "../../values/two.yaml"],
+                                   "valuesObject": {"port": "eighty"},
+                                   "parameters": [{"name": "b", "value": "three"}]}, schema2)
+    found = {(f["file"], f["line"], f["message"].split(":")[0])
+             for f in _findings(run, root4, "helm-values")}
+    assert found == {("argocd/web.yaml", 1, "value 'port'"),
+                     ("argocd/web.yaml", 1, "value 'b'"),
+                     ("values/two.yaml", 4, "value 'nested.over'"),
+                     ("charts/web/values.yaml", 1, "value 'a'")}, found
     root2 = _repo(tmp_path / "2", {"valuesObject": {"port": "eighty"},
                                    "skipSchemaValidation": True}, schema)
     assert _findings(run, root2, "helm-values") == []
@@ -174,8 +192,17 @@ def test_a_link_out_of_the_repository_is_refused(run: RunFn, tmp_path: Path) -> 
 def test_a_value_file_outside_the_repository_is_refused(run: RunFn, tmp_path: Path) -> None:
     root = _repo(tmp_path, {"valueFiles": ["../../../outside.yaml"]})
     write(tmp_path / "outside.yaml", "a: stolen\n")
-    found = _findings(run, root, "kustomize-build")
-    assert any("leaves the repository" in f["message"] for f in found)
+    found = _findings(run, root, "helm-values")
+    assert [(f["file"], f["message"]) for f in found] == [
+        ("argocd/web.yaml", "helm.valueFiles[0] '../../../outside.yaml': leaves the "
+                            "repository; refused")]
+    # a value file that does not exist: the same rule, unless ignoreMissingValueFiles
+    root2 = _repo(tmp_path / "2", {"valueFiles": ["values-prod.yaml"]})
+    found = _findings(run, root2, "helm-values")
+    assert [f["message"] for f in found] == ["helm.valueFiles[0] 'values-prod.yaml': not found"]
+    root3 = _repo(tmp_path / "3", {"valueFiles": ["values-prod.yaml"],
+                                   "ignoreMissingValueFiles": True})
+    assert _findings(run, root3, "helm-values") == []
 
 
 def test_diff_and_cache_see_a_template_change(run: RunFn, tmp_path: Path) -> None:

@@ -189,11 +189,8 @@ def hosts(obj: dict[str, Any]) -> list[str]:
 
 
 def _fields(oa: dict[str, Any], ob: dict[str, Any]) -> str:
-    """The top fields in which two objects differ (never their values)."""
-    from gitplane.diff import mask
-
-    ma, mb = mask(oa, ob)
-    fa, fb = flatten(ma or {}), flatten(mb or {})
+    """The top fields in which two objects differ (never their values: a Secret's too)."""
+    fa, fb = flatten(oa), flatten(ob)
     paths = sorted({re.sub(r"\[\d+\].*$", "", p) for p in set(fa) | set(fb)
                     if fa.get(p, ...) != fb.get(p, ...)})
     return ", ".join(paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")

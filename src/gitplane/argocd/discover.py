@@ -155,7 +155,8 @@ def _jobs(ar: AppResult) -> list[Job]:
                                                               strict=True)
                     if s.raw.get("ref") and k != "external"}
             release = HelmRelease(dict(src.raw.get("helm") or {}), app.name,
-                                  app.destination.get("namespace", ""), refs)
+                                  app.destination.get("namespace", ""), refs,
+                                  (app.origin.file, app.origin.line), bool(src.chart))
             out.append(Job("helm", folder, {"app": app.name, "source": i}, view, release))
     return out
 

@@ -29,6 +29,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +69,18 @@ def engine_name() -> str:
 
 def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, namespace: str,
           refs: dict[str, Repository], timeout: float = 60.0,
-          memory: int = 2 * 1024 ** 3, kube_version: str = "") -> Rendered:
-    """Render the chart folder ``chart`` with an Application's ``helm`` settings."""
+          memory: int = 2 * 1024 ** 3, kube_version: str = "",
+          origin: tuple[str, int] = ("", 0), cached: bool = False) -> Rendered:
+    """Render the chart folder ``chart`` with an Application's ``helm`` settings. Problems
+    are reported on the chart's ``Chart.yaml``, or for a chart of gitplane's cache (not a
+    file of the repository) on the Application (``origin``)."""
     out = Rendered()
     chart_file = chart / "Chart.yaml"
-    shown = repo.rel(chart_file)
+    shown = f"{origin[0]}" if cached and origin[0] else repo.rel(chart_file)
+    where = (shown, origin[1] if cached and origin[0] else 1)
     engine = engine_name()
     if not engine:
-        return _failed(out, Problem("source-not-rendered", shown, 1,
+        return _failed(out, Problem("source-not-rendered", *where,
                                     "local Helm chart not rendered: neither helm-python-sdk "
                                     "nor a 'helm' binary is installed", severity="warning"))
     try:
@@ -87,8 +92,8 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
         name = str((dep or {}).get("name") or "")
         if not list((chart / "charts").glob(f"{name}*")):
             # Argo CD fetches it (helm dependency build); gitplane renders offline
-            out.problems.append(Problem("source-not-rendered", shown, meta[0].line_of(
-                "dependencies", i), f"chart not rendered: dependency '{name}' is not "
+            at = where if cached else (shown, meta[0].line_of("dependencies", i))
+            out.problems.append(Problem("source-not-rendered", *at, f"chart not rendered: dependency '{name}' is not "
                 "vendored under charts/ (Argo CD fetches it; run helm dependency build to "
                 "vendor it)", severity="warning"))
     value_files: list[Path] = []
@@ -96,7 +101,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
         path = _value_file(repo, chart, str(vf), refs)
         if isinstance(path, str):
             if not helm.get("ignoreMissingValueFiles") or "not found" not in path:
-                out.problems.append(Problem("kustomize-build", shown, 1,
+                out.problems.append(Problem(VALUES, *_helm_key(origin, where),
                                             f"helm.valueFiles[{i}] '{vf}': {path}"))
             continue
         value_files.append(path)
@@ -106,13 +111,13 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
             continue
         path = _value_file(repo, chart, str(p.get("path") or ""), refs)
         if isinstance(path, str):
-            out.problems.append(Problem("kustomize-build", shown, 1,
+            out.problems.append(Problem(VALUES, *_helm_key(origin, where),
                                         f"helm.fileParameters[{i}] '{p.get('path')}': {path}"))
             continue
         file_params.append((str(p.get("name") or ""), path))
     escape = _link_outside(repo, chart)
     if escape:
-        out.problems.append(Problem("kustomize-build", shown, 1,
+        out.problems.append(Problem(TEMPLATE, *where,
                                     f"{escape}: a link out of the repository; refused (Helm "
                                     "would read what it points at)"))
     if out.problems:
@@ -145,8 +150,10 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                 return out
             except (KeyError, TypeError, ValueError):
                 out.resources = []  # an entry of the wrong shape is a miss
-        _sdk(repo, chart, shown, request, timeout, memory, out,
-             skip_tests=bool(helm.get("skipTests")))
+        _sdk(repo, chart, where, request, timeout, memory, out,
+             skip_tests=bool(helm.get("skipTests")), cached=cached,
+             explain=lambda message: _value_problems(
+                 message, repo, chart, value_files, helm, origin, where, refs))
         if key and out.ok and not out.problems:
             cache.put(key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
                                           for r in out.resources]})
@@ -162,7 +169,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
         args += ["--kube-version", kube_version]
     for path in value_files:
         args += ["--values", str(path)]
-    return _binary(repo, chart, shown, args, inline, sets, strings, file_params, timeout,
+    return _binary(repo, chart, where, args, inline, sets, strings, file_params, timeout,
                    memory, out)
 
 
@@ -195,6 +202,107 @@ def user_values(repo: Repository, chart: Path, helm: dict[str, Any],
     params.update({str(p.get("name")): f"(file {p.get('path')})"
                    for p in helm.get("fileParameters") or [] if isinstance(p, dict)})
     return merged, params
+
+
+def _helm_key(origin: tuple[str, int], where: tuple[str, int]) -> tuple[str, int]:
+    """Where an Application's own ``helm`` settings are reported: the Application."""
+    return origin if origin[0] else where
+
+
+_POINTER = re.compile(r"at '(/[^']*)': (.+)$")
+
+
+def _pointer(text: str) -> tuple[str | int, ...]:
+    steps: list[str | int] = []
+    for raw in text.strip("/").split("/") if text.strip("/") else []:
+        step = raw.replace("~1", "/").replace("~0", "~")
+        steps.append(int(step) if step.isdigit() else step)
+    return tuple(steps)
+
+
+def _has(value: Any, path: tuple[str | int, ...]) -> bool:
+    for step in path:
+        mapped = isinstance(value, dict) and isinstance(step, str) and step in value
+        listed = isinstance(value, list) and isinstance(step, int) and step < len(value)
+        if not (mapped or listed):
+            return False
+        value = value[step]
+    return True
+
+
+def _rel(trees: list[Repository], path: Path) -> str:
+    for tree in trees:
+        if tree.top == path or tree.top in path.parents:
+            return tree.rel(path)
+    return path.name
+
+
+def _value_problems(message: str, repo: Repository, chart: Path, value_files: list[Path],
+                    helm: dict[str, Any], origin: tuple[str, int],
+                    where: tuple[str, int], refs: dict[str, Repository]) -> list[Problem]:
+    """One ``helm-values`` problem per value the chart's schema rejects, on the file and
+    line that set it, in Argo CD's precedence: a parameter or the Application's own values
+    (the Application), else the last value file holding it (its line), else the chart's
+    defaults (``values.yaml``)."""
+    found: dict[tuple[str | int, ...], str] = {}
+    for line in message.splitlines():
+        m = _POINTER.search(line.strip().lstrip("- "))
+        if m:
+            path = _pointer(m.group(1))
+            if m.group(2).strip() == "validation failed" and any(
+                    p[:len(path)] == path and p != path for p in found):
+                continue
+            found[path] = m.group(2).strip()
+    # a parent's "validation failed" said by its children is left out
+    found = {p: why for p, why in found.items()
+             if not (why == "validation failed" and any(
+                 q != p and q[:len(p)] == p for q in found))}
+    if not found:
+        return []
+    inline = helm.get("valuesObject") if helm.get("valuesObject") else helm.get("values")
+    if isinstance(inline, str):
+        try:
+            docs = load_trusted(inline, "values")
+            inline = docs[0] if docs else None
+        except YamlError:
+            inline = None
+    params = {str(p.get("name")) for p in [*(helm.get("parameters") or []),
+                                           *(helm.get("fileParameters") or [])]
+              if isinstance(p, dict)}
+    files = [*value_files]
+    defaults = chart / "values.yaml"
+    if defaults.is_file():
+        files.insert(0, defaults)
+    out = []
+    for path, why in sorted(found.items(), key=lambda kv: [str(s) for s in kv[0]]):
+        dotted = ".".join(str(s) for s in path) or "(the values)"
+        text = f"value '{dotted}': {why} (the chart's values.schema.json)"
+        if any(dotted == p or dotted.startswith(p + ".") or p.startswith(dotted + ".")
+               for p in params):
+            out.append(Problem(VALUES, *_helm_key(origin, where), f"{text}; set by "
+                               "helm.parameters"))
+            continue
+        if isinstance(inline, dict) and _has(inline, path):
+            key = "valuesObject" if helm.get("valuesObject") else "values"
+            out.append(Problem(VALUES, *_helm_key(origin, where), f"{text}; set by "
+                               f"helm.{key}"))
+            continue
+        for file in reversed(files):
+            shown = _rel([repo, *refs.values()], file)
+            try:
+                docs = load_file(file, shown)
+            except (YamlError, GitplaneError):
+                continue
+            if docs and _has(docs[0].obj, path):
+                if file == defaults and where[0] != repo.rel(chart / "Chart.yaml"):
+                    at = where  # a cached chart's own default: on the Application
+                else:
+                    at = (shown, docs[0].line_of(*path))
+                out.append(Problem(VALUES, *at, text))
+                break
+        else:
+            out.append(Problem(VALUES, *where, text))
+    return out
 
 
 def _failed(out: Rendered, problem: Problem) -> Rendered:
@@ -258,15 +366,16 @@ def _parameters(params: list[Any]) -> tuple[list[str], list[str]]:
     return sets, strings
 
 
-def _sdk(repo: Repository, chart: Path, shown: str, request: dict[str, Any], timeout: float,
-         memory: int, out: Rendered, skip_tests: bool) -> Rendered:
+def _sdk(repo: Repository, chart: Path, where: tuple[str, int], request: dict[str, Any],
+         timeout: float, memory: int, out: Rendered, skip_tests: bool, cached: bool,
+         explain: Callable[[str], list[Problem]]) -> Rendered:
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
     try:
         res = proc.run([sys.executable, "-I", str(WORKER)], cwd=scratch, timeout=timeout,
                        memory=memory, env={"HOME": str(scratch), "TMPDIR": str(scratch)},
                        stdin=json.dumps(request).encode())
     except GitplaneError as exc:
-        return _failed(out, Problem(TEMPLATE, shown, 1, f"helm render: {exc}"))
+        return _failed(out, Problem(TEMPLATE, *where, f"helm render: {exc}"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     try:
@@ -276,16 +385,21 @@ def _sdk(repo: Repository, chart: Path, shown: str, request: dict[str, Any], tim
     if res.returncode != 0 or not isinstance(answer, dict) or \
             ("manifests" not in answer and "error" not in answer):
         last = res.stderr.strip().splitlines()[-1:] or ["no answer"]
-        return _failed(out, Problem(TEMPLATE, shown, 1, f"helm render failed: {last[0]}"))
+        return _failed(out, Problem(TEMPLATE, *where, f"helm render failed: {last[0]}"))
     if "error" in answer:
-        rule = VALUES if answer["error"] == "values" else TEMPLATE
         message = str(answer.get("message") or "failed").replace(str(repo.top) + "/", "")
-        return _failed(out, Problem(rule, shown, 1, _one_line(message)))
+        if answer["error"] == "values":
+            out.problems.extend(explain(message) or [Problem(VALUES, *where,
+                                                             _one_line(message))])
+            out.ok = False
+            return out
+        return _failed(out, Problem(TEMPLATE, *where, _one_line(message)))
     name = str(_chart_name(chart))
     for path, text in [*answer.get("crds", []), *answer.get("manifests", [])]:
-        file = _source_file(repo, chart, name, str(path))
-        _add(out, text, file, shown, skip_tests)
-    out.files.add(shown)
+        file = where if cached else (_source_file(repo, chart, name, str(path)), 1)
+        _add(out, text, file, where, skip_tests)
+    if not cached:
+        out.files.add(where[0])
     return out
 
 
@@ -304,11 +418,13 @@ def _source_file(repo: Repository, chart: Path, name: str, path: str) -> str:
     return repo.rel(chart / rest) if head == name and rest else repo.rel(chart / "Chart.yaml")
 
 
-def _add(out: Rendered, text: str, file: str, shown: str, skip_tests: bool) -> None:
+def _add(out: Rendered, text: str, at: tuple[str, int], where: tuple[str, int],
+         skip_tests: bool) -> None:
+    file = at[0]
     try:
         objs = load_trusted(text, file)
     except YamlError as exc:
-        out.problems.append(Problem(TEMPLATE, shown, 1, f"{file}: {exc.reason}"))
+        out.problems.append(Problem(TEMPLATE, *where, f"{file}: {exc.reason}"))
         return
     for obj in objs:
         if not isinstance(obj, dict):
@@ -317,7 +433,7 @@ def _add(out: Rendered, text: str, file: str, shown: str, skip_tests: bool) -> N
             "helm.sh/hook", ""))
         if skip_tests and "test" in hook.split(","):
             continue
-        out.resources.append(Resource(obj, file, 1))
+        out.resources.append(Resource(obj, file, at[1]))
 
 
 def _one_line(message: str) -> str:
@@ -325,7 +441,7 @@ def _one_line(message: str) -> str:
     return "; ".join(lines[:6]) + (" …" if len(lines) > 6 else "")
 
 
-def _binary(repo: Repository, chart: Path, shown: str, args: list[str], inline: Any,
+def _binary(repo: Repository, chart: Path, where: tuple[str, int], args: list[str], inline: Any,
             sets: list[str], strings: list[str], file_params: list[tuple[str, Path]],
             timeout: float, memory: int, out: Rendered) -> Rendered:
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
@@ -347,20 +463,21 @@ def _binary(repo: Repository, chart: Path, shown: str, args: list[str], inline: 
         try:
             res = proc.run(args, timeout=timeout, memory=memory, env=env)
         except GitplaneError as exc:
-            return _failed(out, Problem(TEMPLATE, shown, 1, f"helm template: {exc}"))
+            return _failed(out, Problem(TEMPLATE, *where, f"helm template: {exc}"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if res.returncode != 0:
         message = res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"
         rule = VALUES if "schema" in message else TEMPLATE
-        return _failed(out, Problem(rule, shown, 1, "helm template: "
+        return _failed(out, Problem(rule, *where, "helm template: "
                                     f"{message.replace(str(repo.top) + '/', '')}"))
     text = res.stdout.decode("utf-8", "replace")
     for chunk in re.split(r"^---\s*$", text, flags=re.M):
         m = _SOURCE.search(chunk)
         source = m.group(1).strip() if m else ""
-        _add(out, chunk, repo.rel(chart.parent / source) if source else shown, shown, False)
-    out.files.add(shown)
+        _add(out, chunk, (repo.rel(chart.parent / source), 1) if source else where, where,
+             False)
+    out.files.add(where[0])
     return out
 
 

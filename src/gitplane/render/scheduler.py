@@ -37,6 +37,10 @@ class HelmRelease:
     name: str = ""
     namespace: str = ""
     refs: dict[str, Repository] = field(default_factory=dict)
+    #: the Application's file and line: where its own values (and a cached chart's
+    #: problems) are reported
+    origin: tuple[str, int] = ("", 0)
+    cached: bool = False  # the chart is a Helm repository's, unpacked in gitplane's cache
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class Scheduler:
             release = job.release or HelmRelease(name=job.folder.name)
             return helm.build(repo, job.folder, dict(release.values), release.name,
                               release.namespace, dict(release.refs), cfg.render_timeout,
-                              cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version)
+                              cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version,
+                              origin=release.origin, cached=release.cached)
         if job.kind == "kustomize":
             # A kustomization of this side's own tree that the other side of a diff skipped
             # reads no changed file: skipped here too, without a walk.
