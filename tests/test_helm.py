@@ -16,6 +16,7 @@ from conftest import RunFn, git, write
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed")
 
 URL = "https://example.com/acme/charts.git"
+KUBE = __import__("gitplane.config", fromlist=["Config"]).Config().kubernetes_version
 
 CHART = {
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
@@ -362,3 +363,94 @@ def test_an_archive_member_leaving_the_chart_is_refused(tmp_path: Path, name: st
     with pytest.raises(GitplaneError, match="leaves the chart"):
         _unpack(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
+
+
+# -- kustomize's helmCharts, where the repository's Argo CD builds with --enable-helm ------
+def _kustomize_repo(tmp_path: Path, kustomization: str, extra: dict[str, str] | None = None,
+                    options: str = "kustomizeBuildOptions: --enable-helm\n") -> Path:
+    root = tmp_path / "k"
+    app = yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": URL, "path": "app", "targetRevision": "HEAD"},
+                 "destination": {"server": "https://kubernetes.default.svc",
+                                 "namespace": "apps"}}})
+    files = {"argocd/web.yaml": app, "app/kustomization.yaml": kustomization,
+             **{f"app/{k}": v for k, v in CHART.items() if k.startswith("charts/")},
+             **(extra or {})}
+    for rel, text in files.items():
+        write(root / rel, text)
+    write(root / "gitplane.yaml", f"repoURLs: [{URL}]\nroots: [argocd]\n{options}")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+HELM_CHARTS = ("helmCharts:\n- name: web\n  releaseName: site\n  namespace: apps\n"
+               "  includeCRDs: true\n  valuesInline: {a: inline, b: inline}\n"
+               "  additionalValuesFiles: [extra.yaml]\n")
+
+
+def test_kustomize_helm_charts_render_with_helms_engine(run: RunFn, tmp_path: Path) -> None:
+    root = _kustomize_repo(tmp_path, HELM_CHARTS + "commonLabels: {team: web}\n",
+                           {"app/extra.yaml": "b: extra\nport: 8080\n"})
+    objs = _objects(run, root)
+    cm = objs[("ConfigMap", "site")]
+    # the chart's defaults, valuesInline, then additionalValuesFiles (kustomize's order)
+    assert cm["data"]["a"] == "inline" and cm["data"]["b"] == "extra"
+    assert cm["data"]["c"] == "chart" and cm["data"]["portType"] == "float64"
+    assert cm["metadata"]["labels"] == {"team": "web"}  # kustomize's transformers apply
+    assert ("CustomResourceDefinition", "widgets.example.com") in objs  # includeCRDs
+    assert not _findings(run, root, "source-not-rendered")
+    # Helm's own render of the same inputs gives the same ConfigMap data
+    with helm.Chart.load(str(root / "app/charts/web")) as chart:
+        own = yaml.safe_load(chart.render(
+            {"a": "inline", "b": "extra", "port": 8080},
+            name="site", namespace="apps", is_install=True)["web/templates/cm.yaml"])
+    # (Helm's own default Kubernetes version aside: gitplane gives the environment's)
+    assert {**own["data"], "kube": ""} == {**cm["data"], "kube": ""}
+    assert cm["data"]["kube"] == f"v{KUBE}.0"
+
+
+def test_kustomize_helm_charts_findings(run: RunFn, tmp_path: Path) -> None:
+    schema = {"app/charts/web/values.schema.json": json.dumps({
+        "type": "object", "properties": {"port": {"type": "integer"}}}),
+        "app/extra.yaml": "port: eighty\n"}
+    root = _kustomize_repo(tmp_path, HELM_CHARTS, schema)
+    found = _findings(run, root, "helm-values")
+    assert len(found) == 1 and "at '/port': got string, want integer" in found[0]["message"]
+    assert found[0]["file"] == "app/kustomization.yaml"
+    # no releaseName: Helm (and Argo CD) make one up on each render; said, rendered stably
+    root2 = _kustomize_repo(tmp_path / "2", "helmCharts:\n- name: web\n")
+    said = _findings(run, root2, "source-not-rendered")
+    assert len(said) == 1 and "no releaseName" in said[0]["message"]
+    assert ("ConfigMap", "release-name") in _objects(run, root2)
+    # a chart home outside the repository is refused before kustomize runs
+    root3 = _kustomize_repo(tmp_path / "3", "helmCharts:\n- name: web\n  releaseName: x\n"
+                                            "  chartHome: ../../outside\n")
+    found = _findings(run, root3, "kustomize-build")
+    assert any("chartHome leaves the repository" in f["message"] for f in found)
+    # without --enable-helm, Argo CD fails on it too
+    root4 = _kustomize_repo(tmp_path / "4", HELM_CHARTS, options="")
+    found = _findings(run, root4, "kustomize-build")
+    assert any("needs --enable-helm" in f["message"] for f in found)
+
+
+def test_kustomize_helm_chart_of_a_repository_must_be_vendored(run: RunFn,
+                                                                tmp_path: Path) -> None:
+    """kustomize pulls a chart it does not find into the chart home, inside the repository:
+    gitplane writes nothing there, so it says how to vendor the chart instead."""
+    text = ("helmCharts:\n- name: web\n  repo: https://charts.example.com\n"
+            "  version: 0.2.0\n  releaseName: site\n")
+    root = _kustomize_repo(tmp_path, text)
+    said = _findings(run, root, "source-not-rendered")
+    assert len(said) == 1 and "is not vendored under app/charts/" in said[0]["message"]
+    assert "--untardir app/charts/web-0.2.0" in said[0]["message"]
+    assert not (root / "app/charts/web-0.2.0").exists()
+    # vendored where kustomize looks (chart home / name-version / name), it renders
+    for rel, body in CHART.items():
+        if rel.startswith("charts/web/"):
+            write(root / "app/charts/web-0.2.0/web" / rel[len("charts/web/"):], body)
+    assert ("ConfigMap", "site") in _objects(run, root)

@@ -318,12 +318,13 @@ def test_remote_bases_and_projects_from_unrendered_sources(tmp_path: Path,
         "argocd/argocd.yaml": "apiVersion: argoproj.io/v1beta1\nkind: ArgoCD\nmetadata:\n"
                               "  name: gitops\nspec:\n  kustomizeBuildOptions: --enable-helm\n",
         "boot/charts.yaml": _app("charts", "charts"),
-        "charts/kustomization.yaml": "helmCharts:\n  - name: x\n    repo: https://c.example.com\n"}
+        "charts/kustomization.yaml": "helmCharts:\n  - name: x\n    repo: https://c.example.com\n"
+                                     "    releaseName: x\n"}
     found = check(tmp_path, run, files)
     assert not [f for f in found if f["severity"] == "error"], found
     by_app = {(f["application"], f["rule"]): f for f in found}
     assert "is remote" in str(by_app[("remote", "source-not-rendered")]["message"])
-    assert "--enable-helm" in str(by_app[("charts", "source-not-rendered")]["message"])
+    assert "is not vendored" in str(by_app[("charts", "source-not-rendered")]["message"])
     project = by_app[("web", "argocd-project")]
     assert project["severity"] == "warning" and "may come from charts, remote" in \
         str(project["message"])

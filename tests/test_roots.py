@@ -357,7 +357,8 @@ def test_explicit_source_types(tmp_path: Path, run: RunFn) -> None:
 def test_helm_charts_in_kustomize(tmp_path: Path, run: RunFn) -> None:
     files = {"boot/web.yaml": app("web", "manifests/web"),
              "manifests/web/kustomization.yaml": "helmCharts:\n  - name: web\n    repo: "
-                                                 "https://charts.example.com\n    version: 1.0.0\n"}
+                                                 "https://charts.example.com\n    version: 1.0.0\n"
+                                                 "    releaseName: web\n"}
     root = repo(tmp_path, files)
     code, out, _ = run("-C", str(root), "check", "-o", "json")
     [f] = [f for f in json.loads(out)["findings"] if f["application"] == "web" and
@@ -369,7 +370,7 @@ def test_helm_charts_in_kustomize(tmp_path: Path, run: RunFn) -> None:
     [f] = [f for f in json.loads(out)["findings"] if f["application"] == "web" and
            f["file"] == "manifests/web/kustomization.yaml"]
     assert (f["rule"], f["severity"]) == ("source-not-rendered", "warning")
-    assert "--enable-helm" in f["message"]
+    assert "is not vendored under manifests/web/charts/" in f["message"]
 
 
 def test_destination_namespace_applied_by_scope(tmp_path: Path, run: RunFn) -> None:

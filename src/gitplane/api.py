@@ -39,10 +39,18 @@ def repository(path: Path | None = None, layout: bool = False,
     return repo
 
 
+def _engine(repo: Repository) -> Engine:
+    """The Kustomize engine for ``repo``, with the Kubernetes version Helm is given when a
+    kustomization inflates charts (``helmCharts``)."""
+    engine = Engine(repo.config.kustomize, repo.top)
+    engine.kube_version = repo.config.kubernetes_version
+    return engine
+
+
 def environments(path: Path | None = None, branch: str | None = None) -> list[Environment]:
     """The environments of the repository at ``path`` (found roots for another layout)."""
     repo = repository(path, branch=branch)
-    engine = Engine(repo.config.kustomize, repo.top)
+    engine = _engine(repo)
     try:
         envs, _ = root_finder.environments(repo, engine)
     finally:
@@ -59,7 +67,7 @@ def diff(path: Path | None, base: str | None, head: str | None, env: str | None 
     environment's ``GITPLANE_CACHE_DIR``/``GITPLANE_NO_CACHE``)."""
     with _cache(cache_options):
         repo = repository(path, branch=branch)
-        engine = Engine(repo.config.kustomize, repo.top)
+        engine = _engine(repo)
         try:
             return diffs.diff(repo, base, head, engine, env, app, progress, roots)
         finally:
@@ -86,7 +94,7 @@ def load(path: Path | None = None, env: str | None = None, app: str | None = Non
 def _load(path: Path | None, env: str | None, app: str | None, progress: Progress | None,
           roots: list[str] | None, branch: str | None, jobs: int | None) -> Platform:
     repo = repository(path, branch=branch)
-    engine = Engine(repo.config.kustomize, repo.top)
+    engine = _engine(repo)
     try:
         memo: dict[str, Rendered] = {}
         # Finding roots renders what the roots will (kept in ``memo``): its progress shows.

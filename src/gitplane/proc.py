@@ -9,6 +9,7 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import threading
@@ -138,11 +139,36 @@ class Engine:
         self.is_kubectl = Path(self.binary).name.startswith("kubectl")
         self._scratch = Path(tempfile.mkdtemp(prefix="gitplane-env-"))
         self._version: str | None = None
+        self.kube_version = ""  # given to Helm by kustomize's chart inflator
+        self._lock = threading.Lock()
 
-    def command(self, directory: Path) -> list[str]:
-        if self.is_kubectl:
-            return [self.binary, "kustomize", str(directory)]
-        return [self.binary, "build", str(directory)]
+    def command(self, directory: Path, helm: bool = False) -> list[str]:
+        """The engine's command line; with ``helm``, ``--enable-helm`` (the repository's
+        Argo CD builds so): kustomize's chart inflator then runs gitplane's Helm command
+        (render/helm_worker.py as ``helm``)."""
+        args = [self.binary, "kustomize", str(directory)] if self.is_kubectl else \
+            [self.binary, "build", str(directory)]
+        if helm:
+            args += ["--enable-helm", "--helm-command", self._helm_command()]
+            if self.kube_version:
+                args += ["--helm-kube-version", self.kube_version]
+        return args
+
+    def _helm_command(self) -> str:
+        """The ``helm`` kustomize runs: a binary the user named (GITPLANE_HELM), else a
+        script in the engine's scratch folder that runs gitplane's Helm worker."""
+        named = os.environ.get("GITPLANE_HELM")
+        if named:
+            return shutil.which(named) or named
+        worker = Path(__file__).parent / "render" / "helm_worker.py"
+        script = self._scratch / "helm"
+        with self._lock:
+            if not script.exists():
+                text = (f"#!{sys.executable} -I\nimport runpy\n"
+                        f"runpy.run_path({str(worker)!r}, run_name='__main__')\n")
+                script.write_text(text)
+                script.chmod(0o700)
+        return str(script)
 
     def env(self) -> dict[str, str]:
         """No PATH (so no git for remote bases), no plugin home, a scratch HOME."""
@@ -150,9 +176,9 @@ class Engine:
                 "KUBECONFIG": os.devnull, "LANG": "C"}
 
     def build(self, directory: Path, timeout: float = 60.0,
-              memory: int = 2 * 1024 ** 3) -> Result:
-        return run(self.command(directory), cwd=self._scratch, timeout=timeout, memory=memory,
-                   env=self.env())
+              memory: int = 2 * 1024 ** 3, helm: bool = False) -> Result:
+        return run(self.command(directory, helm), cwd=self._scratch, timeout=timeout,
+                   memory=memory, env=self.env())
 
     def version(self) -> str:
         """The engine's Kustomize version, asked once per binary (remembered in the cache

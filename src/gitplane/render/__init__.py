@@ -17,6 +17,8 @@ class Problem:
     message: str
     resource: str = ""
     severity: str = "error"
+    #: rendered all the same, differently from Argo CD (said, but the render goes on)
+    approximate: bool = False
 
 
 def yaml_problem(exc: YamlError) -> Problem:

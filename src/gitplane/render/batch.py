@@ -150,7 +150,8 @@ def _batch_build(engine: Engine, group: list[Pending], scratch: Path, timeout: f
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
          "resources": entries, "buildMetadata": ["originAnnotations"]}))
     try:
-        res = engine.build(scratch, timeout=timeout, memory=memory)
+        res = engine.build(scratch, timeout=timeout, memory=memory,
+                           helm=any(p.graph.helm for p in group))
         if res.returncode != 0:
             return None
         objs = load_trusted(res.stdout.decode("utf-8", "replace"), "batch")

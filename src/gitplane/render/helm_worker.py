@@ -122,7 +122,80 @@ def fetch(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": "fetch", "message": str(exc)}
 
 
+HELM_VERSION = "v4.0.0+gitplane"
+
+
+def _hook_kinds(text: str) -> set[str]:
+    import re
+
+    m = re.search(r"""^\s*['"]?helm\.sh/hook['"]?\s*:\s*['"]?([\w,-]+)""", text, re.M)
+    return set(m.group(1).split(",")) if m else set()
+
+
+def as_helm(argv: list[str]) -> int:
+    """The ``helm`` that kustomize's chart inflator runs (``--helm-command``): ``version``
+    and ``template`` (rendered here, with Helm's engine); ``pull`` is refused (it would
+    write into the repository; gitplane's walk says so before kustomize runs)."""
+    if argv[:1] == ["version"]:
+        sys.stdout.write(HELM_VERSION + "\n")
+        return 0
+    if argv[:1] != ["template"]:
+        sys.stderr.write(f"gitplane-helm: '{' '.join(argv[:1])}' is not supported\n")
+        return 1
+    flags = {"--namespace": "namespace", "-n": "namespace", "-f": "values",
+             "--values": "values", "--api-versions": "api", "--kube-version": "kube",
+             "--name-template": "nameTemplate"}
+    seen: dict[str, list[str]] = {}
+    positional = []
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in flags and i + 1 < len(argv):
+            seen.setdefault(flags[arg], []).append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--"):
+            seen.setdefault(arg, [])
+        else:
+            positional.append(arg)
+        i += 1
+    if "--generate-name" in seen:
+        positional.insert(0, "release-name")  # deterministic (Helm would make one up)
+    if len(positional) != 2:
+        sys.stderr.write("gitplane-helm: template needs a release name and a chart\n")
+        return 1
+    release, chart = positional
+    try:
+        answer = _render_cli(chart, release, seen)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        answer = {"error": "chart", "message": str(exc)}
+    if "error" in answer:
+        sys.stderr.write(f"gitplane-helm-{answer['error']}: {answer.get('message', '')}\n")
+        return 1
+    out = []
+    for path, text in [*answer["crds"], *answer["manifests"]]:
+        hooks = _hook_kinds(text)
+        if hooks and ("--no-hooks" in seen or ("--skip-tests" in seen and "test" in hooks)):
+            continue
+        out.append(f"---\n# Source: {path}\n{text.strip()}\n")
+    sys.stdout.write("".join(out))
+    return 0
+
+
+def _render_cli(chart: str, release: str, seen: dict[str, list[str]]) -> dict[str, Any]:
+    kube = (seen.get("kube") or [""])[-1].lstrip("v")
+    if kube.count(".") == 1:
+        kube += ".0"
+    return render({"chart": chart, "valueFiles": seen.get("values", []), "release": release,
+                   "namespace": (seen.get("namespace") or ["default"])[-1],
+                   "kubeVersion": kube and f"v{kube.lstrip('v')}",
+                   "apiVersions": seen.get("api", []),
+                   "includeCrds": "--include-crds" in seen})
+
+
 def main() -> None:
+    if len(sys.argv) > 1:  # run as kustomize's helm command
+        sys.exit(as_helm(sys.argv[1:]))
     request = json.loads(sys.stdin.buffer.read())
     try:
         answer = fetch(request) if request.get("op") else render(request)

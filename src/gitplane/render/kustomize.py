@@ -73,6 +73,7 @@ class _Walked:
     unparsed: tuple[Path, ...]
     docs: dict[str, list[Doc]]
     secrets: frozenset[str] = frozenset()
+    helm: bool = False
 
 
 class Graph:
@@ -93,6 +94,7 @@ class Graph:
         self.secrets: set[str] = set()
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
+        self.helm = False  # a kustomization of the graph inflates charts (--enable-helm)
 
     def problem(self, rule: str, file: str, line: Line, message: str,
                 severity: str = "error") -> None:
@@ -180,13 +182,15 @@ class Graph:
             else:
                 hit = memo[key] = _Walked(frozenset(sub.files), frozenset(sub.probed),
                                           tuple(sub.unparsed), dict(sub.docs),
-                                          frozenset(sub.secrets))
+                                          frozenset(sub.secrets),
+                                          sub.helm)
         if hit is None:
             self._walk(directory, stack)
             return
         self.files |= hit.files
         self.probed |= hit.probed
         self.secrets |= hit.secrets
+        self.helm |= hit.helm
         self.unparsed.extend(p for p in hit.unparsed if p not in self.unparsed)
         for rel, docs in hit.docs.items():
             self.docs.setdefault(rel, docs)
@@ -232,12 +236,14 @@ class Graph:
         for key in ("helmCharts", "helmGlobals", "helmChartInflationGenerator"):
             if key not in k:
                 continue
-            if self.repo.enables_helm:
+            if self.repo.enables_helm and key == "helmCharts":
+                self._helm_charts(directory, rel, doc, k)
+            elif self.repo.enables_helm and key == "helmChartInflationGenerator":
                 self.problem("source-not-rendered", rel, doc.line_of(key),
-                             f"'{key}': Argo CD renders it (kustomize.buildOptions has "
-                             "--enable-helm); gitplane does not render Helm inside kustomize "
-                             "yet, so this kustomization is not rendered", severity="warning")
-            else:
+                             f"'{key}': a generator file of kustomize's legacy chart "
+                             "inflator is not rendered by gitplane (use helmCharts); this "
+                             "kustomization is not rendered", severity="warning")
+            elif not self.repo.enables_helm:
                 self.problem("kustomize-build", rel, doc.line_of(key),
                              f"'{key}' needs --enable-helm, which this repository's Argo CD "
                              "does not set (kustomize.buildOptions in argocd-cm, or "
@@ -247,6 +253,67 @@ class Graph:
             for i, entry in enumerate(_list(k.get(key))):
                 self._entry(directory, rel, doc, key, i, entry, stack)
         self._files(directory, rel, doc, k)
+
+    def _helm_charts(self, directory: Path, rel: str, doc: Doc, k: dict[str, Any]) -> None:
+        """kustomize's ``helmCharts`` (with ``--enable-helm``): each chart must be in the
+        repository under its chart home (vendored: kustomize would pull a missing one into
+        the repository); value files must stay in the repository; nothing is fetched."""
+        from gitplane.render.helm import _link_outside, engine_name
+
+        self.helm = True
+        if not engine_name():
+            self.problem("source-not-rendered", rel, doc.line_of("helmCharts"),
+                         "helmCharts: no Helm engine (helm-python-sdk or a 'helm' binary) is "
+                         "installed; this kustomization is not rendered", severity="warning")
+            return
+        globals_ = as_mapping(k.get("helmGlobals"))
+        for i, chart in enumerate(_list(k.get("helmCharts"))):
+            line = partial(doc.line_of, "helmCharts", i)
+            if not isinstance(chart, dict) or not chart.get("name"):
+                self.problem("kustomize-build", rel, line, f"helmCharts[{i}] has no name")
+                continue
+            name, repo_url = str(chart["name"]), str(chart.get("repo") or "")
+            version = str(chart.get("version") or "")
+            home_entry = str(chart.get("chartHome") or globals_.get("chartHome") or "charts")
+            if home_entry.startswith("/"):
+                self.problem("kustomize-build", rel, line,
+                             f"helmCharts[{i}] chartHome '{home_entry}' is absolute; refused")
+                continue
+            home = self._inside(directory / home_entry, rel, line, f"helmCharts[{i}] chartHome")
+            if home is None:
+                continue
+            folder = home / f"{name}-{version}" / name if version and repo_url else home / name
+            for vf in [chart.get("valuesFile"), *_list(chart.get("additionalValuesFiles"))]:
+                if vf:
+                    self._file_ref(directory, rel, line, f"helmCharts[{i}] values file", str(vf),
+                                   False)
+            if not chart.get("releaseName"):
+                self.problems.append(Problem(
+                    "source-not-rendered", rel, line(), f"helmCharts[{i}] '{name}' has no "
+                    "releaseName: Helm makes one up on every render (so does Argo CD); "
+                    "gitplane renders it as 'release-name'", severity="warning",
+                    approximate=True))
+            if folder.is_dir():
+                inside = self._inside(folder, rel, line, f"helmCharts[{i}] chart")
+                if inside is None:
+                    continue
+                outside = _link_outside(self.repo, folder)
+                if outside:
+                    self.problem("kustomize-build", rel, line,
+                                 f"{outside}: a link out of the repository; refused (Helm "
+                                 "would read what it points at)")
+                    continue
+                from gitplane.boundary import walk
+
+                self.files.update(self.repo.rel(folder / f) for f in walk(folder, links=True)[1])
+                continue
+            where = f" of {repo_url}" if repo_url else ""
+            self.problem("source-not-rendered", rel, line,
+                         f"helmCharts[{i}] chart '{name}' {version or '(latest)'}{where} is not "
+                         f"vendored under {self.repo.rel(home)}/: kustomize would pull it into "
+                         "the repository's chart home, which gitplane does not write; this "
+                         "kustomization is not rendered (vendor it with 'helm pull --untar "
+                         f"--untardir {self.repo.rel(folder.parent)}')", severity="warning")
 
     def _entry(self, directory: Path, rel: str, doc: Doc, key: str, i: int, entry: Any,
                stack: tuple[Path, ...]) -> None:
@@ -455,7 +522,7 @@ def build(repo: Repository, engine: Engine, directory: Path, timeout: float = 60
 def _unrenderable(p: Problem) -> bool:
     """A problem that stops the engine: an error, or something gitplane cannot render
     offline (a remote base, Helm inside kustomize)."""
-    return p.severity == "error" or p.rule == "source-not-rendered"
+    return p.severity == "error" or (p.rule == "source-not-rendered" and not p.approximate)
 
 
 def prepare(repo: Repository, engine: Engine, directory: Path,
@@ -670,7 +737,7 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
         (scratch / "kustomization.yaml").write_text(yaml.safe_dump(wrapper(
             directory, scratch, graph.root_kind(directory), overrides)))
         try:
-            res = engine.build(scratch, timeout=timeout, memory=memory)
+            res = engine.build(scratch, timeout=timeout, memory=memory, helm=graph.helm)
         except GitplaneError as exc:
             limit = f"{timeout:g} s / {memory // 1024 ** 2} MiB"
             out.problems.append(Problem("kustomize-build", krel, 1,
@@ -686,7 +753,10 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
                     res.stderr:
                 msg = f"render of {repo.rel(directory)} exceeded " \
                       f"{memory // 1024 ** 2} MiB of memory"
-            out.problems.append(Problem("kustomize-build", krel, 1, msg))
+            rule = _helm_rule(res.stderr)
+            if rule != "kustomize-build":
+                msg = _helm_message(res.stderr, repo.top)
+            out.problems.append(Problem(rule, krel, 1, msg))
             out.ok = False
             return out
         try:
@@ -702,6 +772,30 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _helm_rule(stderr: str) -> str:
+    """The rule of an engine failure: a chart of ``helmCharts`` whose values the chart's
+    schema rejects, or that does not render, has Helm's rules (gitplane's Helm command marks
+    its errors)."""
+    if "gitplane-helm-values:" in stderr:
+        return "helm-values"
+    if "gitplane-helm-template:" in stderr or "gitplane-helm-chart:" in stderr:
+        return "helm-template"
+    return "kustomize-build"
+
+
+def _helm_message(stderr: str, top: Path) -> str:
+    """Helm's own words from kustomize's wrapped error: what follows gitplane's marker up
+    to kustomize's ``unable to run`` (which lists the command and its environment)."""
+    m = re.search(r"gitplane-helm-\w+: (.*?)(?:: unable to run:|\Z)", stderr, re.S)
+    text = m.group(1) if m else stderr
+    lines = [ln.strip() for ln in text.replace(str(top) + "/", "").splitlines() if ln.strip()]
+    return "helmCharts: " + "; ".join(lines[:6]) + (" …" if len(lines) > 6 else "")
 
 
 def scratch_parent() -> str | None:
