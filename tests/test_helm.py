@@ -171,6 +171,37 @@ def test_schema_violation_and_template_error_are_findings(run: RunFn, tmp_path: 
     assert str(root3) not in found[0]["message"]
 
 
+def test_capabilities_api_versions_are_the_environments(run: RunFn, tmp_path: Path) -> None:
+    """Argo CD gives Helm the cluster's API versions; gitplane gives the environment's:
+    Kubernetes' own plus every CRD the environment renders (here the chart's own crds/,
+    and a CRD another Application installs)."""
+    cap = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n"
+           "  widget: {{ .Capabilities.APIVersions.Has \"example.com/v1/Widget\" | quote }}\n"
+           "  monitor: {{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" | quote }}\n"
+           "  gadget: {{ .Capabilities.APIVersions.Has \"example.com/v2\" | quote }}\n"
+           "  apps: {{ .Capabilities.APIVersions.Has \"apps/v1\" | quote }}\n")
+    crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+           "metadata: {name: servicemonitors.monitoring.coreos.com}\nspec:\n"
+           "  group: monitoring.coreos.com\n  names: {kind: ServiceMonitor, plural: "
+           "servicemonitors}\n  scope: Namespaced\n  versions: [{name: v1, served: true, "
+           "storage: true, schema: {openAPIV3Schema: {type: object}}}]\n")
+    other = yaml.safe_dump({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "monitoring-crds", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": URL, "path": "crds", "targetRevision": "HEAD"},
+                 "destination": {"server": "https://kubernetes.default.svc",
+                                 "namespace": "monitoring"}}})
+    root = _repo(tmp_path, {}, {"charts/web/templates/caps.yaml": cap,
+                                "crds/servicemonitor.yaml": crd,
+                                "argocd/crds.yaml": other})
+    data = _objects(run, root)[("ConfigMap", "caps")]["data"]
+    assert data == {"widget": "true", "monitor": "true", "gadget": "false", "apps": "true"}
+    (root / "argocd/crds.yaml").unlink()
+    data = _objects(run, root)[("ConfigMap", "caps")]["data"]
+    assert data["monitor"] == "false" and data["widget"] == "true"
+
+
 def test_chart_crds_feed_the_schema_rule(run: RunFn, tmp_path: Path) -> None:
     extra = {"charts/web/templates/widget.yaml":
              "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: big\n"}

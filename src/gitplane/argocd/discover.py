@@ -7,6 +7,7 @@ ApplicationSets, and follow every Application whose source lies in this reposito
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             roots.append((er, root, folder, kind))
             seen[er.env.name].add(str(folder))
     counter = _Counter(progress)
+    job_findings: dict[tuple[int, str], list[Finding]] = {}
     counter.total += len({str(f) for _, _, f, _ in roots})
     renderer.many([Job(k, f) for _, _, f, k in roots], counter.step)
     new: list[tuple[EnvResult, AppResult]] = []
@@ -95,7 +97,9 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             for job in _jobs(ar):
                 folder, view = job.folder, job.view
                 rendered = renderer.done[job.key]
-                er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
+                found = _findings(rendered.problems, er.env.name, ar.app.name)
+                job_findings[(id(ar), job.key)] = found
+                er.findings.extend(found)
                 ok = ok and rendered.ok
                 ar.resources.extend(rendered.resources)
                 ar.files |= rendered.files
@@ -107,6 +111,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             ar.rendered = ok
             following.extend((er, c) for c in _collect(repo, er, children, world, shared))
         new = following
+    _with_environment_apis(results, renderer, job_findings)
     for er in results:
         er.apps.sort(key=lambda a: a.app.name)
         destination_namespaces(er)
@@ -117,6 +122,80 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
                                        "argocd-destination", "", "error", str(exc)))
     return Platform(repo, results, engine.version(), renderer.parsed)
+
+
+def environment_apis(er: EnvResult) -> tuple[str, ...]:
+    """The API versions an environment adds to Kubernetes' own: ``group/version`` and
+    ``group/version/Kind`` of every served version of every CRD it renders (what a cluster
+    holding the environment serves, and what Argo CD passes Helm as --api-versions)."""
+    out: set[str] = set()
+    for ar in er.apps:
+        for r in ar.resources:
+            if r.kind != "CustomResourceDefinition" or not r.api_version.startswith(
+                    "apiextensions.k8s.io/"):
+                continue
+            spec = k8s.as_dict(r.obj.get("spec"))
+            group = str(spec.get("group") or "")
+            kind = str(k8s.as_dict(spec.get("names")).get("kind") or "")
+            for v in spec.get("versions") or []:
+                if isinstance(v, dict) and v.get("name") and v.get("served", True) and group:
+                    out.add(f"{group}/{v['name']}")
+                    if kind:
+                        out.add(f"{group}/{v['name']}/{kind}")
+    return tuple(sorted(out))
+
+
+def _with_environment_apis(results: list[EnvResult], renderer: Scheduler,
+                           job_findings: dict[tuple[int, str], list[Finding]]) -> None:
+    """Render again, with the environment's API versions, the charts whose templates read
+    ``.Capabilities.APIVersions`` (Argo CD gives Helm the cluster's; a cluster holding the
+    environment serves the CRDs the environment renders). Their objects and findings
+    replace the first render's; Applications they would add are not followed (a chart
+    that makes Applications depending on the cluster's APIs is rare)."""
+    from gitplane.render.helm import asks_api_versions
+
+    asks: dict[str, bool] = {}
+    redo: list[tuple[EnvResult, AppResult, list[Job]]] = []
+    for er in results:
+        apis = environment_apis(er)
+        if not apis:
+            continue
+        for ar in er.apps:
+            jobs = _jobs(ar)
+            changed = False
+            for i, job in enumerate(jobs):
+                if job.kind != "helm" or job.release is None:
+                    continue
+                folder = str(job.folder)
+                if folder not in asks:
+                    asks[folder] = asks_api_versions(job.folder)
+                if asks[folder]:
+                    release = replace(job.release, api_versions=apis)
+                    jobs[i] = Job("helm", job.folder, {**job.options, "apis": hash_of(apis)},
+                                  job.view, release)
+                    changed = True
+            if changed:
+                redo.append((er, ar, jobs))
+    if not redo:
+        return
+    renderer.many([j for _, _, jobs in redo for j in jobs])
+    for er, ar, jobs in redo:
+        first = {id(f) for job in _jobs(ar) for f in job_findings.get((id(ar), job.key), [])}
+        er.findings[:] = [f for f in er.findings if id(f) not in first]
+        ar.resources = []
+        ok = True
+        for job in jobs:
+            rendered = renderer.done[job.key]
+            er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
+            ar.resources.extend(rendered.resources)
+            ok = ok and rendered.ok
+        ar.rendered = ok
+
+
+def hash_of(values: tuple[str, ...]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(values).encode()).hexdigest()[:16]
 
 
 def _cached_chart(repo: Repository, src: Any, view: Repository

@@ -70,7 +70,8 @@ def engine_name() -> str:
 def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, namespace: str,
           refs: dict[str, Repository], timeout: float = 60.0,
           memory: int = 2 * 1024 ** 3, kube_version: str = "",
-          origin: tuple[str, int] = ("", 0), cached: bool = False) -> Rendered:
+          origin: tuple[str, int] = ("", 0), cached: bool = False,
+          api_versions: list[str] | None = None) -> Rendered:
     """Render the chart folder ``chart`` with an Application's ``helm`` settings. Problems
     are reported on the chart's ``Chart.yaml``, or for a chart of gitplane's cache (not a
     file of the repository) on the Application (``origin``)."""
@@ -139,6 +140,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                    "setFile": [[n, str(p)] for n, p in file_params],
                    "release": release, "namespace": namespace,
                    "kubeVersion": f"v{kube_version.lstrip('v')}.0" if kube_version else "",
+                   "apiVersions": sorted(api_versions or []),
                    "includeCrds": not helm.get("skipCrds"),
                    "skipSchemaValidation": bool(helm.get("skipSchemaValidation"))}
         key = _cache_key(repo, request, read, bool(helm.get("skipTests")))
@@ -167,10 +169,26 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
         args.append("--skip-tests")
     if kube_version:
         args += ["--kube-version", kube_version]
+    for api in sorted(api_versions or []):
+        args += ["--api-versions", api]
     for path in value_files:
         args += ["--values", str(path)]
     return _binary(repo, chart, where, args, inline, sets, strings, file_params, timeout,
                    memory, out)
+
+
+def asks_api_versions(chart: Path) -> bool:
+    """Whether a template of the chart (or of a vendored subchart) reads
+    ``.Capabilities.APIVersions``: only then does the environment's API list change it."""
+    for rel in walk(chart, links=False)[1]:
+        if rel.endswith((".yaml", ".yml", ".tpl", ".txt", ".json")) and "templates/" in rel:
+            try:
+                with open(chart / rel, "rb") as fh:
+                    if b"APIVersions" in fh.read(1 << 20):
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def user_values(repo: Repository, chart: Path, helm: dict[str, Any],

@@ -41,6 +41,9 @@ class HelmRelease:
     #: problems) are reported
     origin: tuple[str, int] = ("", 0)
     cached: bool = False  # the chart is a Helm repository's, unpacked in gitplane's cache
+    #: the environment's API versions beyond Kubernetes' own (its CRDs), for
+    #: ``.Capabilities.APIVersions``
+    api_versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ class Scheduler:
             return helm.build(repo, job.folder, dict(release.values), release.name,
                               release.namespace, dict(release.refs), cfg.render_timeout,
                               cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version,
-                              origin=release.origin, cached=release.cached)
+                              origin=release.origin, cached=release.cached,
+                              api_versions=list(release.api_versions))
         if job.kind == "kustomize":
             # A kustomization of this side's own tree that the other side of a diff skipped
             # reads no changed file: skipped here too, without a walk.
