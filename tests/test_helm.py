@@ -485,3 +485,102 @@ def test_kustomize_helm_chart_of_a_repository_must_be_vendored(run: RunFn,
         if rel.startswith("charts/web/"):
             write(root / "app/charts/web-0.2.0/web" / rel[len("charts/web/"):], body)
     assert ("ConfigMap", "site") in _objects(run, root)
+
+
+# -- charts of an OCI registry, served on 127.0.0.1 by the test ---------------------------
+@pytest.fixture
+def oci_registry(tmp_path: Path) -> Any:
+    """A read-only OCI registry (the distribution API's GET/HEAD of manifests, blobs and
+    tags) holding ``charts/web`` 0.3.0 as Helm pushes it: a config blob of the chart's
+    metadata and one layer, the packaged chart."""
+    import hashlib
+    import http.server
+    import re
+    import threading
+
+    src = tmp_path / "oci-src" / "web"
+    write(src / "Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.3.0\n")
+    write(src / "values.yaml", "replicas: 3\n")
+    write(src / "templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+          "  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n"
+          "  chart: {{ .Chart.Version | quote }}\n")
+    archive = Path(helm.package(str(src), destination=str(tmp_path)))
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes, media: str) -> dict[str, Any]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"mediaType": media, "digest": digest, "size": len(data)}
+
+    config = json.dumps({"apiVersion": "v2", "name": "web", "version": "0.3.0"}).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": blob(config, "application/vnd.cncf.helm.config.v1+json"),
+        "layers": [blob(archive.read_bytes(),
+                        "application/vnd.cncf.helm.chart.content.v1.tar+gzip")]}).encode()
+    manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    seen: list[str] = []
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def _send(self, code: int, body: bytes, media: str, digest: str = "") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", media)
+            self.send_header("Content-Length", str(len(body)))
+            if digest:
+                self.send_header("Docker-Content-Digest", digest)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            seen.append(path)
+            m = re.match(r"^/v2/charts/web/(manifests|blobs)/([^/]+)$", path)
+            if path.rstrip("/") == "/v2":
+                self._send(200, b"{}", "application/json")
+            elif m and m.group(1) == "manifests" and m.group(2) in ("0.3.0", manifest_digest):
+                self._send(200, manifest, "application/vnd.oci.image.manifest.v1+json",
+                           manifest_digest)
+            elif m and m.group(1) == "blobs" and m.group(2) in blobs:
+                self._send(200, blobs[m.group(2)], "application/octet-stream", m.group(2))
+            else:
+                self._send(404, b'{"errors":[{"code":"NOT_FOUND"}]}', "application/json")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}/charts", seen
+    server.shutdown()
+
+
+@pytest.mark.parametrize("scheme", ["oci://", ""])
+def test_charts_of_an_oci_registry_are_pulled_then_rendered_offline(
+        run: RunFn, tmp_path: Path, oci_registry: Any, monkeypatch: pytest.MonkeyPatch,
+        scheme: str) -> None:
+    """``oci://host/path`` or Argo CD's ``host/path`` with ``chart``: pulled by exact
+    version through Helm's registry client (plain HTTP because the user says so), cached,
+    rendered offline."""
+    registry, seen = oci_registry
+    root = _chart_app_repo(tmp_path, f"{scheme}{registry}", "0.3.0")
+    said = _findings(run, root, "source-not-rendered")
+    assert len(said) == 1 and "not in gitplane's cache" in said[0]["message"]
+    monkeypatch.setenv("GITPLANE_HELM_PLAIN_HTTP", "1")
+    code, out, err = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "pulled" in out, (out, err)
+    assert "/v2/charts/web/manifests/0.3.0" in seen
+    objs = _objects(run, root)
+    assert objs[("ConfigMap", "web")]["data"] == {"replicas": "5", "chart": "0.3.0"}
+    assert not _findings(run, root, "source-not-rendered")
+
+
+def test_an_oci_chart_range_is_said_not_resolved(run: RunFn, tmp_path: Path) -> None:
+    root = _chart_app_repo(tmp_path, "oci://ghcr.example.com/charts", "^0.3")
+    said = _findings(run, root, "source-not-rendered")
+    assert len(said) == 1 and "exact version only" in said[0]["message"]
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 1 and "version ranges of OCI charts are not resolved" in out

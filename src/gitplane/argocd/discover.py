@@ -206,10 +206,10 @@ def _cached_chart(repo: Repository, src: Any, view: Repository
     from gitplane.render import charts
 
     spec = src.target_revision or "*"
-    if not src.repo_url.startswith(("https://", "http://")):
+    if charts.is_oci(src.repo_url) and not charts.is_exact(spec):
         return view, "external", "", (
-            f"chart '{src.chart}' {spec} of the OCI registry {src.repo_url} is not rendered: "
-            "gitplane fetches charts of HTTP(S) chart repositories only")
+            f"chart '{src.chart}' '{spec}' of the OCI registry {src.repo_url} is not "
+            "rendered: gitplane pulls OCI charts by exact version only; pin one")
     found = charts.cached(src.repo_url, str(src.chart), spec)
     if found is None:
         return view, "external", "", (

@@ -10,7 +10,9 @@ runs, and CI runs that restore the cache, find it offline. ``targetRevision`` ma
 version or a range, resolved as Argo CD resolves it: the highest version of the index that
 satisfies the constraint (``1.2.3``, ``*``, ``1.2.x``, ``~1.2``, ``^1.2``, ``>=1.0 <2.0``,
 ``||``); a range is resolved again only when the network is allowed, else from the last
-index seen. Credentials of a private repository come from the user's environment
+index seen. Charts of OCI registries (``oci://host/path`` or Argo CD's ``host/path``) are
+pulled by exact version (a tag) through Helm's registry client; plain HTTP only when the
+user says so (``GITPLANE_HELM_PLAIN_HTTP=1``). Credentials of a private repository come from the user's environment
 (``GITPLANE_HELM_USERNAME``, ``GITPLANE_HELM_PASSWORD``), never from the repository, and
 never appear in output.
 """
@@ -45,17 +47,28 @@ class Cached:
     digest: str
 
 
+def is_oci(repo_url: str) -> bool:
+    """An OCI registry: ``oci://host/path``, or (as Argo CD writes Helm OCI repositories) a
+    ``host/path`` without a scheme."""
+    return repo_url.startswith("oci://") or not re.match(r"^[a-z][a-z0-9+.-]*://", repo_url)
+
+
+def _normal(repo_url: str) -> str:
+    url = repo_url.rstrip("/")
+    return f"oci://{url}" if is_oci(url) and not url.startswith("oci://") else url
+
+
 def root() -> Path:
     return cache.folder() / "charts"
 
 
 def _entry(repo_url: str, chart: str, version: str) -> Path:
-    key = hashlib.sha256(f"{repo_url.rstrip('/')}\0{chart}\0{version}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_normal(repo_url)}\0{chart}\0{version}".encode()).hexdigest()
     return root() / key[:40]
 
 
 def _index_file(repo_url: str, chart: str) -> Path:
-    key = hashlib.sha256(f"{repo_url.rstrip('/')}\0{chart}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_normal(repo_url)}\0{chart}".encode()).hexdigest()
     return root() / "index" / f"{key[:40]}.json"
 
 
@@ -178,8 +191,8 @@ def pull(repo_url: str, chart: str, spec: str, timeout: float = 120.0,
          memory: int = 2 * 1024 ** 3) -> Cached:
     """Fetch ``chart`` at the version ``spec`` resolves to into the cache (network);
     a GitplaneError saying why when it cannot."""
-    if repo_url.startswith("oci://"):
-        raise GitplaneError(f"{repo_url}: OCI registries are not fetched yet")
+    if is_oci(repo_url):
+        return _pull_oci(repo_url, chart, spec, timeout, memory)
     if not re.match(r"^https?://", repo_url):
         raise GitplaneError(f"{repo_url}: not an HTTP(S) chart repository")
     root().mkdir(parents=True, exist_ok=True)
@@ -195,11 +208,36 @@ def pull(repo_url: str, chart: str, spec: str, timeout: float = 120.0,
     if have is not None:
         return have
     digest = next((e["digest"] for e in entries if e["version"] == version), "")
+    return _fetch(repo_url, chart, version, digest,
+                  {"op": "pull", "repo": repo_url, "chart": chart, "version": version},
+                  timeout, memory)
+
+
+def _pull_oci(repo_url: str, chart: str, spec: str, timeout: float, memory: int) -> Cached:
+    """A chart of an OCI registry: an exact version (a tag), pulled through Helm's registry
+    client; its layers are checked by their digests as they arrive (content addressing)."""
+    if not is_exact(spec):
+        raise GitplaneError(f"{repo_url}: chart '{chart}' '{spec}': version ranges of OCI "
+                            "charts are not resolved by gitplane (Argo CD lists the registry's "
+                            "tags); pin a version")
+    have = cached(repo_url, chart, spec)
+    if have is not None:
+        return have
+    root().mkdir(parents=True, exist_ok=True)
+    ref = f"{_normal(repo_url)}/{chart}"
+    plain = os.environ.get("GITPLANE_HELM_PLAIN_HTTP", "") in ("1", "true", "yes")
+    return _fetch(repo_url, chart, spec.strip(), "",
+                  {"op": "pull", "oci": ref, "version": spec.strip(), "plainHttp": plain},
+                  timeout, memory)
+
+
+def _fetch(repo_url: str, chart: str, version: str, digest: str, request: dict[str, Any],
+           timeout: float, memory: int) -> Cached:
+    """Download one chart archive with the worker, check it, unpack it into the cache."""
     entry = _entry(repo_url, chart, version)
     download = Path(tempfile.mkdtemp(prefix="gitplane-pull-", dir=root()))
     try:
-        _worker({"op": "pull", "repo": repo_url, "chart": chart, "version": version,
-                 "into": str(download)}, timeout, memory)
+        _worker({**request, "into": str(download)}, timeout, memory)
         archives = sorted(download.glob("*.tgz"))
         if len(archives) != 1:
             raise GitplaneError(f"{repo_url}: chart '{chart}' {version}: no archive received")
@@ -216,7 +254,7 @@ def pull(repo_url: str, chart: str, spec: str, timeout: float = 120.0,
         shutil.rmtree(entry, ignore_errors=True)
         entry.mkdir(parents=True)
         folders[0].rename(entry / f"{chart}-{version}")
-        (entry / META).write_text(json.dumps({"repo": repo_url, "chart": chart,
+        (entry / META).write_text(json.dumps({"repo": _normal(repo_url), "chart": chart,
                                               "version": version, "digest": got},
                                              sort_keys=True))
     finally:

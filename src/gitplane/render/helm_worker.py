@@ -115,8 +115,12 @@ def fetch(request: dict[str, Any]) -> dict[str, Any]:
             return {"versions": [{"version": str(e.get("version", "")),
                                   "digest": str(e.get("digest") or "")}
                                  for e in entries if isinstance(e, dict)]}
-        helm.pull(request["chart"], repo_url=request["repo"], version=request["version"],
-                  destination=request["into"], **auth)
+        if request.get("oci"):
+            helm.pull(request["oci"], version=request["version"], destination=request["into"],
+                      plain_http=bool(request.get("plainHttp")), **auth)
+        else:
+            helm.pull(request["chart"], repo_url=request["repo"], version=request["version"],
+                      destination=request["into"], **auth)
         return {"pulled": sorted(p.name for p in Path(request["into"]).glob("*.tgz"))}
     except helm.HelmError as exc:
         return {"error": "fetch", "message": str(exc)}
