@@ -109,12 +109,36 @@ def test_release_namespace_crds_and_tests(run: RunFn, tmp_path: Path) -> None:
     cm = objs[("ConfigMap", "shop")]
     assert cm["metadata"]["namespace"] == "apps" and cm["data"]["kube"] == "v1.33.0"
     assert ("CustomResourceDefinition", "widgets.example.com") in objs
-    assert ("Pod", "shop-test") in objs  # Argo CD renders test hooks unless skipTests
+    # Argo CD's sync ignores Helm hooks it does not map to its own (test among them):
+    # rendered, never applied, so not shown or checked
+    assert ("Pod", "shop-test") not in objs
     root2 = _repo(tmp_path / "2", {"skipCrds": True, "skipTests": True})
     objs = _objects(run, root2)
     assert ("ConfigMap", "web") in objs
     assert ("CustomResourceDefinition", "widgets.example.com") not in objs
     assert ("Pod", "web-test") not in objs
+
+
+@pytest.mark.parametrize("annotations, applied", [
+    ({"helm.sh/hook": "test"}, False), ({"helm.sh/hook": "pre-delete,post-rollback"}, False),
+    ({"helm.sh/hook": "pre-install,pre-upgrade"}, True), ({"helm.sh/hook": "post-install"}, True),
+    ({"helm.sh/hook": "test", "argocd.argoproj.io/hook": "PostSync"}, True), ({}, True)])
+def test_helm_hooks_argo_cd_applies(annotations: dict[str, str], applied: bool) -> None:
+    from gitplane.render.helm import applied_by_argo_cd
+
+    obj = {"kind": "Pod", "metadata": {"name": "p", "annotations": annotations}}
+    assert applied_by_argo_cd(obj) is applied
+
+
+def test_a_separator_without_a_newline_splits_as_helm_splits(run: RunFn,
+                                                             tmp_path: Path) -> None:
+    """``{{- end }}`` before ``---`` leaves ``---# comment``: Helm still splits there."""
+    template = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n"
+                "{{- if true }}\n---{{- end }}# second\napiVersion: v1\nkind: ConfigMap\n"
+                "metadata: {name: two}\n")
+    root = _repo(tmp_path, {}, {"charts/web/templates/two.yaml": template})
+    objs = _objects(run, root)
+    assert ("ConfigMap", "one") in objs and ("ConfigMap", "two") in objs
 
 
 def test_render_equals_helms_own(run: RunFn, tmp_path: Path) -> None:
@@ -124,7 +148,9 @@ def test_render_equals_helms_own(run: RunFn, tmp_path: Path) -> None:
             if k[0] != "CustomResourceDefinition"]
     with helm.Chart.load(str(root / "charts/web")) as chart:
         rendered = chart.render({"a": "direct"}, name="web", namespace="apps", is_install=True)
-    theirs = sorted((d for text in rendered.values() for d in yaml.safe_load_all(text) if d),
+    # (less the test hook, which Argo CD's sync ignores)
+    theirs = sorted((d for text in rendered.values() for d in yaml.safe_load_all(text)
+                     if d and "helm.sh/hook" not in d["metadata"].get("annotations", {})),
                     key=lambda d: (d["kind"], d["metadata"]["name"]))
     for d in theirs:  # the SDK's default Kubernetes version is its own; gitplane passes 1.37
         d.get("data", {}).pop("kube", None)

@@ -101,7 +101,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                 job_findings[(id(ar), job.key)] = found
                 er.findings.extend(found)
                 ok = ok and rendered.ok
-                ar.resources.extend(rendered.resources)
+                ar.resources.extend(_applied(rendered.resources))
                 ar.files |= rendered.files
                 if view is repo:
                     ar.local_files |= rendered.files
@@ -122,6 +122,14 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
             er.findings.append(Finding(er.env.name, "", repo.rel(path) if path else "", 1,
                                        "argocd-destination", "", "error", str(exc)))
     return Platform(repo, results, engine.version(), renderer.parsed)
+
+
+def _applied(resources: list[Resource]) -> list[Resource]:
+    """What Argo CD applies of a render: Helm hooks of types it does not support (test,
+    pre-delete, rollback...) are ignored by its sync."""
+    from gitplane.render.helm import applied_by_argo_cd
+
+    return [r for r in resources if applied_by_argo_cd(r.obj)]
 
 
 def environment_apis(er: EnvResult) -> tuple[str, ...]:
@@ -187,7 +195,7 @@ def _with_environment_apis(results: list[EnvResult], renderer: Scheduler,
         for job in jobs:
             rendered = renderer.done[job.key]
             er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
-            ar.resources.extend(rendered.resources)
+            ar.resources.extend(_applied(rendered.resources))
             ok = ok and rendered.ok
         ar.rendered = ok
 

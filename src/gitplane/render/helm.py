@@ -13,7 +13,8 @@ Argo CD's semantics: the release name is ``helm.releaseName`` or the Application
 namespace the destination's; values in Argo CD's order (the chart's defaults, ``valueFiles``
 in order with ``$ref`` paths and ``ignoreMissingValueFiles``, ``valuesObject`` or else
 ``values``, then ``parameters`` (``forceString``) and ``fileParameters``); ``skipCrds``,
-``skipSchemaValidation`` and ``skipTests``; the environment's Kubernetes version as
+``skipSchemaValidation`` (``skipTests`` changes nothing: Argo CD ignores Helm test hooks,
+as every Helm hook it does not map to its own); the environment's Kubernetes version as
 ``.Capabilities.KubeVersion``. Hermetic: value and parameter files stay in the repository,
 dependencies must be vendored under ``charts/`` (fetching them needs the network).
 
@@ -153,7 +154,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
             except (KeyError, TypeError, ValueError):
                 out.resources = []  # an entry of the wrong shape is a miss
         _sdk(repo, chart, where, request, timeout, memory, out,
-             skip_tests=bool(helm.get("skipTests")), cached=cached,
+             cached=cached,
              explain=lambda message: _value_problems(
                  message, repo, chart, value_files, helm, origin, where, refs))
         if key and out.ok and not out.problems:
@@ -385,7 +386,7 @@ def _parameters(params: list[Any]) -> tuple[list[str], list[str]]:
 
 
 def _sdk(repo: Repository, chart: Path, where: tuple[str, int], request: dict[str, Any],
-         timeout: float, memory: int, out: Rendered, skip_tests: bool, cached: bool,
+         timeout: float, memory: int, out: Rendered, cached: bool,
          explain: Callable[[str], list[Problem]]) -> Rendered:
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
     try:
@@ -415,7 +416,7 @@ def _sdk(repo: Repository, chart: Path, where: tuple[str, int], request: dict[st
     name = str(_chart_name(chart))
     for path, text in [*answer.get("crds", []), *answer.get("manifests", [])]:
         file = where if cached else (_source_file(repo, chart, name, str(path)), 1)
-        _add(out, text, file, where, skip_tests)
+        _add(out, text, file, where)
     if not cached:
         out.files.add(where[0])
     return out
@@ -436,22 +437,40 @@ def _source_file(repo: Repository, chart: Path, name: str, path: str) -> str:
     return repo.rel(chart / rest) if head == name and rest else repo.rel(chart / "Chart.yaml")
 
 
-def _add(out: Rendered, text: str, at: tuple[str, int], where: tuple[str, int],
-         skip_tests: bool) -> None:
+#: Helm's manifest separator (releaseutil.SplitManifests): ``---`` need not end its line
+_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+#: Helm hooks Argo CD maps to its own (gitops-engine's helm hook types); an object whose
+#: Helm hooks are all others (test, pre-delete, rollback...) is ignored by Argo CD's sync
+ARGO_HELM_HOOKS = {"pre-install", "pre-upgrade", "post-install", "post-upgrade"}
+
+
+def applied_by_argo_cd(obj: dict[str, Any]) -> bool:
+    """Whether Argo CD applies a rendered object (from any source): not a Helm hook of
+    types it does not support only (gitops-engine ignores it), unless it carries an
+    Argo CD hook annotation, which replaces Helm's."""
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict) or "helm.sh/hook" not in annotations or \
+            "argocd.argoproj.io/hook" in annotations:
+        return True
+    hooks = {h.strip() for h in str(annotations["helm.sh/hook"]).split(",") if h.strip()}
+    return bool(hooks & ARGO_HELM_HOOKS)
+
+
+def _add(out: Rendered, text: str, at: tuple[str, int], where: tuple[str, int]) -> None:
     file = at[0]
-    try:
-        objs = load_trusted(text, file)
-    except YamlError as exc:
-        out.problems.append(Problem(TEMPLATE, *where, f"{file}: {exc.reason}"))
-        return
+    objs: list[Any] = []
+    for piece in _SEPARATOR.split(text):
+        if not piece.strip():
+            continue
+        try:
+            objs.extend(load_trusted(piece, file))
+        except YamlError as exc:
+            out.problems.append(Problem(TEMPLATE, *where, f"{file}: {exc.reason}"))
+            return
     for obj in objs:
-        if not isinstance(obj, dict):
-            continue
-        hook = str(((obj.get("metadata") or {}).get("annotations") or {}).get(
-            "helm.sh/hook", ""))
-        if skip_tests and "test" in hook.split(","):
-            continue
-        out.resources.append(Resource(obj, file, at[1]))
+        if isinstance(obj, dict):
+            out.resources.append(Resource(obj, file, at[1]))
 
 
 def _one_line(message: str) -> str:
@@ -493,8 +512,7 @@ def _binary(repo: Repository, chart: Path, where: tuple[str, int], args: list[st
     for chunk in re.split(r"^---\s*$", text, flags=re.M):
         m = _SOURCE.search(chunk)
         source = m.group(1).strip() if m else ""
-        _add(out, chunk, (repo.rel(chart.parent / source), 1) if source else where, where,
-             False)
+        _add(out, chunk, (repo.rel(chart.parent / source), 1) if source else where, where)
     out.files.add(where[0])
     return out
 
