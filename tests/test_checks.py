@@ -271,8 +271,9 @@ def test_security_context(run: RunFn, platform: Path) -> None:
              if f["environment"] == "staging"]
     errors = sorted(f["message"] for f in found if f["severity"] == "error")
     warnings = sorted(f["message"] for f in found if f["severity"] == "warning")
-    assert errors == ["container 'web-app' is privileged",
-                      "hostNetwork: true shares the node's namespace"]
+    rejected = "; the namespace enforces Pod Security 'restricted', so the pod is rejected"
+    assert errors == [f"container 'web-app' is privileged{rejected}",
+                      f"hostNetwork: true shares the node's namespace{rejected}"]
     assert len(warnings) == 2
 
 

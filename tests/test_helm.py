@@ -303,6 +303,9 @@ def chart_repo(tmp_path: Path) -> Any:
         write(src / "templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
               "  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n"
               "  chart: {{ .Chart.Version | quote }}\n")
+        write(src / "templates/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n"
+              "  name: {{ .Release.Name }}\nstringData:\n  made: chart-made-token\n"
+              "  password: {{ .Values.password | default \"\" | quote }}\n")
         archive = Path(helm.package(str(src), destination=str(served)))
         entries.append({"name": "web", "version": version, "apiVersion": "v2",
                         "urls": [archive.name],
@@ -363,6 +366,16 @@ def test_charts_of_a_helm_repository_are_pulled_then_rendered_offline(
     code, out, _ = run("-C", str(root), "check", "--format", "json")
     assert json.loads(out)["summary"]["notRendered"] == 0
     assert not _findings(run, root, "source-not-rendered")
+    # the chart's Secret holds what its template makes: not the repository's secret
+    assert not _findings(run, root, "plaintext-secret")
+    app = root / "argocd/web.yaml"
+    doc = yaml.safe_load(app.read_text())
+    doc["spec"]["source"]["helm"]["valuesObject"]["password"] = "hunter22"
+    app.write_text(yaml.safe_dump(doc))
+    found = _findings(run, root, "plaintext-secret")
+    assert [f["message"].split(" in plain")[0] for f in found] == ["Secret holds password"]
+    del doc["spec"]["source"]["helm"]["valuesObject"]["password"]
+    app.write_text(yaml.safe_dump(doc))
     # apps says which version the range resolved to
     code, out, _ = run("-C", str(root), "apps")
     assert f"web@^0.1=0.1.0 ({url})" in out

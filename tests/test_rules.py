@@ -87,6 +87,65 @@ def test_reference_missing_knows_secrets_operators_make(tmp_path: Path) -> None:
     assert {f.message.split("'")[1] for f in found} == {"db-app", "tls"}, found
 
 
+HOOK = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: init
+  namespace: web
+  annotations: {{"{hook_key}": "{hook}"}}
+spec:
+  template:
+    spec:
+      serviceAccountName: init
+      containers: [{{name: c, image: "tool:1.0"}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {role_kind}
+metadata: {{name: init, namespace: web}}
+rules: [{{apiGroups: [""], resources: [secrets], verbs: [{verb}]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: init, namespace: web}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {role_kind}, name: init}}
+subjects: [{{kind: ServiceAccount, name: init, namespace: web}}]
+"""
+
+
+@pytest.mark.parametrize("hook_key, hook, role_kind, verb, reported", [
+    ("helm.sh/hook", "pre-install,pre-upgrade", "Role", "create", False),
+    ("argocd.argoproj.io/hook", "PreSync", "ClusterRole", "'*'", False),
+    ("helm.sh/hook", "post-install", "Role", "create", True),  # runs after the pods
+    ("helm.sh/hook", "pre-install", "Role", "get", True),  # may not create Secrets
+    ("x.example.com/not-a-hook", "pre-install", "Role", "create", True)])
+def test_reference_missing_secret_a_sync_hook_makes(tmp_path: Path, hook_key: str, hook: str,
+                                                    role_kind: str, verb: str,
+                                                    reported: bool) -> None:
+    """Argo CD's chart makes its Redis password, kube-prometheus-stack its webhook
+    certificate, with a Job that runs before the pods and may create Secrets."""
+    pod = POD.format(image="nginx:1.27.3") + \
+        "          envFrom: [{secretRef: {name: redis}}]\n"
+    hook_objs = HOOK.format(hook_key=hook_key, hook=hook, role_kind=role_kind, verb=verb)
+    found = judge("reference-missing", pod + "---\n" + hook_objs, tmp_path)
+    assert bool([f for f in found if "'redis'" in f.message]) is reported, found
+
+
+@pytest.mark.parametrize("level, severity", [
+    ("privileged", "warning"), ("", "warning"), ("baseline", "error"), ("restricted", "error")])
+def test_host_namespaces_judged_by_the_namespaces_pod_security(tmp_path: Path, level: str,
+                                                               severity: str) -> None:
+    """A node agent (node exporter, log collector, CNI) needs the host's namespaces: where
+    its namespace enforces 'privileged' that is a deliberate choice, where it enforces
+    baseline or restricted the API server rejects the pod."""
+    labels = f"labels: {{pod-security.kubernetes.io/enforce: {level}}}" if level else ""
+    namespace = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  {labels}\n"
+    pod = POD.format(image="nginx:1.27.3").replace("    spec:\n", "    spec:\n"
+                                                    "      hostNetwork: true\n", 1)
+    found = [f for f in judge("security-context", namespace + "---\n" + pod, tmp_path)
+             if "hostNetwork" in f.message]
+    assert [f.severity for f in found] == [severity], found
+
+
 def test_every_rule_finishes_on_an_empty_platform(tmp_path: Path) -> None:
     for rid in RULES:
         judge(rid, "", tmp_path)

@@ -16,13 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gitplane.errors import GitplaneError, YamlError
+from gitplane.argocd.values import SECRET_KEY, flatten, helm_values
+from gitplane.errors import GitplaneError
 from gitplane.k8s import WORKLOADS, as_dict, containers, dig
 from gitplane.platform import AppResult, Platform
 
-#: a Helm value under one of these keys is not shown (only that it differs)
-_SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|credential|private[-_]?key"
-                         r"|\.key$", re.I)
 _SHOWN = 80  # a value longer than this is shortened
 
 
@@ -69,20 +67,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…"
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaves of a YAML value by dotted path (``a.b[0].c``); an empty map or list is a leaf."""
-    out: dict[str, Any] = {}
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(value, list) and value:
-        for i, v in enumerate(value):
-            out.update(flatten(v, f"{prefix}[{i}]"))
-    else:
-        out[prefix] = value
-    return out
-
-
 def _charts(ar: AppResult) -> dict[str, str]:
     """source index → ``chart@version (repository)`` of the Application's chart sources."""
     out = {}
@@ -93,49 +77,13 @@ def _charts(ar: AppResult) -> dict[str, str]:
     return out
 
 
-def helm_values(ar: AppResult) -> dict[str, Any]:
-    """The values an Application gives its Helm sources, flattened (``source#.path``):
-    its value files merged in order, then ``values``/``valuesObject``, then parameters
-    (what Argo CD passes on top of the chart's defaults). A chart that is not rendered (not
-    cached) still has its Application's own values; its value files are read only when they
-    are in this repository. A value file that cannot be read is named, not merged."""
-    from gitplane.argocd.discover import helm_jobs
-    from gitplane.render.helm import user_values
-
-    out: dict[str, Any] = {}
-    rendered = dict(helm_jobs(ar))
-    app = ar.app
-    refs = {str(s.raw["ref"]): v for s, v, k in zip(app.sources, ar.views, app.kinds,
-                                                      strict=True)
-            if s.raw.get("ref") and k != "external"}
-    indexes = [i for i, (src, kind) in enumerate(zip(app.sources, app.kinds, strict=True))
-               if kind == "helm" or src.chart or isinstance(src.raw.get("helm"), dict)]
-    for index in indexes:
-        job = rendered.get(index)
-        src = app.sources[index]
-        view = job.view if job and job.view else ar.views[index]
-        folder = job.folder if job else None
-        spec = dict(src.raw.get("helm") or {})
-        if folder is None:  # only $ref value files can be read without the chart
-            spec["valueFiles"] = [v for v in spec.get("valueFiles") or []
-                                  if str(v).startswith("$")]
-        try:
-            merged, params = user_values(view, folder or view.top, spec, refs)
-        except YamlError as exc:
-            merged, params = {}, {"(value file)": f"{exc.file}: cannot be read"}
-        prefix = f"{index}#" if len(indexes) > 1 else ""
-        for path, v in {**flatten(merged), **params}.items():
-            out[prefix + path] = v
-    return out
-
-
 def _value_rows(name: str, aspect: str, resource: str, fa: dict[str, Any],
                 fb: dict[str, Any], hide: bool = False) -> list[EnvDifference]:
     rows = []
     for key in sorted(set(fa) | set(fb)):
         if key in fa and key in fb and fa[key] == fb[key]:
             continue
-        secret = hide and bool(_SECRET_KEY.search(key))
+        secret = hide and bool(SECRET_KEY.search(key))
 
         def show(side: dict[str, Any], secret: bool = secret, key: str = key) -> str:
             if key not in side:

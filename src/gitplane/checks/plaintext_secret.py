@@ -15,6 +15,12 @@ Failing::
 Also failing: a cluster Secret of the cluster inventory (``clusters.yaml``) whose ``config``
 holds ``bearerToken``, ``password`` or ``tlsClientConfig.keyData``.
 
+A Secret rendered from a chart of a Helm repository (fetched into gitplane's cache) holds
+what the chart's templates make (generated passwords, configuration files) and what the
+Application gives it: only keys whose value is one the repository holds (a value of the
+Application's Helm values, or a credential-looking value found inside the Secret's value)
+are reported.
+
 Passing: a ``bitnami.com/v1alpha1`` SealedSecret with ``encryptedData``; values that are all
 argocd-vault-plugin placeholders (``<path:secret/data/db#password>``); an Argo CD repository
 Secret (``argocd.argoproj.io/secret-type: repository``) holding only ``url`` and ``type``.
@@ -106,6 +112,35 @@ def _inside(obj: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
                    "plain text"), ("metadata", "annotations")
 
 
+def _repository_values(ar: Any) -> tuple[set[str], set[str]]:
+    """(every value, the credential-looking values) of an Application's Helm values, as
+    strings of four characters or more."""
+    from gitplane.argocd.values import SECRET_KEY, helm_values
+
+    every: set[str] = set()
+    credentials: set[str] = set()
+    for key, value in helm_values(ar).items():
+        if isinstance(value, (dict, list)) or value is None or isinstance(value, bool):
+            continue
+        text = str(value)
+        if len(text) >= 4 and not AVP.match(text):
+            every.add(text)
+            if SECRET_KEY.search(key):
+                credentials.add(text)
+    return every, credentials
+
+
+def _from_repository(obj: dict[str, Any], held: tuple[set[str], set[str]]) -> list[str]:
+    """Keys of a chart's Secret whose value the repository holds."""
+    every, credentials = held
+    out = []
+    for key, value in _values(obj).items():
+        text = str(value)
+        if text in every or any(c in text for c in credentials):
+            out.append(key)
+    return sorted(out)
+
+
 #: Fields of a cluster Secret's ``config`` (and its ``tlsClientConfig``) that are credentials.
 CLUSTER_CREDENTIALS = ("bearerToken", "password", "keyData")
 
@@ -143,8 +178,20 @@ def check(ctx: Context) -> Iterator[Finding]:
                               SEVERITY, f"cluster Secret '{name}' holds {', '.join(fields)} "
                               "in plain text in its config; seal it (a SealedSecret of the "
                               "cluster Secret) or use an external secret store")
+    apps = {(er.env.name, ar.app.name): ar for er in ctx.platform.envs for ar in er.apps}
     for unit in ctx.units():
+        ar = apps.get((unit.environment, unit.application))
+        chart = ar is not None and any(ar.app.resolved())
+        held = _repository_values(ar) if ar is not None and chart else None
         for res in unit.resources:
+            if held is not None and res.kind == "Secret" and _plain(res.obj):
+                keys = _from_repository(res.obj, held)
+                if keys:
+                    yield resource_finding(ID, SEVERITY, unit, res,
+                                           f"Secret holds {', '.join(keys)} in plain text (from "
+                                           "the Application's Helm values); seal it or use an "
+                                           "external secret store")
+                continue
             for message, path in _inside(res.obj):
                 yield resource_finding(ID, SEVERITY, unit, res,
                                        f"{message}; seal it or use an external secret store",
