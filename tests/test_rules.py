@@ -199,6 +199,22 @@ def test_service_selector_matches_pods_of_the_environment(tmp_path: Path) -> Non
     assert judge("service-selector", SAFE_POD + "---\n" + SERVICE.format(app="api"), tmp_path)
 
 
+def test_service_selector_knows_operator_pods_and_the_clusters_own(tmp_path: Path) -> None:
+    """kube-prometheus-stack's Services select pods its operator makes from a Prometheus
+    resource (labelled with its name), and the cluster's own CoreDNS and etcd."""
+    prometheus = ("apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: "
+                  "{name: main, namespace: web}\nspec: {}\n")
+    operator_svc = ("apiVersion: v1\nkind: Service\nmetadata: {name: p, namespace: web}\n"
+                    "spec:\n  selector: {operator.prometheus.io/name: main, "
+                    "app.kubernetes.io/name: prometheus}\n")
+    assert judge("service-selector", prometheus + "---\n" + operator_svc, tmp_path) == []
+    coredns = ("apiVersion: v1\nkind: Service\nmetadata: {name: dns, namespace: kube-system}\n"
+               "spec:\n  selector: {k8s-app: kube-dns}\n")
+    assert judge("service-selector", coredns, tmp_path) == []
+    # the same selector in another namespace selects nothing there
+    assert judge("service-selector", coredns.replace("kube-system", "web"), tmp_path)
+
+
 @pytest.mark.parametrize("api, flagged", [
     ("policy/v1beta1", True), ("policy/v1", False)])
 def test_deprecated_api(tmp_path: Path, api: str, flagged: bool) -> None:

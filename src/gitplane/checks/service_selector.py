@@ -10,7 +10,12 @@ Failing::
     spec:
       selector: {app: web}       # the Deployment's pods are labelled app: web-app
 
-Passing: ``selector: {app: web-app}``.
+Passing: ``selector: {app: web-app}``. Not reported: a Service whose selector names a
+custom resource of its namespace (operators label the pods they make with their resource's
+name: the Prometheus operator's ``operator.prometheus.io/name``, Strimzi's
+``strimzi.io/cluster``, CloudNativePG's ``cnpg.io/cluster``), and a Service in
+``kube-system`` selecting the cluster's own pods (CoreDNS, kube-proxy, etcd, the control
+plane), which no platform renders.
 """
 from __future__ import annotations
 
@@ -47,6 +52,26 @@ def _labels_index(ctx: Context, env: str) -> dict[str, dict[tuple[str, str], set
         cache[env] = out
     found: dict[str, dict[tuple[str, str], set[int]]] = cache[env]
     return found
+
+
+#: the cluster's own pods in kube-system (kubeadm's static pods, CoreDNS, kube-proxy)
+KUBERNETES_OWN = {("k8s-app", "kube-dns"), ("k8s-app", "kube-proxy"), ("component", "etcd"),
+                  ("component", "kube-apiserver"), ("component", "kube-scheduler"),
+                  ("component", "kube-controller-manager")}
+
+
+def _custom_names(ctx: Context, env: str) -> dict[str, set[str]]:
+    """namespace → names of the custom resources rendered there."""
+    cache = ctx.cache.setdefault("custom-names", {})
+    if env not in cache:
+        out: dict[str, set[str]] = {}
+        for (_, ns, name), items in env_index(ctx, env).objects.items():
+            if ns and any(k8s.group_of(r.api_version) not in k8s.BUILTIN_GROUPS
+                          for _, r in items):
+                out.setdefault(ns, set()).add(name)
+        cache[env] = out
+    names: dict[str, set[str]] = cache[env]
+    return names
 
 
 def _custom_resources(ctx: Context, env: str) -> dict[str, str]:
@@ -87,6 +112,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                     break
             if matches:
                 continue
+            pairs = {(str(k), str(v)) for k, v in selector.items()}
+            if res.namespace == "kube-system" and pairs & KUBERNETES_OWN:
+                continue
+            named = _custom_names(ctx, unit.environment).get(res.namespace, set())
+            if {v for _, v in pairs} & named:
+                continue  # an operator's pods, labelled with its resource's name
             sel = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             maybe = index.external_namespaces.get(res.namespace)
             makers = _custom_resources(ctx, unit.environment).get(res.namespace)
