@@ -102,7 +102,8 @@ def _velero(values: dict[str, Any]) -> tuple[Path, str] | None:
         if isinstance(loc, dict) and not str(loc.get("bucket") or "").strip():
             return ("configuration", "backupStorageLocation", i, "bucket"), (
                 f"Velero's backup storage location '{loc.get('name') or 'default'}' has no "
-                "bucket: no backup is written; fill in the bucket of your object storage")
+                "bucket: no backup is written; fill in the bucket of your object storage "
+                "and give Velero access to it (workload identity or a sealed Secret)")
     return None
 
 
