@@ -275,6 +275,15 @@ def test_diff_and_cache_see_a_template_change(run: RunFn, tmp_path: Path) -> Non
     assert "added: 'yes'" in out
 
 
+def test_diff_of_a_value_the_application_changes(run: RunFn, tmp_path: Path) -> None:
+    """The Application itself changes (a Helm value): its chart is rendered on both sides."""
+    root = _repo(tmp_path, {"valuesObject": {"a": "before"}})
+    app = root / "argocd/web.yaml"
+    app.write_text(app.read_text().replace("a: before", "a: after"))
+    code, out, _ = run("-C", str(root), "diff", "HEAD")
+    assert "-  a: before" in out and "+  a: after" in out, out
+
+
 def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     from gitplane.render import helm as engine
 
@@ -623,3 +632,22 @@ def test_an_oci_chart_range_is_said_not_resolved(run: RunFn, tmp_path: Path) -> 
     assert len(said) == 1 and "exact version only" in said[0]["message"]
     code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
     assert code == 1 and "version ranges of OCI charts are not resolved" in out
+
+
+def test_diff_of_a_chart_version_bump_shows_the_objects_that_change(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
+    url, _ = chart_repo
+    root = _chart_app_repo(tmp_path, url, "0.1.0")
+    app = root / "argocd/web.yaml"
+    app.write_text(app.read_text().replace("targetRevision: 0.1.0", "targetRevision: 0.2.0"))
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "0.2.0" in out
+    git(root, "stash", "-q")
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "0.1.0" in out
+    git(root, "stash", "pop", "-q")
+    code, out, err = run("-C", str(root), "diff", "HEAD", "-o", "json")
+    changes = {(c["resource"], c["change"]) for c in json.loads(out)["changes"]}
+    assert ("/v1/ConfigMap/web/web", "modified") in changes, (out, err)
+    code, out, _ = run("-C", str(root), "diff", "HEAD")
+    assert '-  chart: "0.1.0"' in out or "-  chart: 0.1.0" in out, out

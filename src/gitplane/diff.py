@@ -225,8 +225,16 @@ def _render_whole(ar: Any, engine: Any, er: Any) -> None:
     problems of the render are the environment's findings, as in any render."""
     resources = []
     ok = True
-    for kind, src, view in zip(ar.app.kinds, ar.app.sources, ar.views, strict=False):
-        if kind == "kustomize":
+    from gitplane.argocd.discover import applied, helm_jobs
+    from gitplane.render.scheduler import render_helm
+
+    charts = dict(helm_jobs(ar))
+    for i, (kind, src, view) in enumerate(zip(ar.app.kinds, ar.app.sources, ar.views,
+                                             strict=False)):
+        if kind == "helm" and i in charts:
+            got = render_helm(charts[i].view or view, charts[i], view.config)
+            got.resources = applied(got.resources)
+        elif kind == "kustomize":
             options = source_options(kind, src)
             got = kustomize.build(view, engine, view.resolve(src.path or "."),
                                   overrides=options or None)

@@ -101,7 +101,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
                 job_findings[(id(ar), job.key)] = found
                 er.findings.extend(found)
                 ok = ok and rendered.ok
-                ar.resources.extend(_applied(rendered.resources))
+                ar.resources.extend(applied(rendered.resources))
                 ar.files |= rendered.files
                 if view is repo:
                     ar.local_files |= rendered.files
@@ -124,7 +124,7 @@ def _discover(repo: Repository, engine: Engine, results: list[EnvResult], render
     return Platform(repo, results, engine.version(), renderer.parsed)
 
 
-def _applied(resources: list[Resource]) -> list[Resource]:
+def applied(resources: list[Resource]) -> list[Resource]:
     """What Argo CD applies of a render: Helm hooks of types it does not support (test,
     pre-delete, rollback...) are ignored by its sync."""
     from gitplane.render.helm import applied_by_argo_cd
@@ -195,7 +195,7 @@ def _with_environment_apis(results: list[EnvResult], renderer: Scheduler,
         for job in jobs:
             rendered = renderer.done[job.key]
             er.findings.extend(_findings(rendered.problems, er.env.name, ar.app.name))
-            ar.resources.extend(_applied(rendered.resources))
+            ar.resources.extend(applied(rendered.resources))
             ok = ok and rendered.ok
         ar.rendered = ok
 

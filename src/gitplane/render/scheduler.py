@@ -46,6 +46,17 @@ class HelmRelease:
     api_versions: tuple[str, ...] = ()
 
 
+def render_helm(repo: Repository, job: Job, cfg: Any) -> Rendered:
+    """One Helm job's render (``cfg``: the platform's configuration, for the limits and the
+    Kubernetes version)."""
+    release = job.release or HelmRelease(name=job.folder.name)
+    return helm.build(repo, job.folder, dict(release.values), release.name,
+                      release.namespace, dict(release.refs), cfg.render_timeout,
+                      cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version,
+                      origin=release.origin, cached=release.cached,
+                      api_versions=list(release.api_versions))
+
+
 @dataclass(frozen=True)
 class Job:
     """One render: ``kind`` (kustomize, directory, file, helm) of ``folder`` with
@@ -90,12 +101,7 @@ class Scheduler:
         repo = job.view or self.repo
         cfg = self.repo.config
         if job.kind == "helm":
-            release = job.release or HelmRelease(name=job.folder.name)
-            return helm.build(repo, job.folder, dict(release.values), release.name,
-                              release.namespace, dict(release.refs), cfg.render_timeout,
-                              cfg.render_memory_mib * 1024 ** 2, cfg.kubernetes_version,
-                              origin=release.origin, cached=release.cached,
-                              api_versions=list(release.api_versions))
+            return render_helm(repo, job, cfg)
         if job.kind == "kustomize":
             # A kustomization of this side's own tree that the other side of a diff skipped
             # reads no changed file: skipped here too, without a walk.
