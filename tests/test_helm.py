@@ -422,8 +422,35 @@ def test_a_dependency_not_vendored_is_said_not_an_error(run: RunFn, tmp_path: Pa
     data = json.loads(out)
     assert code == 0 and data["summary"]["errors"] == 0
     said = [f for f in data["findings"] if f["rule"] == "source-not-rendered"]
-    assert said and "dependency 'redis' is not vendored" in said[0]["message"] and \
+    assert said and "dependency 'redis' 1.0.0 of https://charts.example.org is neither " \
+        "vendored under charts/ nor in gitplane's cache" in said[0]["message"] and \
         said[0]["line"] == 5
+
+
+def test_dependencies_argo_cd_builds_come_from_the_cache_or_the_repository(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
+    """An umbrella chart of the repository: its dependencies are what 'helm dependency
+    build' would fetch (a chart repository's, from gitplane's cache) or copy (file://)."""
+    url, _ = chart_repo
+    chart = CHART["charts/web/Chart.yaml"] + (
+        f"dependencies:\n  - name: web\n    alias: upstream\n    version: ^0.1\n"
+        f"    repository: {url}\n  - name: common\n    version: 1.0.0\n"
+        "    repository: file://../common\n")
+    common = {"charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 1.0.0\n",
+              "charts/common/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                                                 "  name: common-{{ .Release.Name }}\n"}
+    root = _repo(tmp_path, {}, {"charts/web/Chart.yaml": chart, **common})
+    said = _findings(run, root, "source-not-rendered")
+    assert len(said) == 1 and "dependency 'web' ^0.1" in said[0]["message"]
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "pulled" in out and "0.1.0" in out
+    code, out, err = run("-C", str(root), "--no-cache", "render")
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert any(d["metadata"]["name"] == "common-web" for d in docs), err  # the file:// one
+    # the cached one, under its alias (its ConfigMap has the umbrella's name: both render)
+    assert any((d.get("data") or {}).get("chart") == "0.1.0" for d in docs), out
+    assert not (root / "charts/web/charts").exists()  # nothing written in the repository
+    assert not _findings(run, root, "source-not-rendered")
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil.txt", "web/../../evil.txt"])

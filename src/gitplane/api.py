@@ -297,9 +297,16 @@ def write_rendered(files: dict[tuple[str, str], str], directory: Path, engine_ve
 def charts_used(platform: Platform) -> list[tuple[str, str, str]]:
     """(repository URL, chart, targetRevision) of every chart of a Helm repository the
     platform's Applications install, sorted, once each."""
-    return sorted({(src.repo_url, src.chart, src.target_revision or "*")
-                   for er in platform.envs for ar in er.apps for src in ar.app.sources
-                   if src.chart})
+    from gitplane.argocd.discover import helm_jobs
+    from gitplane.render.helm import dependencies_to_fetch
+
+    used = {(src.repo_url, src.chart, src.target_revision or "*")
+            for er in platform.envs for ar in er.apps for src in ar.app.sources if src.chart}
+    for er in platform.envs:  # dependencies of charts that Argo CD builds
+        for ar in er.apps:
+            for _, job in helm_jobs(ar):
+                used.update(dependencies_to_fetch(job.folder))
+    return sorted(used)
 
 
 def pull_charts(platform: Platform, allow_network: bool = False,

@@ -90,14 +90,14 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
     except YamlError as exc:
         return _failed(out, yaml_problem(exc))
     info = meta[0].obj if meta and isinstance(meta[0].obj, dict) else {}
+    dependencies: list[list[str]] = []
     for i, dep in enumerate(info.get("dependencies") or []):
-        name = str((dep or {}).get("name") or "")
-        if not list((chart / "charts").glob(f"{name}*")):
-            # Argo CD fetches it (helm dependency build); gitplane renders offline
-            at = where if cached else (shown, meta[0].line_of("dependencies", i))
-            out.problems.append(Problem("source-not-rendered", *at, f"chart not rendered: dependency '{name}' is not "
-                "vendored under charts/ (Argo CD fetches it; run helm dependency build to "
-                "vendor it)", severity="warning"))
+        at = where if cached else (shown, meta[0].line_of("dependencies", i))
+        found = _dependency(repo, chart, dep if isinstance(dep, dict) else {})
+        if isinstance(found, Path):
+            dependencies.append([str((dep or {}).get("name")), str(found)])
+        elif found:
+            out.problems.append(Problem("source-not-rendered", *at, found, severity="warning"))
     value_files: list[Path] = []
     for i, vf in enumerate(helm.get("valueFiles") or []):
         path = _value_file(repo, chart, str(vf), refs)
@@ -143,6 +143,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                    "kubeVersion": f"v{kube_version.lstrip('v')}.0" if kube_version else "",
                    "apiVersions": sorted(api_versions or []),
                    "includeCrds": not helm.get("skipCrds"),
+                   "dependencies": dependencies,
                    "skipSchemaValidation": bool(helm.get("skipSchemaValidation"))}
         key = _cache_key(repo, request, read, bool(helm.get("skipTests")))
         hit = cache.get(key) if key else None
@@ -161,6 +162,11 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
             cache.put(key, {"resources": [{"obj": r.obj, "file": r.file, "line": r.line}
                                           for r in out.resources]})
         return out
+    if dependencies:
+        return _failed(out, Problem("source-not-rendered", *where, "chart not rendered: its "
+                                    "dependencies are added by gitplane's Helm engine only, "
+                                    "not with a 'helm' binary (GITPLANE_HELM)",
+                                    severity="warning"))
     args = [engine.split(":", 1)[1], "template", release, str(chart), "--namespace", namespace]
     if not helm.get("skipCrds"):
         args.append("--include-crds")
@@ -221,6 +227,58 @@ def user_values(repo: Repository, chart: Path, helm: dict[str, Any],
     params.update({str(p.get("name")): f"(file {p.get('path')})"
                    for p in helm.get("fileParameters") or [] if isinstance(p, dict)})
     return merged, params
+
+
+def dependencies_to_fetch(chart: Path) -> list[tuple[str, str, str]]:
+    """(repository, chart, version) of the chart's dependencies that are neither vendored
+    under ``charts/`` nor local (``file://``): what ``helm dependency build`` fetches."""
+    try:
+        meta = load_trusted((chart / "Chart.yaml").read_text(encoding="utf-8"), "Chart.yaml")
+    except (OSError, UnicodeDecodeError, YamlError):
+        return []
+    info = meta[0] if meta and isinstance(meta[0], dict) else {}
+    out = []
+    for dep in info.get("dependencies") or []:
+        if not isinstance(dep, dict) or not dep.get("name"):
+            continue
+        repo_url = str(dep.get("repository") or "")
+        if _vendored(chart, str(dep["name"])) or not repo_url or repo_url.startswith(
+                ("file://", "@", "alias:")):
+            continue
+        out.append((repo_url, str(dep["name"]), str(dep.get("version") or "*")))
+    return out
+
+
+def _vendored(chart: Path, name: str) -> bool:
+    return bool(list((chart / "charts").glob(f"{name}*")))
+
+
+def _dependency(repo: Repository, chart: Path, dep: dict[str, Any]) -> Path | str | None:
+    """A dependency Argo CD would build (``helm dependency build``) that is not vendored:
+    the folder to add under ``charts/`` (a ``file://`` chart of the repository, or one of
+    gitplane's cache), or why the chart is not rendered; None when it is vendored."""
+    from gitplane.render import charts
+
+    name = str(dep.get("name") or "")
+    if _vendored(chart, name):
+        return None
+    repo_url = str(dep.get("repository") or "")
+    version = str(dep.get("version") or "*")
+    if repo_url.startswith("file://"):
+        target = Path(os.path.normpath(chart / repo_url[len("file://"):]))
+        try:
+            Boundary(repo.top).check(target, repo_url)
+        except BoundaryError:
+            return f"chart not rendered: dependency '{name}' ({repo_url}) leaves the repository"
+        if (target / "Chart.yaml").is_file():
+            return target
+        return f"chart not rendered: dependency '{name}' ({repo_url}) not found"
+    found = charts.cached(repo_url, name, version) if repo_url else None
+    if found is not None:
+        return found.folder
+    return (f"chart not rendered: dependency '{name}' {version} of {repo_url or '?'} is neither "
+            "vendored under charts/ nor in gitplane's cache (Argo CD fetches it): run "
+            "'gitplane charts pull --allow-network', or 'helm dependency build' to vendor it")
 
 
 def _helm_key(origin: tuple[str, int], where: tuple[str, int]) -> tuple[str, int]:

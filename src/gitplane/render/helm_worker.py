@@ -40,11 +40,13 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-def _without_schemas(chart: Path, scratch: Path) -> Path:
-    """A copy of the chart without ``values.schema.json`` files (``skipSchemaValidation``)."""
+def _copy(chart: Path, scratch: Path, without_schemas: bool) -> Path:
+    """A copy of the chart to add dependencies to, without ``values.schema.json`` files
+    with ``skipSchemaValidation``."""
     target = scratch / chart.name
     shutil.copytree(chart, target, symlinks=False,
-                    ignore=shutil.ignore_patterns("values.schema.json"))
+                    ignore=shutil.ignore_patterns("values.schema.json") if without_schemas
+                    else None)
     return target
 
 
@@ -70,8 +72,13 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     chart_dir = Path(request["chart"])
     scratch = Path(tempfile.mkdtemp(prefix="gitplane-helm-"))
     try:
-        if request.get("skipSchemaValidation"):
-            chart_dir = _without_schemas(chart_dir, scratch)
+        if request.get("skipSchemaValidation") or request.get("dependencies"):
+            chart_dir = _copy(chart_dir, scratch, bool(request.get("skipSchemaValidation")))
+        for name, folder in request.get("dependencies") or []:
+            # as helm dependency build leaves it: the dependency under charts/
+            shutil.copytree(folder, chart_dir / "charts" / name, symlinks=False,
+                            ignore=shutil.ignore_patterns("values.schema.json")
+                            if request.get("skipSchemaValidation") else None)
         try:
             chart = helm.Chart.load(str(chart_dir))
         except helm.HelmError as exc:
