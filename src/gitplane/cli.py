@@ -177,16 +177,20 @@ def charts() -> None:
 @click.option("--env", help="Only the charts of this environment.")
 @click.option("--allow-network", is_flag=True,
               help="Fetch what is not cached (also: allowNetwork: true in gitplane.yaml).")
+@_ROOT
 @_FORMAT
-def charts_pull(env: str | None, allow_network: bool, fmt: str) -> None:
-    """Fill gitplane's cache with every chart the platform's Applications install, so later
-    runs render them offline; exit 1 when one is missing or failed."""
+def charts_pull(env: str | None, allow_network: bool, roots: tuple[str, ...],
+                fmt: str) -> None:
+    """Fill gitplane's cache with every chart the platform's Applications install (and the
+    dependencies of its charts), so later runs render them offline; exit 1 when one is
+    missing or failed."""
     from gitplane import api
     from gitplane.report import to_json
     from gitplane.report.text import table
 
     state = _state()
-    platform = api.load(state.directory, env, branch=state.branch)
+    with _progress(fmt != "json") as progress:
+        platform = api.load(state.directory, env, None, progress, list(roots), state.branch)
     rows = api.pull_charts(platform, allow_network)
     if fmt == "json":
         click.echo(to_json(rows), nl=False)
@@ -195,7 +199,7 @@ def charts_pull(env: str | None, allow_network: bool, fmt: str) -> None:
                          [[r["repo"], r["chart"], r["spec"], r["version"], r["status"]]
                           for r in rows], _colour(sys.stdout)), nl=False)
         if not rows:
-            click.echo("no Application installs a chart of a Helm repository")
+            click.echo("no Application installs a chart of a Helm repository or OCI registry")
     if any(r["status"] not in ("cached", "pulled") for r in rows):
         raise SystemExit(EXIT_FINDINGS)
 
