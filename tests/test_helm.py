@@ -544,17 +544,30 @@ def test_kustomize_helm_charts_findings(run: RunFn, tmp_path: Path) -> None:
     assert any("needs --enable-helm" in f["message"] for f in found)
 
 
-def test_kustomize_helm_chart_of_a_repository_must_be_vendored(run: RunFn,
-                                                                tmp_path: Path) -> None:
+def test_kustomize_helm_chart_of_a_repository_comes_from_the_cache_or_is_vendored(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
     """kustomize pulls a chart it does not find into the chart home, inside the repository:
-    gitplane writes nothing there, so it says how to vendor the chart instead."""
-    text = ("helmCharts:\n- name: web\n  repo: https://charts.example.com\n"
-            "  version: 0.2.0\n  releaseName: site\n")
-    root = _kustomize_repo(tmp_path, text)
+    gitplane writes nothing there. A chart of gitplane's cache stands for it (its Helm
+    command finds it there), when the kustomization names its values file; else gitplane
+    says how to vendor it."""
+    url, _ = chart_repo
+    text = (f"helmCharts:\n- name: web\n  repo: {url}\n  version: 0.2.0\n"
+            "  releaseName: site\n  valuesFile: site-values.yaml\n")
+    root = _kustomize_repo(tmp_path, text, {"app/site-values.yaml": "replicas: 7\n"})
     said = _findings(run, root, "source-not-rendered")
-    assert len(said) == 1 and "is not vendored under app/charts/" in said[0]["message"]
+    assert len(said) == 1 and "nor in gitplane's cache" in said[0]["message"]
     assert "--untardir app/charts/web-0.2.0" in said[0]["message"]
-    assert not (root / "app/charts/web-0.2.0").exists()
+    code, out, _ = run("-C", str(root), "charts", "pull", "--allow-network")
+    assert code == 0 and "pulled" in out and "0.2.0" in out
+    objs = _objects(run, root)
+    assert objs[("ConfigMap", "site")]["data"] == {"replicas": "7", "chart": "0.2.0"}
+    assert not _findings(run, root, "source-not-rendered")
+    assert not (root / "app/charts/web-0.2.0").exists()  # nothing written in the repository
+    # without valuesFile kustomize reads the chart's values.yaml from the chart home
+    (root / "app/kustomization.yaml").write_text(text.replace(
+        "  valuesFile: site-values.yaml\n", ""))
+    said = _findings(run, root, "source-not-rendered")
+    assert len(said) == 1 and "without valuesFile" in said[0]["message"]
     # vendored where kustomize looks (chart home / name-version / name), it renders
     for rel, body in CHART.items():
         if rel.startswith("charts/web/"):

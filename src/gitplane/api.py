@@ -306,7 +306,32 @@ def charts_used(platform: Platform) -> list[tuple[str, str, str]]:
         for ar in er.apps:
             for _, job in helm_jobs(ar):
                 used.update(dependencies_to_fetch(job.folder))
-    return sorted(used)
+    return sorted(used | _kustomize_charts(platform.repo))
+
+
+def _kustomize_charts(repo: Repository) -> set[tuple[str, str, str]]:
+    """Charts of Helm repositories that kustomizations inflate (``helmCharts`` with a
+    ``repo``, not vendored), where the repository's Argo CD builds with ``--enable-helm``."""
+    from gitplane.boundary import walk
+    from gitplane.render.kustomize import KUSTOMIZATION_FILES
+    from gitplane.yamlio import load_file
+
+    out: set[tuple[str, str, str]] = set()
+    if not repo.enables_helm:
+        return out
+    for rel in walk(repo.top, lambda n: not n.startswith("."))[1]:
+        if rel.rsplit("/", 1)[-1] not in KUSTOMIZATION_FILES:
+            continue
+        try:
+            docs = load_file(repo.top / rel, rel)
+        except GitplaneError:
+            continue
+        k = docs[0].obj if docs else None
+        for chart in (k.get("helmCharts") or []) if isinstance(k, dict) else []:
+            if isinstance(chart, dict) and chart.get("name") and chart.get("repo"):
+                out.add((str(chart["repo"]), str(chart["name"]),
+                         str(chart.get("version") or "*")))
+    return out
 
 
 def pull_charts(platform: Platform, allow_network: bool = False,

@@ -176,9 +176,17 @@ class Engine:
                 "KUBECONFIG": os.devnull, "LANG": "C"}
 
     def build(self, directory: Path, timeout: float = 60.0,
-              memory: int = 2 * 1024 ** 3, helm: bool = False) -> Result:
+              memory: int = 2 * 1024 ** 3, helm: bool = False,
+              charts: dict[str, str] | None = None) -> Result:
+        """Render ``directory``; ``charts``: cached charts standing for charts kustomize's
+        chart inflator would pull (given to gitplane's Helm command in its environment)."""
+        env = self.env()
+        if charts:
+            import json
+
+            env["GITPLANE_HELM_CHARTS"] = json.dumps(charts, sort_keys=True)
         return run(self.command(directory, helm), cwd=self._scratch, timeout=timeout,
-                   memory=memory, env=self.env())
+                   memory=memory, env=env)
 
     def version(self) -> str:
         """The engine's Kustomize version, asked once per binary (remembered in the cache

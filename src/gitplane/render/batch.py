@@ -151,7 +151,8 @@ def _batch_build(engine: Engine, group: list[Pending], scratch: Path, timeout: f
          "resources": entries, "buildMetadata": ["originAnnotations"]}))
     try:
         res = engine.build(scratch, timeout=timeout, memory=memory,
-                           helm=any(p.graph.helm for p in group))
+                           helm=any(p.graph.helm for p in group),
+                           charts={k: v for p in group for k, v in p.graph.charts.items()})
         if res.returncode != 0:
             return None
         objs = load_trusted(res.stdout.decode("utf-8", "replace"), "batch")

@@ -143,13 +143,20 @@ def _hook_kinds(text: str) -> set[str]:
     return set(m.group(1).split(",")) if m else set()
 
 
-def as_helm(argv: list[str]) -> int:
-    """The ``helm`` that kustomize's chart inflator runs (``--helm-command``): ``version``
-    and ``template`` (rendered here, with Helm's engine); ``pull`` is refused (it would
-    write into the repository; gitplane's walk says so before kustomize runs)."""
+def as_helm(argv: list[str], charts: dict[str, str]) -> int:
+    """The ``helm`` that kustomize's chart inflator runs (``--helm-command``): ``version``,
+    ``template`` (rendered here, with Helm's engine), and ``pull`` of a chart gitplane holds
+    in its cache (``charts``: the chart folder kustomize names → the cached chart): nothing
+    is fetched or written; any other pull is refused."""
     if argv[:1] == ["version"]:
         sys.stdout.write(HELM_VERSION + "\n")
         return 0
+    if argv[:1] == ["pull"]:
+        target = argv[argv.index("--untardir") + 1].rstrip("/") if "--untardir" in argv else ""
+        if target and any(k.startswith(target + "/") for k in charts):
+            return 0
+        sys.stderr.write("gitplane-helm: charts are not fetched inside kustomize\n")
+        return 1
     if argv[:1] != ["template"]:
         sys.stderr.write(f"gitplane-helm: '{' '.join(argv[:1])}' is not supported\n")
         return 1
@@ -176,6 +183,7 @@ def as_helm(argv: list[str]) -> int:
         sys.stderr.write("gitplane-helm: template needs a release name and a chart\n")
         return 1
     release, chart = positional
+    chart = charts.get(chart, charts.get(chart.rstrip("/"), chart))
     try:
         answer = _render_cli(chart, release, seen)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -206,7 +214,13 @@ def _render_cli(chart: str, release: str, seen: dict[str, list[str]]) -> dict[st
 
 def main() -> None:
     if len(sys.argv) > 1:  # run as kustomize's helm command
-        sys.exit(as_helm(sys.argv[1:]))
+        import os
+
+        try:
+            charts = json.loads(os.environ.get("GITPLANE_HELM_CHARTS") or "{}")
+        except ValueError:
+            charts = {}
+        sys.exit(as_helm(sys.argv[1:], charts if isinstance(charts, dict) else {}))
     request = json.loads(sys.stdin.buffer.read())
     try:
         answer = fetch(request) if request.get("op") else render(request)

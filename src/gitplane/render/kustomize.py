@@ -74,6 +74,7 @@ class _Walked:
     docs: dict[str, list[Doc]]
     secrets: frozenset[str] = frozenset()
     helm: bool = False
+    charts: tuple[tuple[str, str], ...] = ()
 
 
 class Graph:
@@ -95,6 +96,9 @@ class Graph:
         self.problems: list[Problem] = []
         self.docs: dict[str, list[Doc]] = {}
         self.helm = False  # a kustomization of the graph inflates charts (--enable-helm)
+        #: charts of gitplane's cache standing for charts kustomize would pull: the chart
+        #: folder it names → the cached chart (given to gitplane's Helm command)
+        self.charts: dict[str, str] = {}
 
     def problem(self, rule: str, file: str, line: Line, message: str,
                 severity: str = "error") -> None:
@@ -183,7 +187,7 @@ class Graph:
                 hit = memo[key] = _Walked(frozenset(sub.files), frozenset(sub.probed),
                                           tuple(sub.unparsed), dict(sub.docs),
                                           frozenset(sub.secrets),
-                                          sub.helm)
+                                          sub.helm, tuple(sorted(sub.charts.items())))
         if hit is None:
             self._walk(directory, stack)
             return
@@ -191,6 +195,7 @@ class Graph:
         self.probed |= hit.probed
         self.secrets |= hit.secrets
         self.helm |= hit.helm
+        self.charts.update(hit.charts)
         self.unparsed.extend(p for p in hit.unparsed if p not in self.unparsed)
         for rel, docs in hit.docs.items():
             self.docs.setdefault(rel, docs)
@@ -307,13 +312,30 @@ class Graph:
 
                 self.files.update(self.repo.rel(folder / f) for f in walk(folder, links=True)[1])
                 continue
+            from gitplane.render import charts as cache_of_charts
+
+            found = cache_of_charts.cached(repo_url, name, version or "*") if repo_url else None
+            values_file = chart.get("valuesFile") or globals_.get("valuesFile")
+            if found is not None and values_file:
+                # kustomize "pulls" it (gitplane's Helm command finds it in the cache and
+                # writes nothing) and renders it from the cache
+                for base in {str(home), os.path.realpath(home)}:
+                    key = f"{base}/{name}-{version}/{name}" if version else f"{base}/{name}"
+                    self.charts[key] = str(found.folder)
+                continue
             where = f" of {repo_url}" if repo_url else ""
+            if found is not None:
+                why = ("is in gitplane's cache, but without valuesFile kustomize reads the "
+                       "chart's values.yaml from its chart home in the repository")
+            else:
+                why = (f"is neither vendored under {self.repo.rel(home)}/ nor in gitplane's "
+                       "cache ('gitplane charts pull --allow-network')")
             self.problem("source-not-rendered", rel, line,
-                         f"helmCharts[{i}] chart '{name}' {version or '(latest)'}{where} is not "
-                         f"vendored under {self.repo.rel(home)}/: kustomize would pull it into "
-                         "the repository's chart home, which gitplane does not write; this "
-                         "kustomization is not rendered (vendor it with 'helm pull --untar "
-                         f"--untardir {self.repo.rel(folder.parent)}')", severity="warning")
+                         f"helmCharts[{i}] chart '{name}' {version or '(latest)'}{where} {why}: "
+                         "kustomize would pull it into the repository, which gitplane does not "
+                         "write; this kustomization is not rendered (or vendor it: 'helm pull "
+                         f"--untar --untardir {self.repo.rel(folder.parent)}')",
+                         severity="warning")
 
     def _entry(self, directory: Path, rel: str, doc: Doc, key: str, i: int, entry: Any,
                stack: tuple[Path, ...]) -> None:
@@ -737,7 +759,8 @@ def _engine_build(repo: Repository, engine: Engine, directory: Path, graph: Grap
         (scratch / "kustomization.yaml").write_text(yaml.safe_dump(wrapper(
             directory, scratch, graph.root_kind(directory), overrides)))
         try:
-            res = engine.build(scratch, timeout=timeout, memory=memory, helm=graph.helm)
+            res = engine.build(scratch, timeout=timeout, memory=memory, helm=graph.helm,
+                               charts=graph.charts)
         except GitplaneError as exc:
             limit = f"{timeout:g} s / {memory // 1024 ** 2} MiB"
             out.problems.append(Problem("kustomize-build", krel, 1,
