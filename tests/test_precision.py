@@ -324,7 +324,7 @@ def test_remote_bases_and_projects_from_unrendered_sources(tmp_path: Path,
     assert not [f for f in found if f["severity"] == "error"], found
     by_app = {(f["application"], f["rule"]): f for f in found}
     assert "is remote" in str(by_app[("remote", "source-not-rendered")]["message"])
-    assert "is not vendored" in str(by_app[("charts", "source-not-rendered")]["message"])
+    assert "is neither vendored" in str(by_app[("charts", "source-not-rendered")]["message"])
     project = by_app[("web", "argocd-project")]
     assert project["severity"] == "warning" and "may come from charts, remote" in \
         str(project["message"])

@@ -370,7 +370,7 @@ def test_helm_charts_in_kustomize(tmp_path: Path, run: RunFn) -> None:
     [f] = [f for f in json.loads(out)["findings"] if f["application"] == "web" and
            f["file"] == "manifests/web/kustomization.yaml"]
     assert (f["rule"], f["severity"]) == ("source-not-rendered", "warning")
-    assert "is not vendored under manifests/web/charts/" in f["message"]
+    assert "is neither vendored under manifests/web/charts/ nor in gitplane's cache" in f["message"]
 
 
 def test_destination_namespace_applied_by_scope(tmp_path: Path, run: RunFn) -> None:
