@@ -691,3 +691,25 @@ def test_diff_of_a_chart_version_bump_shows_the_objects_that_change(
     assert ("/v1/ConfigMap/web/web", "modified") in changes, (out, err)
     code, out, _ = run("-C", str(root), "diff", "HEAD")
     assert '-  chart: "0.1.0"' in out or "-  chart: 0.1.0" in out, out
+
+
+@pytest.mark.parametrize("dependency", [
+    "  - name: ../../escape\n    version: 1.0.0\n    repository: file://../common\n",
+    "  - name: common\n    version: 1.0.0\n    repository: file://../../../outside\n",
+    "  - name: common\n    version: 1.0.0\n    repository: file://../linked\n"])
+def test_a_dependency_cannot_reach_outside_the_repository(run: RunFn, tmp_path: Path,
+                                                         dependency: str) -> None:
+    write(tmp_path / "outside/Chart.yaml", "apiVersion: v2\nname: common\nversion: 1.0.0\n")
+    write(tmp_path / "outside/templates/stolen.yaml",
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\n")
+    chart = CHART["charts/web/Chart.yaml"] + "dependencies:\n" + dependency
+    root = _repo(tmp_path, {}, {"charts/web/Chart.yaml": chart,
+                                "charts/common/Chart.yaml":
+                                    "apiVersion: v2\nname: common\nversion: 1.0.0\n"})
+    (root / "charts/linked").symlink_to(tmp_path / "outside")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "link")
+    said = _findings(run, root, "source-not-rendered")
+    assert said and all("not rendered" in f["message"] for f in said)
+    code, out, _ = run("-C", str(root), "--no-cache", "render")
+    assert "stolen" not in out

@@ -260,6 +260,8 @@ def _dependency(repo: Repository, chart: Path, dep: dict[str, Any]) -> Path | st
     from gitplane.render import charts
 
     name = str(dep.get("name") or "")
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name) or ".." in name:
+        return f"chart not rendered: dependency name '{name[:80]}' is not a chart name"
     if _vendored(chart, name):
         return None
     repo_url = str(dep.get("repository") or "")
@@ -270,6 +272,10 @@ def _dependency(repo: Repository, chart: Path, dep: dict[str, Any]) -> Path | st
             Boundary(repo.top).check(target, repo_url)
         except BoundaryError:
             return f"chart not rendered: dependency '{name}' ({repo_url}) leaves the repository"
+        escape = _link_outside(repo, target) if target.is_dir() else None
+        if escape:
+            return (f"chart not rendered: dependency '{name}' ({repo_url}): {escape} is a "
+                    "link out of the repository; refused")
         if (target / "Chart.yaml").is_file():
             return target
         return f"chart not rendered: dependency '{name}' ({repo_url}) not found"

@@ -76,6 +76,8 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
             chart_dir = _copy(chart_dir, scratch, bool(request.get("skipSchemaValidation")))
         for name, folder in request.get("dependencies") or []:
             # as helm dependency build leaves it: the dependency under charts/
+            if "/" in name or name in ("", ".", ".."):
+                return {"error": "chart", "message": f"dependency name '{name}' refused"}
             shutil.copytree(folder, chart_dir / "charts" / name, symlinks=False,
                             ignore=shutil.ignore_patterns("values.schema.json")
                             if request.get("skipSchemaValidation") else None)
