@@ -20,7 +20,7 @@ PACKAGE = SRC / "gitplane"
 #: lower floors (and, inside one package, from its own modules without a circle).
 LAYERS = {
     "gitplane": 0, "errors": 0, "model": 0, "cache": 0, "bundled": 0,
-    "limits": 1, "boundary": 1, "k8s": 1, "proc": 1, "patterns": 1,
+    "limits": 1, "boundary": 1, "k8s": 1, "proc": 1, "patterns": 1, "publish": 1,
     "yamlio": 2, "git": 2,
     "config": 3,
     "repo": 4,

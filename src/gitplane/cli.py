@@ -169,6 +169,42 @@ _ROOT = click.option("--root", "roots", multiple=True, metavar="PATH",
 
 
 @cli.group()
+def github() -> None:
+    """Publish to GitHub (network: only these commands, only when you run them)."""
+
+
+@github.command("comment")
+@click.option("--repo", required=True, help="OWNER/NAME of the repository.")
+@click.option("--pr", "number", required=True, type=click.IntRange(min=1),
+              help="The pull request's number.")
+@click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"),
+              help="The comment's Markdown ('-': standard input), e.g. diff -o markdown.")
+@click.option("--run-url", default="", help="The run's URL, linked when the body is too long.")
+@click.option("--author", default="github-actions[bot]", show_default=True,
+              help="The login the token posts as: only its own comment is updated.")
+def github_comment(repo: str, number: int, body_file: Any, run_url: str, author: str) -> None:
+    """Create gitplane's pull-request comment, or update it on later pushes. The token comes
+    from GITHUB_TOKEN (never an option), the API from GITHUB_API_URL. A token that may not
+    write (a fork's pull request) is a warning, not a failure."""
+    from gitplane import publish
+
+    token = os.environ.get("GITHUB_TOKEN", "")
+    if not token:
+        raise click.UsageError("GITHUB_TOKEN is not set")
+    gh = publish.GitHub(os.environ.get("GITHUB_API_URL") or "https://api.github.com", token)
+    try:
+        done = publish.publish(gh, repo, number, body_file.read(), author, run_url)
+    except publish.Forbidden as exc:
+        click.echo(f"warning: no comment written: {str(exc).replace(token, '********')} "
+                   "(a pull request from a fork has a read-only token)", err=True)
+        return
+    except GitplaneError as exc:
+        raise GitplaneError(str(exc).replace(token, "********")) from None
+    click.echo(f"{done.action} {done.url}" + (" (shortened to a summary)" if done.shortened
+                                              else ""))
+
+
+@cli.group()
 def charts() -> None:
     """Charts of Helm repositories in gitplane's cache."""
 

@@ -1,0 +1,173 @@
+"""gitplane's pull-request comment against a fake GitHub API served on 127.0.0.1: paging,
+create, update in place, a copied marker, 403 from a fork's token, 422 'body too long'."""
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import RunFn
+
+MARKER = "<!-- gitplane:comment -->"
+
+
+class FakeGitHub:
+    """Issue comments of one pull request, 2 per page; writes refused on demand."""
+
+    def __init__(self) -> None:
+        self.comments: list[dict[str, Any]] = []
+        self.refuse = 0           # status of every write, when set (403)
+        self.too_long = 10 ** 9   # bodies longer than this: 422
+        self.calls: list[tuple[str, str]] = []
+        self.auth: set[str] = set()
+
+    def serve(self) -> tuple[http.server.ThreadingHTTPServer, str]:
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def _send(self, code: int, body: Any, headers: dict[str, str] | None = None
+                      ) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict[str, Any]:
+                n = int(self.headers.get("Content-Length") or 0)
+                got = json.loads(self.rfile.read(n) or b"{}")
+                return got if isinstance(got, dict) else {}
+
+            def do_GET(self) -> None:
+                fake.calls.append(("GET", self.path))
+                fake.auth.add(self.headers.get("Authorization", ""))
+                m = re.match(r"^/repos/acme/platform/issues/7/comments\?per_page=100"
+                             r"(?:&page=(\d+))?$", self.path)
+                if not m:
+                    return self._send(404, {"message": "Not Found"})
+                page = int(m.group(1) or 1)
+                items = fake.comments[(page - 1) * 2:page * 2]
+                headers = {}
+                if page * 2 < len(fake.comments):
+                    port = self.server.server_address[1]
+                    headers["Link"] = (f'<http://127.0.0.1:{port}/repos/acme/platform/issues/'
+                                       f'7/comments?per_page=100&page={page + 1}>; rel="next"')
+                self._send(200, items, headers)
+
+            def _write(self) -> bool:
+                if fake.refuse:
+                    self._send(fake.refuse, {"message": "Resource not accessible by "
+                                                        "integration"})
+                    return False
+                return True
+
+            def do_POST(self) -> None:
+                fake.calls.append(("POST", self.path))
+                body = self._body()
+                if not self._write():
+                    return
+                if len(body.get("body", "")) > fake.too_long:
+                    return self._send(422, {"message": "Validation Failed", "errors": [
+                        {"message": "body is too long (maximum is 65536 characters)"}]})
+                new = {"id": 100 + len(fake.comments), "body": body["body"],
+                       "user": {"login": "github-actions[bot]"},
+                       "html_url": f"https://github.example/c/{100 + len(fake.comments)}"}
+                fake.comments.append(new)
+                self._send(201, new)
+
+            def do_PATCH(self) -> None:
+                fake.calls.append(("PATCH", self.path))
+                body = self._body()
+                if not self._write():
+                    return
+                if len(body.get("body", "")) > fake.too_long:
+                    return self._send(422, {"message": "Validation Failed", "errors": [
+                        {"message": "body is too long (maximum is 65536 characters)"}]})
+                cid = int(self.path.rsplit("/", 1)[1])
+                target = next(c for c in fake.comments if c["id"] == cid)
+                target["body"] = body["body"]
+                self._send(200, target)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Any:
+    fake = FakeGitHub()
+    server, url = fake.serve()
+    monkeypatch.setenv("GITHUB_API_URL", url)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret-token-value")
+    yield fake
+    server.shutdown()
+
+
+def _comment(run: RunFn, tmp_path: Path, body: str, *extra: str) -> tuple[int, str, str]:
+    file = tmp_path / "body.md"
+    file.write_text(body)
+    return run("github", "comment", "--repo", "acme/platform", "--pr", "7", "--body-file",
+               str(file), *extra)
+
+
+def test_one_comment_created_then_updated_in_place(run: RunFn, tmp_path: Path,
+                                                   github: FakeGitHub) -> None:
+    # others' comments over several pages, one of them quoting gitplane's marker
+    github.comments = [{"id": i, "body": f"review {i}", "user": {"login": "alice"}}
+                       for i in range(1, 4)]
+    github.comments.append({"id": 4, "body": f"copied {MARKER}", "user": {"login": "mallory"}})
+    code, out, err = _comment(run, tmp_path, "### gitplane diff\n\nfirst\n")
+    assert code == 0 and out.startswith("created https://github.example/c/"), err
+    code, out, _ = _comment(run, tmp_path, "### gitplane diff\n\nsecond\n")
+    assert code == 0 and out.startswith("updated")
+    mine = [c for c in github.comments if c["user"]["login"] == "github-actions[bot]"]
+    assert len(mine) == 1 and "second" in mine[0]["body"] and mine[0]["body"].startswith(MARKER)
+    assert github.comments[3]["body"] == f"copied {MARKER}"  # the copied marker: untouched
+    assert any("page=2" in path for _, path in github.calls)  # every page was read
+    assert github.auth == {"Bearer ghs_secret-token-value"}
+
+
+def test_a_body_too_long_becomes_a_summary_with_a_link(run: RunFn, tmp_path: Path,
+                                                       github: FakeGitHub) -> None:
+    body = "### gitplane diff\n\n| a | b |\n|---|---|\n<details>\n" + "x" * 70_000 + "\n"
+    code, out, _ = _comment(run, tmp_path, body, "--run-url", "https://ci.example/run/1")
+    assert code == 0 and "shortened to a summary" in out
+    [posted] = github.comments
+    assert len(posted["body"]) < 65_536 and "https://ci.example/run/1" in posted["body"]
+    assert "x" * 100 not in posted["body"]
+    # GitHub refuses (422) a body under gitplane's count: the summary is sent instead
+    github.too_long = 300
+    code, out, _ = _comment(run, tmp_path, "### gitplane diff\n\n| t |\n<details>\n" +
+                            "y" * 1000 + "\n", "--run-url", "https://ci.example/run/2")
+    assert code == 0 and out.startswith("updated") and "shortened" in out
+    assert "https://ci.example/run/2" in github.comments[0]["body"]
+    github.too_long = 10 ** 9
+    code, out, _ = _comment(run, tmp_path, "### gitplane diff\n\nshort\n")
+    assert code == 0 and out.startswith("updated")
+    assert len(github.comments) == 1  # never more than one comment
+
+
+def test_a_forks_read_only_token_is_a_warning(run: RunFn, tmp_path: Path,
+                                              github: FakeGitHub) -> None:
+    github.refuse = 403
+    code, out, err = _comment(run, tmp_path, "### gitplane diff\n")
+    assert code == 0 and "warning: no comment written" in err and "fork" in err
+    assert "ghs_secret-token-value" not in out + err
+
+
+def test_no_token_no_request(run: RunFn, tmp_path: Path, github: FakeGitHub,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    code, _, err = _comment(run, tmp_path, "x")
+    assert code == 2 and "GITHUB_TOKEN is not set" in err and github.calls == []
