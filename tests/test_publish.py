@@ -171,3 +171,55 @@ def test_no_token_no_request(run: RunFn, tmp_path: Path, github: FakeGitHub,
     monkeypatch.delenv("GITHUB_TOKEN")
     code, _, err = _comment(run, tmp_path, "x")
     assert code == 2 and "GITHUB_TOKEN is not set" in err and github.calls == []
+
+
+# -- the GitHub Action ------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("schema, path", [
+    ("vendor.github-actions", "action.yml"),
+    ("vendor.github-workflows", "examples/github/gitplane.yml")])
+def test_action_and_workflow_match_their_published_schemas(schema: str, path: str) -> None:
+    """check-jsonschema ships SchemaStore's schemas of both files (no network)."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    if not exe.exists():
+        pytest.skip("check-jsonschema is not installed (make test installs it)")
+    res = subprocess.run([str(exe), "--builtin-schema", schema, str(ROOT / path)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_action_scripts_take_inputs_only_through_env() -> None:
+    """No ${{ }} expression inside a script: a pull request's branch name or title would be
+    run as shell code (the injection two peers' actions have)."""
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    steps = action["runs"]["steps"]
+    scripts = [s for s in steps if "run" in s]
+    assert scripts and all("${{" not in s["run"] for s in scripts), \
+        [s.get("name") for s in scripts if "${{" in s["run"]]
+    install = next(s for s in scripts if "pip install" in s["run"])
+    assert "$GITHUB_ACTION_PATH" in install["run"]  # the action's own code, not PyPI's
+
+
+def test_annotations_stay_within_what_github_shows(run: RunFn, tmp_path: Path) -> None:
+    from gitplane.checks import Result
+    from gitplane.model import Finding
+    from gitplane.report import github
+
+    findings = [Finding("prod", "web", "a.yaml", i + 1, "image-tag-mutable", "", "error",
+                        f"finding {i}") for i in range(25)]
+    findings += [Finding("prod", "web", "a.yaml", 1, "probes-missing", "", "warning", "w")]
+    from gitplane.config import Config
+    from gitplane.platform import Platform
+    from gitplane.repo import Repository
+
+    platform = Platform(Repository(root=tmp_path, top=tmp_path, config=Config()), [], "test")
+    out = github.render(Result(platform, findings, 1, 1))
+    assert out.count("::error ") == 10 and out.count("::warning ") == 1
+    assert "15 more findings not annotated" in out
