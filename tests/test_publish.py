@@ -223,3 +223,41 @@ def test_annotations_stay_within_what_github_shows(run: RunFn, tmp_path: Path) -
     out = github.render(Result(platform, findings, 1, 1))
     assert out.count("::error ") == 10 and out.count("::warning ") == 1
     assert "15 more findings not annotated" in out
+
+
+def test_the_actions_scripts_run(platform: Path, tmp_path: Path) -> None:
+    """The diff and check steps of action.yml, run by bash as the runner runs them (its
+    environment files in a temporary folder): the summary, the outputs, the exit code."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import git
+
+    steps = {s.get("id"): s for s in yaml.safe_load((ROOT / "action.yml").read_text())
+             ["runs"]["steps"]}
+    git(platform, "add", "-A")
+    git(platform, "commit", "-qm", "base")
+    web = platform / "deployments/domains/applications/apps/web-app/environments/production"
+    kfile = next(web.glob("kustomization.y*ml"))
+    kfile.write_text(kfile.read_text().replace("value: 3", "value: 4"))
+    git(platform, "commit", "-qam", "head")
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+           f"{os.environ.get('PATH', '')}", "WORKDIR": str(platform), "BASE": "HEAD~1",
+           "STRICT": "false", "RUNNER_TEMP": str(runner),
+           "GITHUB_OUTPUT": str(runner / "output"), "GITHUB_STEP_SUMMARY": str(runner / "summary"),
+           "GITHUB_ACTIONS": "true"}
+    env.pop("CI", None)
+    for step in ("diff", "check"):
+        res = subprocess.run(["bash", "-e", "-c", steps[step]["run"]], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, (step, res.stdout[-2000:], res.stderr[-2000:])
+    outputs = dict(line.split("=", 1) for line in (runner / "output").read_text().split())
+    assert outputs["changed"] == "1" and outputs["errors"] == "0" and int(outputs["findings"]) > 0
+    summary = (runner / "summary").read_text()
+    assert summary.startswith("### gitplane diff") and "web-app" in summary
+    assert (runner / "gitplane/gitplane.sarif").is_file()
