@@ -261,3 +261,23 @@ def test_the_actions_scripts_run(platform: Path, tmp_path: Path) -> None:
     summary = (runner / "summary").read_text()
     assert summary.startswith("### gitplane diff") and "web-app" in summary
     assert (runner / "gitplane/gitplane.sarif").is_file()
+
+
+def test_init_writes_the_pull_request_workflow(run: RunFn, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code, out, _ = run("init", str(tmp_path / "p"))
+    workflow = tmp_path / "p/.github/workflows/gitplane.yml"
+    assert code == 0 and workflow.is_file()
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    if exe.exists():
+        res = subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows",
+                              str(workflow)], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stdout + res.stderr
+    code, out, _ = run("init", str(tmp_path / "q"), "--ci", "none")
+    assert code == 0 and not (tmp_path / "q/.github").exists()
+    # inside a repository whose top is elsewhere: not written, and said
+    code, out, _ = run("init", str(tmp_path / "p/sub"))
+    assert code == 0 and "no .github/workflows/gitplane.yml written" in out
+    assert not (tmp_path / "p/sub/.github").exists()

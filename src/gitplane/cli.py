@@ -87,16 +87,24 @@ def _state() -> _State:
 @click.option("--ingress", type=click.Choice(["traefik", "nginx"]), default="traefik",
               show_default=True,
               help="Ingress controller; nginx is ingress-nginx, retired in March 2026.")
+@click.option("--ci", type=click.Choice(["github", "none"]), default="github",
+              show_default=True,
+              help="Write a pull-request workflow (.github/workflows/gitplane.yml) when "
+                   "DIRECTORY is the repository's top.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: Path | None, envs: tuple[str, ...], repo_url: str | None,
-         email: str | None, domain: str | None, ingress: str, force: bool) -> None:
+         email: str | None, domain: str | None, ingress: str, ci: str, force: bool) -> None:
     """Write the reference platform into DIRECTORY/deployments/."""
-    from gitplane.scaffold.init import DEFAULT_REPO_URL, init as do_init
+    from gitplane.scaffold.init import DEFAULT_REPO_URL, WORKFLOW, init as do_init
 
     base = _state().directory or Path.cwd()
     target = base / directory if directory else base
     target, written, url = do_init(target, list(envs), repo_url, force, email=email,
-                                   domain=domain, ingress=ingress)
+                                   domain=domain, ingress=ingress, ci=ci)
+    if ci == "github" and not any(p.as_posix().endswith(WORKFLOW) for p in written):
+        click.echo(f"no {WORKFLOW} written: the platform is inside a repository whose top is "
+                   "elsewhere; examples/github/gitplane.yml of gitplane shows one "
+                   "(working-directory: this folder)")
     click.echo(f"wrote {len(written)} files into {target / 'deployments'} (repoURL {url})")
     missing = [opt for opt, given in (("--repo-url", url != DEFAULT_REPO_URL),
                                       ("--email", email), ("--domain", domain)) if not given]

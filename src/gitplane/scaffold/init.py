@@ -133,10 +133,46 @@ def plan_platform(target: Path, envs: list[str], values: dict[str, str],
     return plan
 
 
+#: the GitHub Action a platform's workflow uses (this repository's action.yml, published)
+ACTION = "gitplane/gitplane@v1"
+WORKFLOW = ".github/workflows/gitplane.yml"
+
+
+def workflow_text(working_directory: str = ".") -> str:
+    """The pull-request workflow ``init`` writes: the rendered diff of every environment as
+    one comment, the head checked, SARIF, a job summary (see action.yml)."""
+    return f"""# gitplane on every pull request: the rendered diff of each environment as one comment
+# (updated on later pushes), the head checked, SARIF in code scanning, a job summary.
+# A pull request from a fork (read-only token) gets the summary; the comment is skipped.
+name: gitplane
+on:
+  pull_request:
+permissions:
+  contents: read
+  pull-requests: write
+  security-events: write
+jobs:
+  gitplane:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - uses: {ACTION}
+        with:
+          working-directory: "{working_directory}"
+          # allow-network: "true"  # fetch the platform's Helm charts, so they are checked
+"""
+
+
 def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = None,
          force: bool = False, email: str | None = None, domain: str | None = None,
-         ingress: str = DEFAULT_INGRESS) -> tuple[Path, list[Path], str]:
-    """Write the reference platform into ``directory/deployments``; returns (dir, files, url)."""
+         ingress: str = DEFAULT_INGRESS, ci: str = "github") -> tuple[Path, list[Path], str]:
+    """Write the reference platform into ``directory/deployments`` (and, with ``ci``
+    ``github``, a pull-request workflow when ``directory`` is the repository's top);
+    returns (dir, files, url)."""
+    if ci not in ("github", "none"):
+        raise GitplaneError(f"unknown CI '{ci}' (known: github, none)")
     envs = list(dict.fromkeys(envs or DEFAULT_ENVS))
     for env in envs:
         check_name("environment", env)
@@ -174,6 +210,8 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
               "INGRESS_CLASS": ingress}
     plan = plan_platform(directory, envs, values, variants=(ingress,))
     plan.add(CONFIG_FILE, _config_text(url))
+    if ci == "github" and (top is None or top.resolve() == absolute.resolve()):
+        plan.add(WORKFLOW, workflow_text())
     written = plan.commit(force=force)
     if top is None:
         git.init(directory)
