@@ -51,6 +51,8 @@ class GitHub:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None
              ) -> tuple[Any, dict[str, str]]:
         url = path if path.startswith(("http://", "https://")) else self.api + path
+        if not url.startswith(self.api + "/"):  # the token goes to the API's host only
+            raise GitplaneError(f"GitHub: refusing to send the token to {url.split('?')[0]}")
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method, headers={
             "Accept": "application/vnd.github+json", "Authorization": f"Bearer {self.token}",
