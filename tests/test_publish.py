@@ -281,3 +281,36 @@ def test_init_writes_the_pull_request_workflow(run: RunFn, tmp_path: Path) -> No
     code, out, _ = run("init", str(tmp_path / "p/sub"))
     assert code == 0 and "no .github/workflows/gitplane.yml written" in out
     assert not (tmp_path / "p/sub/.github").exists()
+
+
+# -- pre-commit ---------------------------------------------------------------------------
+def test_pre_commit_manifest_is_valid() -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("pre-commit")
+    if not exe.exists():
+        pytest.skip("pre-commit is not installed (make test installs it)")
+    res = subprocess.run([str(exe), "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_check_of_changed_files_reports_what_they_affect(run: RunFn, platform: Path) -> None:
+    """The fast hook: the changed files' Applications only, in one run."""
+    import json
+
+    web = "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
+    path = platform / web
+    path.write_text(path.read_text().replace("nginxinc/nginx-unprivileged:1.27.3",
+                                             "nginxinc/nginx-unprivileged:latest"))
+    code, out, _ = run("-C", str(platform), "check", "--format", "json")
+    everything = json.loads(out)["findings"]
+    assert {f["application"] for f in everything} - {"web-app"}  # others have findings too
+    code, out, _ = run("-C", str(platform), "check", "--format", "json", str(path))
+    found = json.loads(out)["findings"]
+    assert code == 1 and found and {f["application"] for f in found} == {"web-app"}
+    assert any(f["rule"] == "image-tag-mutable" for f in found)
+    readme = platform / "deployments/README.md"
+    code, out, _ = run("-C", str(platform), "check", "--format", "json", str(readme))
+    assert code == 0 and json.loads(out)["findings"] == []

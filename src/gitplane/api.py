@@ -180,6 +180,29 @@ def check(platform: Platform, app: str | None = None, strict: bool = False,
     return checks.run(platform, only_app=app, strict=strict, debug=debug, schemas=schemas)
 
 
+def affected(result: checks.Result, files: Any) -> checks.Result:
+    """``result`` narrowed to what ``files`` (paths in the repository or on disk) can
+    affect: the findings of every Application whose renders read one of them or that is
+    defined in one, and the findings on the files themselves."""
+    import dataclasses
+
+    repo = result.platform.repo
+    wanted: set[str] = set()
+    for f in files:
+        path = Path(f)
+        full = path if path.is_absolute() else Path.cwd() / path
+        try:
+            wanted.add(repo.rel(full.resolve()) if repo.contains(str(full.resolve()), real=True)
+                       else path.as_posix())
+        except (GitplaneError, ValueError, OSError):
+            wanted.add(path.as_posix())
+    apps = {(er.env.name, ar.app.name) for er in result.platform.envs for ar in er.apps
+            if wanted & (ar.files | {ar.app.origin.file})}
+    kept = [f for f in result.findings if (f.environment, f.application) in apps or
+            f.file in wanted]
+    return dataclasses.replace(result, findings=kept)
+
+
 def rendered(platform: Platform, app: str | None = None) -> dict[tuple[str, str], str]:
     """(environment, application) → the YAML Argo CD would apply, objects sorted by id."""
     out: dict[tuple[str, str], str] = {}
@@ -366,5 +389,5 @@ def pull_charts(platform: Platform, allow_network: bool = False,
 
 
 __all__ = ["NO_APPLICATIONS", "repository", "environments", "load", "apps", "check",
-           "rendered", "not_rendered", "write_rendered", "diff", "generate_appset", "MARKER",
+           "rendered", "not_rendered", "write_rendered", "affected", "diff", "generate_appset", "MARKER",
            "charts_used", "pull_charts"]

@@ -356,10 +356,12 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
                    "{group}/{kind}_{version}.json layout (repeatable).")
 @click.option("--allow-network", is_flag=True, help="Allow URL schema locations.")
 @_ROOT
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: str | None,
           schema_locations: tuple[str, ...], allow_network: bool,
-          roots: tuple[str, ...]) -> None:
-    """Validate every Application of every environment."""
+          roots: tuple[str, ...], files: tuple[Path, ...]) -> None:
+    """Validate every Application of every environment; with FILES (a pre-commit hook's
+    changed files), report only the Applications those files can affect."""
     from gitplane.config import check_kubernetes_version
 
     version = check_kubernetes_version(k8s, "--kubernetes-version") if k8s else None
@@ -379,6 +381,8 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
     result = api.check(platform, app, strict, _state().debug, version,
                        [str(Path(loc).absolute()) if "://" not in loc else loc
                         for loc in schema_locations], allow_network)
+    if files:
+        result = api.affected(result, files)
     if fmt == "json":
         click.echo(to_json(result.to_json()), nl=False)
     elif fmt == "sarif":
