@@ -47,15 +47,19 @@ CHART = {
 }
 
 
-def _app(helm_spec: dict[str, Any], name: str = "web") -> str:
+def _application(name: str, source: dict[str, Any], namespace: str = "apps") -> str:
+    """An Application of ``source`` into ``namespace`` of the local cluster."""
     return yaml.safe_dump({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": name, "namespace": "argocd"},
-        "spec": {"project": "default",
-                 "source": {"repoURL": URL, "path": "charts/web", "targetRevision": "HEAD",
-                            "helm": helm_spec},
+        "spec": {"project": "default", "source": source,
                  "destination": {"server": "https://kubernetes.default.svc",
-                                 "namespace": "apps"}}})
+                                 "namespace": namespace}}})
+
+
+def _app(helm_spec: dict[str, Any], name: str = "web") -> str:
+    return _application(name, {"repoURL": URL, "path": "charts/web", "targetRevision": "HEAD",
+                               "helm": helm_spec})
 
 
 def _repo(tmp_path: Path, helm_spec: dict[str, Any], extra: dict[str, str] | None = None,
@@ -211,13 +215,8 @@ def test_capabilities_api_versions_are_the_environments(run: RunFn, tmp_path: Pa
            "  group: monitoring.coreos.com\n  names: {kind: ServiceMonitor, plural: "
            "servicemonitors}\n  scope: Namespaced\n  versions: [{name: v1, served: true, "
            "storage: true, schema: {openAPIV3Schema: {type: object}}}]\n")
-    other = yaml.safe_dump({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "monitoring-crds", "namespace": "argocd"},
-        "spec": {"project": "default",
-                 "source": {"repoURL": URL, "path": "crds", "targetRevision": "HEAD"},
-                 "destination": {"server": "https://kubernetes.default.svc",
-                                 "namespace": "monitoring"}}})
+    other = _application("monitoring-crds", {"repoURL": URL, "path": "crds",
+                                             "targetRevision": "HEAD"}, "monitoring")
     root = _repo(tmp_path, {}, {"charts/web/templates/caps.yaml": cap,
                                 "crds/servicemonitor.yaml": crd,
                                 "argocd/crds.yaml": other})
@@ -338,14 +337,9 @@ def chart_repo(tmp_path: Path) -> Any:
 
 def _chart_app_repo(tmp_path: Path, url: str, revision: str) -> Path:
     root = tmp_path / "p"
-    write(root / "argocd/web.yaml", yaml.safe_dump({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "web", "namespace": "argocd"},
-        "spec": {"project": "default",
-                 "source": {"repoURL": url, "chart": "web", "targetRevision": revision,
-                            "helm": {"valuesObject": {"replicas": 5}}},
-                 "destination": {"server": "https://kubernetes.default.svc",
-                                 "namespace": "web"}}}))
+    write(root / "argocd/web.yaml", _application(
+        "web", {"repoURL": url, "chart": "web", "targetRevision": revision,
+                "helm": {"valuesObject": {"replicas": 5}}}, "web"))
     write(root / "gitplane.yaml", "roots: [argocd]\n")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
@@ -475,13 +469,7 @@ def test_an_archive_member_leaving_the_chart_is_refused(tmp_path: Path, name: st
 def _kustomize_repo(tmp_path: Path, kustomization: str, extra: dict[str, str] | None = None,
                     options: str = "kustomizeBuildOptions: --enable-helm\n") -> Path:
     root = tmp_path / "k"
-    app = yaml.safe_dump({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "web", "namespace": "argocd"},
-        "spec": {"project": "default",
-                 "source": {"repoURL": URL, "path": "app", "targetRevision": "HEAD"},
-                 "destination": {"server": "https://kubernetes.default.svc",
-                                 "namespace": "apps"}}})
+    app = _application("web", {"repoURL": URL, "path": "app", "targetRevision": "HEAD"})
     files = {"argocd/web.yaml": app, "app/kustomization.yaml": kustomization,
              **{f"app/{k}": v for k, v in CHART.items() if k.startswith("charts/")},
              **(extra or {})}

@@ -72,14 +72,22 @@ class FakeGitHub:
                     return False
                 return True
 
-            def do_POST(self) -> None:
-                fake.calls.append(("POST", self.path))
+            def _accepted(self, method: str) -> dict[str, Any] | None:
+                """The write's body, or None after answering 403 or 422."""
+                fake.calls.append((method, self.path))
                 body = self._body()
                 if not self._write():
-                    return
+                    return None
                 if len(body.get("body", "")) > fake.too_long:
-                    return self._send(422, {"message": "Validation Failed", "errors": [
+                    self._send(422, {"message": "Validation Failed", "errors": [
                         {"message": "body is too long (maximum is 65536 characters)"}]})
+                    return None
+                return body
+
+            def do_POST(self) -> None:
+                body = self._accepted("POST")
+                if body is None:
+                    return
                 new = {"id": 100 + len(fake.comments), "body": body["body"],
                        "user": {"login": "github-actions[bot]"},
                        "html_url": f"https://github.example/c/{100 + len(fake.comments)}"}
@@ -87,13 +95,9 @@ class FakeGitHub:
                 self._send(201, new)
 
             def do_PATCH(self) -> None:
-                fake.calls.append(("PATCH", self.path))
-                body = self._body()
-                if not self._write():
+                body = self._accepted("PATCH")
+                if body is None:
                     return
-                if len(body.get("body", "")) > fake.too_long:
-                    return self._send(422, {"message": "Validation Failed", "errors": [
-                        {"message": "body is too long (maximum is 65536 characters)"}]})
                 cid = int(self.path.rsplit("/", 1)[1])
                 target = next(c for c in fake.comments if c["id"] == cid)
                 target["body"] = body["body"]

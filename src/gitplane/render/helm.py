@@ -117,7 +117,7 @@ def build(repo: Repository, chart: Path, helm: dict[str, Any], release: str, nam
                                         f"helm.fileParameters[{i}] '{p.get('path')}': {path}"))
             continue
         file_params.append((str(p.get("name") or ""), path))
-    escape = _link_outside(repo, chart)
+    escape = link_outside(repo, chart)
     if escape:
         out.problems.append(Problem(TEMPLATE, *where,
                                     f"{escape}: a link out of the repository; refused (Helm "
@@ -272,7 +272,7 @@ def _dependency(repo: Repository, chart: Path, dep: dict[str, Any]) -> Path | st
             Boundary(repo.top).check(target, repo_url)
         except BoundaryError:
             return f"chart not rendered: dependency '{name}' ({repo_url}) leaves the repository"
-        escape = _link_outside(repo, target) if target.is_dir() else None
+        escape = link_outside(repo, target) if target.is_dir() else None
         if escape:
             return (f"chart not rendered: dependency '{name}' ({repo_url}): {escape} is a "
                     "link out of the repository; refused")
@@ -394,7 +394,7 @@ def _failed(out: Rendered, problem: Problem) -> Rendered:
     return out
 
 
-def _link_outside(repo: Repository, chart: Path) -> str | None:
+def link_outside(repo: Repository, chart: Path) -> str | None:
     """The first symlink under the chart that resolves outside the repository: Helm's
     loader follows links, so a chart could read any file of the machine."""
     bound = Boundary(repo.top)

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from gitplane.boundary import walk
 from gitplane.errors import GitplaneError, YamlError
 from gitplane.model import Resource, resource_id
 from gitplane.proc import Engine
@@ -263,7 +264,8 @@ class Graph:
         """kustomize's ``helmCharts`` (with ``--enable-helm``): each chart must be in the
         repository under its chart home (vendored: kustomize would pull a missing one into
         the repository); value files must stay in the repository; nothing is fetched."""
-        from gitplane.render.helm import _link_outside, engine_name
+        from gitplane.render import charts as cache_of_charts
+        from gitplane.render.helm import link_outside, engine_name
 
         self.helm = True
         if not engine_name():
@@ -302,18 +304,14 @@ class Graph:
                 inside = self._inside(folder, rel, line, f"helmCharts[{i}] chart")
                 if inside is None:
                     continue
-                outside = _link_outside(self.repo, folder)
+                outside = link_outside(self.repo, folder)
                 if outside:
                     self.problem("kustomize-build", rel, line,
                                  f"{outside}: a link out of the repository; refused (Helm "
                                  "would read what it points at)")
                     continue
-                from gitplane.boundary import walk
-
                 self.files.update(self.repo.rel(folder / f) for f in walk(folder, links=True)[1])
                 continue
-            from gitplane.render import charts as cache_of_charts
-
             found = cache_of_charts.cached(repo_url, name, version or "*") if repo_url else None
             values_file = chart.get("valuesFile") or globals_.get("valuesFile")
             if found is not None and values_file:
