@@ -24,6 +24,13 @@ $(TEST_STAMP): pyproject.toml
 	  (npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null 2>&1 && \
 	   tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json) || \
 	  echo "note: SARIF schema not installed (npm unavailable); its test will skip"
+	@# Debian's Chromium for the report's browser tests (never a browser download); they
+	@# skip with a reason when it cannot be installed (not root, no apt-get, no network).
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "note: chromium not installed; the report's browser tests will skip"
 	touch $(STAMP) $@
 
 demo: $(STAMP)
@@ -31,6 +38,8 @@ demo: $(STAMP)
 	$(BIN)/gitplane init demo
 	$(BIN)/gitplane -C demo apps
 	$(BIN)/gitplane -C demo check
+	$(BIN)/gitplane -C demo report -o report.html
+	@echo "open report.html in a browser"
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks tools

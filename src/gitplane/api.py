@@ -391,3 +391,40 @@ def pull_charts(platform: Platform, allow_network: bool = False,
 __all__ = ["NO_APPLICATIONS", "repository", "environments", "load", "apps", "check",
            "rendered", "not_rendered", "write_rendered", "affected", "diff", "generate_appset", "MARKER",
            "charts_used", "pull_charts"]
+
+
+def report(path: Path | None, output: Path, base: str | None = None, env: str | None = None,
+           progress: Progress | None = None, roots: list[str] | None = None,
+           branch: str | None = None, timestamp: bool = False, force: bool = False,
+           title: str = "") -> tuple[checks.Result, list[str]]:
+    """Write the platform's HTML report to ``output`` (see ``gitplane.report.html``): the
+    check of the working tree and, with ``base``, what changed since that revision. A file
+    that is not a gitplane report is only replaced with ``force``. Returns the check's
+    result and what to say about the page's size."""
+    import datetime
+
+    from gitplane import git
+    from gitplane.report import html
+    from gitplane.yamlio import read_regular
+
+    target = output.absolute()
+    if target.is_dir():
+        raise GitplaneError(f"{output}: is a folder; give the report's file name")
+    if target.exists() and not force:
+        try:
+            head = read_regular(target)[:2048]
+        except OSError:
+            head = b""
+        if b'<meta name="generator" content="gitplane' not in head:
+            raise GitplaneError(f"{output}: exists and is not a gitplane report; "
+                                "nothing written (--force replaces it)")
+    platform = load(path, env, None, progress, roots, branch)
+    result = check(platform)
+    changes = diff(path, base, None, env, None, None, roots, branch) if base else None
+    repo = platform.repo
+    revision = (git.commit_of(repo.top, "HEAD") or "") if repo.in_git else ""
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") \
+        if timestamp else ""
+    text, warnings = html.report(result, changes, title, revision, when)
+    write_all({target: text.encode()}, shown={target: str(output)})
+    return result, warnings

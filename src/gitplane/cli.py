@@ -431,6 +431,35 @@ def diff_cmd(base: str | None, head: str | None, env: str | None, app: str | Non
         raise SystemExit(EXIT_FINDINGS)
 
 
+@cli.command("report")
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
+              help="The HTML file to write (one self-contained page).")
+@click.option("--base", metavar="REV", help="Show what changed since this revision too.")
+@click.option("--env", help="Only this environment.")
+@click.option("--title", default="", help="The page's title (default: the repository's "
+              "folder name).")
+@click.option("--timestamp", is_flag=True, help="Say when the page was made (the page is "
+              "otherwise the same bytes for the same input).")
+@click.option("--force", is_flag=True, help="Replace a file that is not a gitplane report.")
+@_ROOT
+def report_cmd(output: Path, base: str | None, env: str | None, title: str, timestamp: bool,
+               force: bool, roots: tuple[str, ...]) -> None:
+    """One self-contained HTML page: the environments × Applications matrix, findings, each
+    Application's objects in sync order, how Applications are made, and with --base the
+    rendered diff."""
+    from gitplane import api
+
+    with _progress(True) as progress:
+        result, warnings = api.report(_state().directory, output, base, env, progress,
+                                      list(roots), _state().branch, timestamp, force, title)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    s = result.summary()
+    click.echo(f"wrote {output}: {s['applications']} applications in {s['environments']} "
+               f"environments, {s['errors']} errors, {s['warnings']} warnings", err=True)
+    _never_silent(result.platform)
+
+
 @cli.command()
 @click.argument("env_a")
 @click.argument("env_b")
