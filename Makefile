@@ -24,6 +24,10 @@ $(TEST_STAMP): pyproject.toml
 	  (npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null 2>&1 && \
 	   tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json) || \
 	  echo "note: SARIF schema not installed (npm unavailable); its test will skip"
+	@# A wheelhouse of gitplane's dependencies and build backend, served as a local package
+	@# index by the test that runs 'pre-commit try-repo' (no network in the tests).
+	@$(BIN)/pip download -q -d $(VENV)/wheelhouse . hatchling >/dev/null 2>&1 || \
+	  echo "note: wheelhouse not downloaded; the pre-commit try-repo test will skip"
 	@# Debian's Chromium for the report's browser tests (never a browser download); they
 	@# skip with a reason when it cannot be installed (not root, no apt-get, no network).
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

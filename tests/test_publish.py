@@ -318,3 +318,82 @@ def test_check_of_changed_files_reports_what_they_affect(run: RunFn, platform: P
     readme = platform / "deployments/README.md"
     code, out, _ = run("-C", str(platform), "check", "--format", "json", str(readme))
     assert code == 0 and json.loads(out)["findings"] == []
+
+
+def _simple_index(wheels: Path) -> tuple[Any, str]:
+    """A PEP 503 package index of the wheels in ``wheels``, served on 127.0.0.1."""
+    import http.server
+    import threading
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    files: dict[str, list[Path]] = {}
+    for w in sorted(wheels.glob("*.whl")) + sorted(wheels.glob("*.tar.gz")):
+        files.setdefault(norm(w.name.split("-")[0]), []).append(w)
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            parts = [p for p in self.path.split("?")[0].split("/") if p]
+            if len(parts) == 2 and parts[0] == "simple":
+                items = files.get(norm(parts[1]), [])
+                body = "".join(f'<a href="/files/{w.name}">{w.name}</a>\n'
+                               for w in items).encode()
+                status = 200 if items else 404
+            elif len(parts) == 2 and parts[0] == "files" and (wheels / parts[1]).is_file() \
+                    and "/" not in parts[1]:
+                body, status = (wheels / parts[1]).read_bytes(), 200
+            else:
+                body, status = b"", 404
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html" if parts[:1] == ["simple"] else
+                             "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Index)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/simple/"
+
+
+def test_pre_commit_try_repo(platform: Path, tmp_path: Path) -> None:
+    """pre-commit installs the hook from this repository's own code, its dependencies from a
+    local package index (the wheelhouse make test downloads), and runs it on a platform:
+    a changed file's Application fails, the others are not reported."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import git
+
+    exe = Path(sys.executable).with_name("pre-commit")
+    wheels = ROOT / ".venv" / "wheelhouse"
+    if not exe.exists() or not any(wheels.glob("hatchling-*.whl")):
+        pytest.skip("pre-commit and the wheelhouse are installed by make test")
+    git(platform, "init", "-q")
+    git(platform, "add", "-A")
+    git(platform, "commit", "-qm", "platform")
+    web = platform / "deployments/domains/applications/apps/web-app/base/manifests/deployment.yaml"
+    web.write_text(web.read_text().replace("nginxinc/nginx-unprivileged:1.27.3", "nginx:latest"))
+    server, index = _simple_index(wheels)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    # only the local index: the machine's pip configuration (other indexes, links) is ignored
+    env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": index, "PIP_NO_CACHE_DIR": "1",
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+    env.pop("CI", None)
+    try:
+        res = subprocess.run([str(exe), "try-repo", str(ROOT), "gitplane", "--files",
+                              str(web.relative_to(platform))], cwd=platform, env=env,
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        server.shutdown()
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out[-3000:]
+    assert "image-tag-mutable" in out and "web-app" in out
+    assert "Failed" in out and "Traceback" not in out

@@ -87,24 +87,27 @@ def _state() -> _State:
 @click.option("--ingress", type=click.Choice(["traefik", "nginx"]), default="traefik",
               show_default=True,
               help="Ingress controller; nginx is ingress-nginx, retired in March 2026.")
-@click.option("--ci", type=click.Choice(["github", "none"]), default="github",
+@click.option("--ci", type=click.Choice(["github", "gitlab", "none"]), default="github",
               show_default=True,
-              help="Write a pull-request workflow (.github/workflows/gitplane.yml) when "
-                   "DIRECTORY is the repository's top.")
+              help="Write a pull-request pipeline (.github/workflows/gitplane.yml, or "
+                   ".gitlab-ci.yml) when DIRECTORY is the repository's top.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: Path | None, envs: tuple[str, ...], repo_url: str | None,
          email: str | None, domain: str | None, ingress: str, ci: str, force: bool) -> None:
     """Write the reference platform into DIRECTORY/deployments/."""
-    from gitplane.scaffold.init import DEFAULT_REPO_URL, WORKFLOW, init as do_init
+    from gitplane.scaffold.init import CI_FILES, DEFAULT_REPO_URL, init as do_init
 
     base = _state().directory or Path.cwd()
     target = base / directory if directory else base
     target, written, url = do_init(target, list(envs), repo_url, force, email=email,
                                    domain=domain, ingress=ingress, ci=ci)
-    if ci == "github" and not any(p.as_posix().endswith(WORKFLOW) for p in written):
-        click.echo(f"no {WORKFLOW} written: the platform is inside a repository whose top is "
-                   "elsewhere; examples/github/gitplane.yml of gitplane shows one "
-                   "(working-directory: this folder)")
+    ci_file = CI_FILES.get(ci)
+    if ci_file and not any(p.as_posix().endswith(ci_file) for p in written):
+        example = "examples/github/gitplane.yml" if ci == "github" else \
+            "examples/gitlab/.gitlab-ci.yml"
+        click.echo(f"no {ci_file} written: the platform is inside a repository whose top is "
+                   f"elsewhere; {example} of gitplane shows one (working-directory: this "
+                   "folder)")
     click.echo(f"wrote {len(written)} files into {target / 'deployments'} (repoURL {url})")
     missing = [opt for opt, given in (("--repo-url", url != DEFAULT_REPO_URL),
                                       ("--email", email), ("--domain", domain)) if not given]
@@ -181,6 +184,25 @@ def github() -> None:
     """Publish to GitHub (network: only these commands, only when you run them)."""
 
 
+_KEY = click.option("--key", default="", metavar="NAME",
+                    help="Keep one comment per NAME (e.g. the environment of a matrix job).")
+
+
+def _published(api: Any, token: str, call: Callable[[], Any], what: str) -> None:
+    from gitplane import publish
+
+    try:
+        done = call()
+    except publish.Forbidden as exc:
+        click.echo(f"warning: no {what} written: {str(exc).replace(token, '********')} "
+                   "(a pull request from a fork has a read-only token)", err=True)
+        return
+    except GitplaneError as exc:
+        raise GitplaneError(str(exc).replace(token, "********")) from None
+    click.echo(f"{done.action} {done.url}" + (" (shortened to a summary)" if done.shortened
+                                              else ""))
+
+
 @github.command("comment")
 @click.option("--repo", required=True, help="OWNER/NAME of the repository.")
 @click.option("--pr", "number", required=True, type=click.IntRange(min=1),
@@ -190,7 +212,9 @@ def github() -> None:
 @click.option("--run-url", default="", help="The run's URL, linked when the body is too long.")
 @click.option("--author", default="github-actions[bot]", show_default=True,
               help="The login the token posts as: only its own comment is updated.")
-def github_comment(repo: str, number: int, body_file: Any, run_url: str, author: str) -> None:
+@_KEY
+def github_comment(repo: str, number: int, body_file: Any, run_url: str, author: str,
+                   key: str) -> None:
     """Create gitplane's pull-request comment, or update it on later pushes. The token comes
     from GITHUB_TOKEN (never an option), the API from GITHUB_API_URL. A token that may not
     write (a fork's pull request) is a warning, not a failure."""
@@ -200,16 +224,42 @@ def github_comment(repo: str, number: int, body_file: Any, run_url: str, author:
     if not token:
         raise click.UsageError("GITHUB_TOKEN is not set")
     gh = publish.GitHub(os.environ.get("GITHUB_API_URL") or "https://api.github.com", token)
-    try:
-        done = publish.publish(gh, repo, number, body_file.read(), author, run_url)
-    except publish.Forbidden as exc:
-        click.echo(f"warning: no comment written: {str(exc).replace(token, '********')} "
-                   "(a pull request from a fork has a read-only token)", err=True)
+    body = body_file.read()
+    _published(gh, token, lambda: publish.github_comment(gh, repo, number, body, author,
+                                                         run_url, key), "comment")
+
+
+@cli.group()
+def gitlab() -> None:
+    """GitLab merge requests."""
+
+
+@gitlab.command("note")
+@click.option("--project", required=True, help="The project's id or path (CI_PROJECT_ID).")
+@click.option("--mr", "iid", required=True, type=click.IntRange(min=1),
+              help="The merge request's IID (CI_MERGE_REQUEST_IID).")
+@click.option("--body-file", required=True, type=click.File("r", encoding="utf-8"),
+              help="The note's Markdown ('-': standard input), e.g. diff -o markdown.")
+@click.option("--run-url", default="", help="The job's URL, linked when the body is too long.")
+@click.option("--author", default="", help="The username the token writes as (default: "
+              "asked of GitLab): only its own note is updated.")
+@_KEY
+def gitlab_note(project: str, iid: int, body_file: Any, run_url: str, author: str,
+                key: str) -> None:
+    """Create gitplane's merge-request note, or update it on later pushes. The token comes
+    from GITPLANE_GITLAB_TOKEN (a project access token with the api scope; never an option),
+    the API from CI_API_V4_URL. A token that may not write is a warning, not a failure."""
+    from gitplane import publish
+
+    token = os.environ.get("GITPLANE_GITLAB_TOKEN", "")
+    if not token:
+        click.echo("warning: no note written: GITPLANE_GITLAB_TOKEN is not set (a project "
+                   "access token with the api scope, as a masked CI/CD variable)", err=True)
         return
-    except GitplaneError as exc:
-        raise GitplaneError(str(exc).replace(token, "********")) from None
-    click.echo(f"{done.action} {done.url}" + (" (shortened to a summary)" if done.shortened
-                                              else ""))
+    gl = publish.GitLab(os.environ.get("CI_API_V4_URL") or "https://gitlab.com/api/v4", token)
+    body = body_file.read()
+    _published(gl, token, lambda: publish.gitlab_note(gl, project, iid, body, run_url, key,
+                                                      author), "note")
 
 
 @cli.group()
@@ -346,7 +396,7 @@ def render(env: str | None, app: str | None, output: Path | None, force: bool,
 @click.option("--env", help="Only this environment.")
 @click.option("--app", help="Only this Application.")
 @click.option("-o", "--format", "fmt",
-              type=click.Choice(["text", "json", "sarif", "junit", "github"]),
+              type=click.Choice(["text", "json", "sarif", "junit", "github", "codequality"]),
               help="Output format (default: text; github under GitHub Actions).")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
 @click.option("--kubernetes-version", "k8s", metavar="1.N",
@@ -370,7 +420,7 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
             raise click.UsageError(f"schema location '{loc}' needs the network; add "
                                    "--allow-network")
     from gitplane import api
-    from gitplane.report import github, junit, sarif, to_json
+    from gitplane.report import codequality, github, junit, sarif, to_json
     from gitplane.report.text import findings
 
     if fmt is None:
@@ -389,6 +439,8 @@ def check(env: str | None, app: str | None, fmt: str | None, strict: bool, k8s: 
         click.echo(to_json(sarif.render(result)), nl=False)
     elif fmt == "junit":
         click.echo(junit.render(result), nl=False)
+    elif fmt == "codequality":
+        click.echo(to_json(codequality.render(result)), nl=False)
     elif fmt == "github":
         click.echo(github.render(result), nl=False)
     else:

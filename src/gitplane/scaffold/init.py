@@ -136,14 +136,20 @@ def plan_platform(target: Path, envs: list[str], values: dict[str, str],
 #: the GitHub Action a platform's workflow uses (this repository's action.yml, published)
 ACTION = "gitplane/gitplane@v1"
 WORKFLOW = ".github/workflows/gitplane.yml"
+#: the GitLab CI/CD component (this repository's templates/gitplane.yml, published)
+COMPONENT = "$CI_SERVER_FQDN/gitplane/gitplane/gitplane@1"
+GITLAB_CI = ".gitlab-ci.yml"
+CI_FILES = {"github": WORKFLOW, "gitlab": GITLAB_CI}
 
 
-def workflow_text(working_directory: str = ".") -> str:
-    """The pull-request workflow ``init`` writes: the rendered diff of every environment as
-    one comment, the head checked, SARIF, a job summary (see action.yml)."""
-    return f"""# gitplane on every pull request: the rendered diff of each environment as one comment
-# (updated on later pushes), the head checked, SARIF in code scanning, a job summary.
-# A pull request from a fork (read-only token) gets the summary; the comment is skipped.
+def workflow_text(envs: list[str], working_directory: str = ".") -> str:
+    """The pull-request workflow ``init`` writes: per environment (a matrix job each), the
+    rendered diff as one comment, the head checked, SARIF, a job summary (see action.yml)."""
+    matrix = ", ".join(envs)
+    return f"""# gitplane on every pull request, one job per environment: the rendered diff as one
+# comment per environment (updated on later pushes), the head checked, SARIF in code
+# scanning, a job summary. A pull request from a fork (read-only token) gets the summary;
+# the comment is skipped with a warning.
 name: gitplane
 on:
   pull_request:
@@ -154,6 +160,10 @@ permissions:
 jobs:
   gitplane:
     runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        environment: [{matrix}]
     steps:
       - uses: actions/checkout@v4
         with:
@@ -161,18 +171,37 @@ jobs:
       - uses: {ACTION}
         with:
           working-directory: "{working_directory}"
+          environment: ${{{{ matrix.environment }}}}
           # allow-network: "true"  # fetch the platform's Helm charts, so they are checked
 """
+
+
+def gitlab_ci_text(envs: list[str], working_directory: str = ".") -> str:
+    """The merge-request pipeline ``init --ci gitlab`` writes: the component once per
+    environment (see templates/gitplane.yml)."""
+    includes = "".join(f"""  - component: {COMPONENT}
+    inputs:
+      job-name: gitplane-{env}
+      environment: {env}
+      working-directory: "{working_directory}"
+""" for env in envs)
+    return f"""# gitplane on every merge request, one job per environment: the rendered diff as one
+# note per environment (updated on later pushes; needs a project access token with the api
+# scope in the masked CI/CD variable GITPLANE_GITLAB_TOKEN), the head checked (Code Quality
+# and JUnit reports), and the HTML report as an artifact.
+include:
+{includes}"""
 
 
 def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = None,
          force: bool = False, email: str | None = None, domain: str | None = None,
          ingress: str = DEFAULT_INGRESS, ci: str = "github") -> tuple[Path, list[Path], str]:
     """Write the reference platform into ``directory/deployments`` (and, with ``ci``
-    ``github``, a pull-request workflow when ``directory`` is the repository's top);
+    ``github`` or ``gitlab``, a pull-request pipeline when ``directory`` is the repository's
+    top);
     returns (dir, files, url)."""
-    if ci not in ("github", "none"):
-        raise GitplaneError(f"unknown CI '{ci}' (known: github, none)")
+    if ci not in ("github", "gitlab", "none"):
+        raise GitplaneError(f"unknown CI '{ci}' (known: github, gitlab, none)")
     envs = list(dict.fromkeys(envs or DEFAULT_ENVS))
     for env in envs:
         check_name("environment", env)
@@ -210,8 +239,8 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
               "INGRESS_CLASS": ingress}
     plan = plan_platform(directory, envs, values, variants=(ingress,))
     plan.add(CONFIG_FILE, _config_text(url))
-    if ci == "github" and (top is None or top.resolve() == absolute.resolve()):
-        plan.add(WORKFLOW, workflow_text())
+    if ci != "none" and (top is None or top.resolve() == absolute.resolve()):
+        plan.add(CI_FILES[ci], workflow_text(envs) if ci == "github" else gitlab_ci_text(envs))
     written = plan.commit(force=force)
     if top is None:
         git.init(directory)
