@@ -229,9 +229,11 @@ def test_annotations_stay_within_what_github_shows(run: RunFn, tmp_path: Path) -
     assert "15 more findings not annotated" in out
 
 
-def test_the_actions_scripts_run(platform: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("environment", ["", "production"])
+def test_the_actions_scripts_run(platform: Path, tmp_path: Path, environment: str) -> None:
     """The diff and check steps of action.yml, run by bash as the runner runs them (its
-    environment files in a temporary folder): the summary, the outputs, the exit code."""
+    environment files in a temporary folder): the summary, the outputs, the exit code; for
+    all environments, and for one (a matrix job)."""
     import os
     import subprocess
     import sys
@@ -252,7 +254,7 @@ def test_the_actions_scripts_run(platform: Path, tmp_path: Path) -> None:
     runner.mkdir()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
            f"{os.environ.get('PATH', '')}", "WORKDIR": str(platform), "BASE": "HEAD~1",
-           "STRICT": "false", "RUNNER_TEMP": str(runner),
+           "STRICT": "false", "RUNNER_TEMP": str(runner), "ENVIRONMENT": environment,
            "GITHUB_OUTPUT": str(runner / "output"), "GITHUB_STEP_SUMMARY": str(runner / "summary"),
            "GITHUB_ACTIONS": "true"}
     env.pop("CI", None)
@@ -264,7 +266,11 @@ def test_the_actions_scripts_run(platform: Path, tmp_path: Path) -> None:
     assert outputs["changed"] == "1" and outputs["errors"] == "0" and int(outputs["findings"]) > 0
     summary = (runner / "summary").read_text()
     assert summary.startswith("### gitplane diff") and "web-app" in summary
-    assert (runner / "gitplane/gitplane.sarif").is_file()
+    out = runner / ("gitplane-" + environment if environment else "gitplane")
+    assert (out / "gitplane.sarif").is_file() and (out / "report.html").is_file()
+    sarif = json.loads((out / "gitplane.sarif").read_text())
+    envs = {r["properties"]["environment"] for r in sarif["runs"][0]["results"]}
+    assert envs == ({"production"} if environment else {"production", "staging"})
 
 
 def test_init_writes_the_pull_request_workflow(run: RunFn, tmp_path: Path) -> None:
