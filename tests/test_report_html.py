@@ -63,7 +63,13 @@ spec:
   source: {repoURL: "https://example.com/r.git", path: web, targetRevision: HEAD}
   destination: {server: "https://kubernetes.default.svc", namespace: web}
 """)
-    write(repo / "web/kustomization.yaml", "resources: [cm.yaml]\n")
+    write(repo / "web/kustomization.yaml", "resources: [cm.yaml, secret.yaml]\n")
+    write(repo / "web/secret.yaml", """\
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: web}
+stringData: {password: s3cr3t-before-change}
+""")
     write(repo / "web/cm.yaml", f"""\
 apiVersion: v1
 kind: ConfigMap
@@ -78,6 +84,8 @@ data:
     _commit(repo)
     cm = repo / "web/cm.yaml"
     cm.write_text(cm.read_text().replace("pwned=1", "pwned=4"))
+    secret = repo / "web/secret.yaml"
+    secret.write_text(secret.read_text().replace("before", "after"))
     return repo
 
 
@@ -170,6 +178,8 @@ def test_report_is_self_contained_deterministic_and_escapes(run: RunFn, tmp_path
     for raw in ("<script>window.pwned", "<img src=x", "</code></pre><script>"):
         assert raw not in text
     assert "x&lt;script&gt;window.pwned=2&lt;/script&gt;" in text  # the finding names it
+    # a Secret's change is shown, never its values
+    assert "v1/Secret/web/db" in text and "s3cr3t" not in text
     assert "pwned=" in text and "&lt;img src=x onerror=window.pwned=3&gt;" in text
     # nothing is loaded from anywhere: no URL-bearing attribute but fragment links
     assert not re.search(r"""\b(src|srcset|action|poster|data)\s*=""", text.split(
