@@ -428,3 +428,49 @@ def report(path: Path | None, output: Path, base: str | None = None, env: str | 
     text, warnings = html.report(result, changes, title, revision, when)
     write_all({target: text.encode()}, shown={target: str(output)})
     return result, warnings
+
+
+def promote(path: Path | None, source: str, target: str, apps: list[str] | None = None,
+            include_config: bool = False, allow_collateral: bool = False,
+            dry_run: bool = False, commit: bool = False, roots: list[str] | None = None,
+            branch: str | None = None, progress: Progress | None = None) -> Any:
+    """Promote ``apps`` (None: every Application of both) from ``source`` to ``target``
+    (see ``gitplane.day2.promote``). Writes the edits unless ``dry_run``, something is
+    blocked (an Application named in ``apps``) or the rendered effect has collateral
+    changes (unless allowed); with ``commit``, one commit with trailers."""
+    from gitplane import day2
+    from gitplane.day2 import promote as promoting
+
+    repo = repository(path, branch=branch)
+    result = promoting.promote(repo, source, target, apps, include_config, allow_collateral,
+                               roots, progress)
+    named_blocked = apps is not None and bool(result.blocked)
+    if dry_run or not result.edits or named_blocked or \
+            (result.effect.collateral and not allow_collateral):
+        return result
+    day2.write(repo, result.edits)
+    result.written = True
+    if commit:
+        moved = [f"{a.application} ({', '.join(f'{n}{b}' for n, b, _ in a.images)})"
+                 for a in result.apps if a.status == "behind"]
+        trailers = {"Gitplane-Command": f"promote --from {source} --to {target}",
+                    "Gitplane-Promoted": "; ".join(moved)}
+        if result.effect.collateral:
+            trailers["Gitplane-Collateral"] = f"{len(result.effect.collateral)} objects"
+        result.commit = day2.commit(repo, result.edits,
+                                    f"Promote {', '.join(a.application for a in result.apps if a.status == 'behind')} "
+                                    f"from {source} to {target}", trailers)
+    return result
+
+
+def promotion_status(path: Path | None, source: str, target: str,
+                     apps: list[str] | None = None, include_config: bool = False,
+                     roots: list[str] | None = None, branch: str | None = None,
+                     progress: Progress | None = None) -> Any:
+    """Per Application: equal, behind (what would move), diverged or blocked (and why)."""
+    from gitplane import day2
+    from gitplane.day2 import promote as promoting
+
+    repo = repository(path, branch=branch)
+    return promoting.plan(repo, day2.load(repo, roots, progress), source, target, apps,
+                          include_config)

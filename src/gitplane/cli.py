@@ -541,6 +541,102 @@ def compare(env_a: str, env_b: str, app: str | None, roots: tuple[str, ...], fmt
                      _colour(sys.stdout)), nl=False)
 
 
+def _promotion_text(result: Any, dry_run: bool) -> str:
+    from gitplane.report.text import table
+
+    lines = [f"promote {result.source} → {result.target}"]
+    rows = []
+    for a in result.apps:
+        what = ", ".join(f"{n} {b or '(none)'} → {f or '(none)'}" for n, f, b in
+                         [(n, f, b) for n, f, b in a.images])
+        what = "; ".join(x for x in [what, ", ".join(a.files), "; ".join(a.reasons)] if x)
+        rows.append([a.application, a.status, what])
+    lines.append(table(["APPLICATION", "STATUS", "WHAT"], rows, False).rstrip("\n"))
+    for e in getattr(result, "edits", []):
+        lines += [f"edit {e.path}: {e.what}", e.lines().rstrip("\n")]
+    effect = getattr(result, "effect", None)
+    if effect is not None and result.edits:
+        lines.append(f"rendered effect: {len(effect.intended)} intended, "
+                     f"{len(effect.collateral)} collateral")
+        for kind, items in (("intended", effect.intended), ("collateral", effect.collateral)):
+            for c in items:
+                lines.append(f"  {kind}: {c.environment} / {c.application}: {c.resource} "
+                             f"({c.change})")
+                if kind == "collateral":
+                    lines += [f"      {ln}" for ln in c.diff.splitlines()[2:40]]
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+@click.argument("apps", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every Application of both "
+              "environments.")
+@click.option("--from", "source", required=True, metavar="ENV", help="The environment to "
+              "promote from.")
+@click.option("--to", "target", required=True, metavar="ENV", help="The environment to "
+              "promote to.")
+@click.option("--include", "include", type=click.Choice(["config"]), multiple=True,
+              help="Also move the files the app declares promotable (gitplane.yaml "
+                   "promotion:).")
+@click.option("--allow-collateral", is_flag=True, help="Write even when other rendered "
+              "objects change too.")
+@click.option("--check", "status_only", is_flag=True, help="Only say, per Application, "
+              "whether the target is equal, behind or diverged, and why a promotion would be "
+              "blocked.")
+@click.option("--dry-run", is_flag=True, help="Show the edits and their rendered effect; "
+              "write nothing.")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the edits (one commit, "
+              "with trailers).")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_ROOT
+def promote(apps: tuple[str, ...], everything: bool, source: str, target: str,
+            include: tuple[str, ...], allow_collateral: bool, status_only: bool,
+            dry_run: bool, make_commit: bool, fmt: str, roots: tuple[str, ...]) -> None:
+    """Promote APP (or --all) from one environment to another: image tags and digests by
+    default, the rendered effect shown first, nothing else moved."""
+    from gitplane import api
+    from gitplane.report import to_json
+
+    if bool(apps) == everything:
+        raise click.UsageError("name the applications to promote, or --all")
+    chosen = list(apps) or None
+    with _progress(fmt == "text") as progress:
+        if status_only:
+            result = api.promotion_status(_state().directory, source, target, chosen,
+                                          "config" in include, list(roots), _state().branch,
+                                          progress)
+        else:
+            result = api.promote(_state().directory, source, target, chosen,
+                                 "config" in include, allow_collateral, dry_run, make_commit,
+                                 list(roots), _state().branch, progress)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    else:
+        click.echo(_promotion_text(result, dry_run), nl=False)
+    if status_only:
+        return
+    if result.effect.collateral and not allow_collateral:
+        click.echo(f"error: {len(result.effect.collateral)} rendered objects change beyond "
+                   "the promotion (collateral); nothing written (--allow-collateral writes "
+                   "anyway)", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    if chosen and result.blocked:
+        click.echo("error: " + "; ".join(f"{a.application}: {', '.join(a.reasons)}"
+                                         for a in result.blocked) + "; nothing written",
+                   err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    for a in result.blocked:
+        click.echo(f"warning: {a.application} not promoted: {', '.join(a.reasons)}", err=True)
+    if not result.edits:
+        click.echo(f"nothing to promote: {target} runs what {source} runs", err=True)
+    elif not result.written:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        click.echo(f"wrote {len(result.edits)} files" +
+                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""

@@ -48,6 +48,10 @@ class Config:
     allow_network: bool = False
     branch: str | None = None  # the branch the working tree stands for, when nothing says
     kustomize_build_options: str = ""  # the repository's Argo CD kustomize.buildOptions
+    #: per app, files of its environment overlay that ``promote --include config`` moves
+    promotion: dict[str, list[str]] = field(default_factory=dict)
+    #: where each environment's sealed-secrets public certificate is ({env}: its name)
+    sealing_certificate: str = "deployments/environments/{env}/sealed-secrets.pem"
 
 
 _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -64,6 +68,8 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "allowNetwork": ("allow_network", bool),
     "branch": ("branch", str),
     "kustomizeBuildOptions": ("kustomize_build_options", str),
+    "promotion": ("promotion", dict),
+    "sealingCertificate": ("sealing_certificate", str),
 }
 
 KUBERNETES_VERSIONS = tuple(f"1.{m}" for m in range(25, 38))
@@ -138,6 +144,12 @@ def load(root: Path) -> Config:
             value = check_kubernetes_version(value, f"{FILENAME}:{line}: kubernetesVersion")
         if key == "rules":
             value = _rules(value, docs[0])
+        if key == "promotion":
+            value = _promotion(value, line)
+        if key == "sealingCertificate" and (value.startswith("/") or ".." in value.split("/")
+                                            or "{env}" not in value):
+            raise ConfigError(f"{FILENAME}:{line}: sealingCertificate: '{value}' must be a "
+                              "path inside the repository naming {env}")
         setattr(cfg, attr, value)
     for loc in cfg.schema_locations:
         if "://" in loc and not cfg.allow_network:
@@ -145,6 +157,21 @@ def load(root: Path) -> Config:
             raise ConfigError(f"{FILENAME}:{line}: schema location '{loc}' needs the network; "
                               "set allowNetwork: true to allow it")
     return cfg
+
+
+def _promotion(data: dict[str, Any], line: int) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for app, files in data.items():
+        if not isinstance(app, str) or not isinstance(files, list) or \
+                not all(isinstance(f, str) and f for f in files):
+            raise ConfigError(f"{FILENAME}:{line}: promotion: '{app}' must list file names")
+        for f in files:
+            parts = f.replace("\\", "/").split("/")
+            if f.startswith("/") or ".." in parts:
+                raise ConfigError(f"{FILENAME}:{line}: promotion: {app}: '{f}' leaves the "
+                                  "app's overlay folder; give a path inside it")
+        out[app] = list(files)
+    return out
 
 
 def _rules(data: dict[str, Any], doc: Any) -> dict[str, RuleConfig]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -10,11 +11,37 @@ from gitplane.errors import GitplaneError
 from gitplane.yamlio import read_regular
 
 
-def _yaml() -> Any:
+_KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
+_DASH_LINE = re.compile(r"^( *)- ")
+_MAP_LINE = re.compile(r"^( *)[^\s#-][^:#]*:")
+
+
+def indentation(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as the file indents them (ruamel's terms), so a round
+    trip re-indents nothing: a block sequence under a key, with its dash at the key's column
+    (kustomize edit's style) or indented, and nested mappings' step; (2, 4, 2) when the file
+    shows none."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    offset = mapping = None
+    for a, b in zip(lines, lines[1:], strict=False):
+        key = _KEY_LINE.match(a)
+        if key is None:
+            continue
+        dash, sub = _DASH_LINE.match(b), _MAP_LINE.match(b)
+        if dash is not None and offset is None:
+            offset = len(dash.group(1)) - len(key.group(1))
+        elif sub is not None and mapping is None and len(sub.group(1)) > len(key.group(1)):
+            mapping = len(sub.group(1)) - len(key.group(1))
+    offset = 2 if offset is None or offset < 0 else offset
+    return mapping or 2, offset + 2, offset
+
+
+def _yaml(text: str = "") -> Any:
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt")
-    y.indent(mapping=2, sequence=4, offset=2)
+    mapping, sequence, offset = indentation(text)
+    y.indent(mapping=mapping, sequence=sequence, offset=offset)
     y.preserve_quotes = True
     y.width = 4096
     return y
@@ -44,9 +71,9 @@ def edit(path: Path, change: Callable[[Any], None], shown: str) -> bytes:
 
     if path.is_symlink():
         raise GitplaneError(f"{shown}: is a symlink; refusing to edit it")
-    y = _yaml()
     try:
         text, encoding, newline = _decode(read_regular(path), shown)
+        y = _yaml(text)
         data = y.load(text)
     except (OSError, YAMLError) as exc:
         raise GitplaneError(f"{shown}: cannot edit: {exc}") from None
@@ -64,10 +91,10 @@ def edit_all(path: Path, change: Callable[[list[Any]], None], shown: str) -> byt
 
     if path.is_symlink():
         raise GitplaneError(f"{shown}: is a symlink; refusing to edit it")
-    y = _yaml()
-    y.explicit_start = False
     try:
         text, encoding, newline = _decode(read_regular(path), shown)
+        y = _yaml(text)
+        y.explicit_start = False
         docs = list(y.load_all(text))
     except (OSError, YAMLError) as exc:
         raise GitplaneError(f"{shown}: cannot edit: {exc}") from None
