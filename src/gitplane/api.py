@@ -474,3 +474,29 @@ def promotion_status(path: Path | None, source: str, target: str,
     repo = repository(path, branch=branch)
     return promoting.plan(repo, day2.load(repo, roots, progress), source, target, apps,
                           include_config)
+
+
+def seal(path: Path | None, name: str, app: str, env: str, values: dict[str, bytes],
+         scope: str = "strict", secret_type: str = "Opaque", cert: str | None = None,
+         force: bool = False, dry_run: bool = False, commit: bool = False,
+         roots: list[str] | None = None, branch: str | None = None,
+         progress: Progress | None = None) -> Any:
+    """Seal ``values`` as Secret ``name`` of ``app`` in ``env`` (see ``gitplane.day2.seal``);
+    written unless ``dry_run``, committed with ``commit``."""
+    from gitplane import day2
+    from gitplane.day2 import seal as sealing
+
+    repo = repository(path, branch=branch)
+    result = sealing.seal(repo, name, app, env, values, scope, secret_type, cert, force,
+                          roots, progress)
+    if dry_run:
+        return result
+    day2.write(repo, result.edits)
+    result.written = True
+    if commit:
+        result.commit = day2.commit(
+            repo, result.edits, f"Seal {result.name} for {app} in {env}",
+            {"Gitplane-Command": f"seal {name} --app {app} --env {env}",
+             "Gitplane-Sealed-For": f"{result.namespace}/{result.name} ({result.scope})",
+             "Gitplane-Keys": ", ".join(result.keys)})
+    return result

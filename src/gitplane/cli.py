@@ -637,6 +637,105 @@ def promote(apps: tuple[str, ...], everything: bool, source: str, target: str,
                    (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
 
 
+def _secret_values(from_files: tuple[str, ...], env_files: tuple[Path, ...],
+                   stdin_key: str | None, prompts: tuple[str, ...]) -> dict[str, bytes]:
+    """The values to seal, never from the command line: files, env files, standard input,
+    hidden prompts."""
+    values: dict[str, bytes] = {}
+
+    def put(key: str, value: bytes, where: str) -> None:
+        if key in values:
+            raise click.UsageError(f"key '{key}' given twice ({where})")
+        values[key] = value
+
+    for spec in from_files:
+        key, eq, file = spec.partition("=")
+        if not eq or not key or not file:
+            raise click.UsageError(f"--from-file {spec!r}: give KEY=PATH")
+        try:
+            put(key, Path(file).read_bytes(), f"--from-file {key}")
+        except OSError as exc:
+            raise click.UsageError(f"--from-file {key}: cannot read {file}: "
+                                   f"{exc.strerror}") from None
+    for env_file in env_files:
+        try:
+            lines = env_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"--from-env-file {env_file}: cannot read it ({exc})"
+                                   ) from None
+        for n, line in enumerate(lines, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, eq, value = line.partition("=")
+            if not eq or not key.strip():
+                raise click.UsageError(f"{env_file}:{n}: not KEY=VALUE")
+            put(key.strip(), value.encode(), f"{env_file}:{n}")
+    if stdin_key:
+        put(stdin_key, sys.stdin.buffer.read(), "--from-stdin")
+    for key in prompts:
+        put(key, click.prompt(f"value of {key}", hide_input=True, err=True).encode(),
+            "--prompt")
+    return values
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--app", required=True, help="The Application the Secret belongs to.")
+@click.option("--env", "env", required=True, help="The environment it is sealed for.")
+@click.option("--from-file", "from_files", multiple=True, metavar="KEY=PATH",
+              help="A value from a file (repeatable).")
+@click.option("--from-env-file", "env_files", multiple=True, type=click.Path(path_type=Path),
+              metavar="PATH", help="KEY=VALUE lines (repeatable).")
+@click.option("--from-stdin", "stdin_key", metavar="KEY", help="One value from standard "
+              "input.")
+@click.option("--prompt", "prompts", multiple=True, metavar="KEY", help="Ask for a value "
+              "without echoing it (repeatable).")
+@click.option("--scope", type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
+              default="strict", show_default=True)
+@click.option("--type", "secret_type", default="Opaque", show_default=True,
+              help="The Secret's type.")
+@click.option("--cert", metavar="PATH", help="The public certificate (default: "
+              "gitplane.yaml sealingCertificate, deployments/environments/ENV/"
+              "sealed-secrets.pem).")
+@click.option("--force", is_flag=True, help="Seal again over an existing sealed file.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the new files (one "
+              "commit, with trailers).")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_ROOT
+def seal(name: str, app: str, env: str, from_files: tuple[str, ...],
+         env_files: tuple[Path, ...], stdin_key: str | None, prompts: tuple[str, ...],
+         scope: str, secret_type: str, cert: str | None, force: bool, dry_run: bool,
+         make_commit: bool, fmt: str, roots: tuple[str, ...]) -> None:
+    """Seal a Secret NAME for APP in ENV with the environment's public certificate, for the
+    name and namespace the rendered Application gives it; add it to the app's overlay."""
+    from gitplane import api
+    from gitplane.report import to_json
+
+    values = _secret_values(from_files, env_files, stdin_key, prompts)
+    with _progress(fmt == "text") as progress:
+        result = api.seal(_state().directory, name, app, env, values, scope, secret_type,
+                          cert, force, dry_run, make_commit, list(roots), _state().branch,
+                          progress)
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    else:
+        click.echo(f"sealed {', '.join(result.keys)} as {result.namespace}/{result.name} "
+                   f"({result.scope}) with {result.certificate} (expires {result.expires})")
+        for e in result.edits:
+            click.echo(f"{'create' if e.old is None else 'edit'} {e.path}: {e.what}")
+        click.echo(f"rendered effect: {len(result.effect.intended)} intended, "
+                   f"{len(result.effect.collateral)} collateral")
+    if not result.written:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        click.echo(f"wrote {len(result.edits)} files" +
+                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""

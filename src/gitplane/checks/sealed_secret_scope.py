@@ -11,6 +11,10 @@ Failing: ``deployments/.../base/db-sealed.yaml`` sealed as ``dev/db`` in an over
 
 Passing: the same SealedSecret sealed with ``sealedsecrets.bitnami.com/namespace-wide: "true"``
 and only the name changed, or no rename at all.
+
+What it was sealed for: the ``gitplane.io/sealed-for: namespace/name`` annotation ``gitplane
+seal`` writes (it seals for the rendered name and namespace), else the file's own name and
+namespace (or its template's namespace), as kubeseal leaves them.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ ID = "sealed-secret-scope"
 SEVERITY = "error"
 NS_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
+SEALED_FOR = "gitplane.io/sealed-for"
 
 
 def _scope(meta: dict[str, Any]) -> str:
@@ -52,6 +57,11 @@ def check(ctx: Context) -> Iterator[Finding]:
                 _scope(template_meta)
             sealed_ns = str(sealed_meta.get("namespace") or template_meta.get("namespace") or "")
             sealed_name = str(sealed_meta.get("name") or "")
+            recorded = as_dict(sealed_meta.get("annotations")).get(SEALED_FOR)
+            if isinstance(recorded, str) and "/" in recorded:
+                # gitplane seal records what it sealed for (the rendered name, which an
+                # overlay's namePrefix makes differ from the file's)
+                sealed_ns, _, sealed_name = recorded.partition("/")
             ns_changed = bool(sealed_ns) and res.namespace != sealed_ns
             name_changed = res.name != sealed_name
             if scope == "cluster-wide":
