@@ -500,3 +500,26 @@ def seal(path: Path | None, name: str, app: str, env: str, values: dict[str, byt
              "Gitplane-Sealed-For": f"{result.namespace}/{result.name} ({result.scope})",
              "Gitplane-Keys": ", ".join(result.keys)})
     return result
+
+
+def release(path: Path | None, bump: str | None = None, dry_run: bool = False,
+            roots: list[str] | None = None, branch: str | None = None,
+            progress: Progress | None = None) -> Any:
+    """Plan the next platform release (see ``gitplane.day2.release``); unless ``dry_run``,
+    write CHANGELOG.md and the JSON record, commit them and tag that commit."""
+    from gitplane import day2
+    from gitplane.day2 import release as releasing
+
+    repo = repository(path, branch=branch)
+    result = releasing.release(repo, bump, roots, progress)
+    if dry_run or (result.empty and bump is None):
+        return result
+    day2.write(repo, result.edits)
+    result.written = True
+    result.commit = day2.commit(repo, result.edits, f"Release {result.tag}", {
+        "Gitplane-Command": "release" + (f" --bump {bump}" if bump else ""),
+        "Gitplane-Release": result.tag,
+        "Gitplane-Bump": result.bump + (f" (proposed {result.proposed})"
+                                        if result.proposed != result.bump else "")})
+    releasing.tag(repo, result)
+    return result

@@ -736,6 +736,38 @@ def seal(name: str, app: str, env: str, from_files: tuple[str, ...],
                    (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
 
 
+@cli.command()
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]),
+              help="The version part to raise (default: proposed from the rendered change).")
+@click.option("--dry-run", is_flag=True, help="Show the changelog; write, commit and tag "
+              "nothing.")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_ROOT
+def release(bump: str | None, dry_run: bool, fmt: str, roots: tuple[str, ...]) -> None:
+    """Tag the platform platform/vX.Y.Z (annotated) with a changelog of what renders
+    differently since the previous tag, per environment and domain."""
+    from gitplane import api
+    from gitplane.report import to_json
+
+    with _progress(fmt == "text") as progress:
+        result = api.release(_state().directory, bump, dry_run, list(roots), _state().branch,
+                             progress)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    else:
+        click.echo(result.section, nl=False)
+    if result.empty and bump is None:
+        click.echo(f"nothing to release: no rendered change since "
+                   f"{result.previous or 'the beginning'} (--bump patch releases anyway)",
+                   err=True)
+    elif not result.written:
+        click.echo(f"dry run: {result.tag} not written, committed or tagged", err=True)
+    else:
+        click.echo(f"tagged {result.tag} on {result.commit[:12]} "
+                   f"({', '.join(e.path for e in result.edits)})", err=True)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""
