@@ -3,6 +3,7 @@ semantics: the order of value sources, release name and namespace, the switches,
 as findings. Real charts written by the tests, real git repositories, no mock."""
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
@@ -701,3 +702,37 @@ def test_a_dependency_cannot_reach_outside_the_repository(run: RunFn, tmp_path: 
     assert said and all("not rendered" in f["message"] for f in said)
     code, out, _ = run("-C", str(root), "--no-cache", "render")
     assert "stolen" not in out
+
+
+def test_upgrade_of_a_chart_shows_its_rendered_difference(
+        run: RunFn, tmp_path: Path, chart_repo: Any) -> None:
+    """gitplane upgrade in a repository of another layout (no versions file): the newest
+    version the cached index knows, the Application's pin edited, the chart's objects that
+    change rendered from the cache."""
+    url, _ = chart_repo
+    root = _chart_app_repo(tmp_path, url, "0.1.0")
+    app = root / "argocd/web.yaml"
+    code, out, err = run("-C", str(root), "upgrade", "web")
+    assert code == 2 and "give --to VERSION" in err  # no index cached: nothing known offline
+    app.write_text(app.read_text().replace("targetRevision: 0.1.0", "targetRevision: 0.2.0"))
+    assert run("-C", str(root), "charts", "pull", "--allow-network")[0] == 0
+    git(root, "checkout", "-q", "--", ".")
+    assert run("-C", str(root), "charts", "pull", "--allow-network")[0] == 0
+    code, out, _ = run("-C", str(root), "upgrade", "-o", "json")
+    assert json.loads(out) == [{"chart": "web", "repoURL": url, "pinned": ["0.1.0"],
+                                "versionsFile": None, "newest": "0.2.0",
+                                "applications": ["web"]}]
+    before = app.read_text()
+    code, out, err = run("-C", str(root), "upgrade", "web", "-o", "json", "--commit")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["from"] == "0.1.0" and data["to"] == "0.2.0" and data["rendered"]
+    assert ("/v1/ConfigMap/web/web", "modified") in {
+        (c["resource"], c["change"]) for c in data["effect"]["intended"]}
+    assert data["effect"]["collateral"] == []
+    changed = [ln for ln in difflib.unified_diff(before.splitlines(),
+                                                  app.read_text().splitlines(), n=0,
+                                                  lineterm="")
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert changed == ["-    targetRevision: 0.1.0", "+    targetRevision: 0.2.0"]
+    assert "Gitplane-Upgraded: web 0.1.0 → 0.2.0" in git(root, "log", "-1", "--format=%B")

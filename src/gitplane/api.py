@@ -523,3 +523,41 @@ def release(path: Path | None, bump: str | None = None, dry_run: bool = False,
                                         if result.proposed != result.bump else "")})
     releasing.tag(repo, result)
     return result
+
+
+def upgrade(path: Path | None, component: str, to: str | None = None, force: bool = False,
+            allow_collateral: bool = False, dry_run: bool = False, commit: bool = False,
+            roots: list[str] | None = None, branch: str | None = None,
+            progress: Progress | None = None) -> Any:
+    """Upgrade the chart ``component`` to ``to`` (see ``gitplane.day2.upgrade``); written
+    unless ``dry_run`` or collateral changes (unless allowed), committed with ``commit``."""
+    from gitplane import day2
+    from gitplane.day2 import upgrade as upgrading
+
+    repo = repository(path, branch=branch)
+    result = upgrading.upgrade(repo, component, to, force, roots, progress)
+    if dry_run or not result.edits or (result.effect.collateral and not allow_collateral):
+        return result
+    day2.write(repo, result.edits)
+    result.written = True
+    if commit:
+        trailers = {"Gitplane-Command": f"upgrade {component} --to {result.target}",
+                    "Gitplane-Upgraded": f"{component} {result.current} → {result.target}"}
+        for n in result.notes:
+            trailers.setdefault("Gitplane-Upgrade-Notes", "")
+            trailers["Gitplane-Upgrade-Notes"] += ("; " if trailers["Gitplane-Upgrade-Notes"]
+                                                   else "") + n["version"]
+        result.commit = day2.commit(repo, result.edits, f"Upgrade {component} "
+                                    f"{result.current} → {result.target}", trailers)
+    return result
+
+
+def upgrades(path: Path | None, roots: list[str] | None = None, branch: str | None = None,
+             progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Every chart the platform pins: versions pinned, the versions file's, the newest the
+    cached index knows."""
+    from gitplane import day2
+    from gitplane.day2 import upgrade as upgrading
+
+    repo = repository(path, branch=branch)
+    return upgrading.inventory(repo, day2.load(repo, roots, progress))

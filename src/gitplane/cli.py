@@ -768,6 +768,73 @@ def release(bump: str | None, dry_run: bool, fmt: str, roots: tuple[str, ...]) -
                    f"({', '.join(e.path for e in result.edits)})", err=True)
 
 
+@cli.command()
+@click.argument("component", required=False)
+@click.option("--to", "to", metavar="VERSION", help="The version to move to (default: the "
+              "newest stable version of the chart repository's cached index).")
+@click.option("--force", is_flag=True, help="Allow a downgrade.")
+@click.option("--allow-collateral", is_flag=True, help="Write even when other rendered "
+              "objects change too.")
+@click.option("--dry-run", is_flag=True, help="Show the edits, notes and rendered effect; "
+              "write nothing.")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the edits (one commit, "
+              "with trailers).")
+@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_ROOT
+def upgrade(component: str | None, to: str | None, force: bool, allow_collateral: bool,
+            dry_run: bool, make_commit: bool, fmt: str, roots: tuple[str, ...]) -> None:
+    """Move the chart COMPONENT to another version in every Application that installs it
+    and in deployments/versions.yaml; without COMPONENT, list the pinned charts."""
+    from gitplane import api
+    from gitplane.report import to_json
+    from gitplane.report.text import table
+
+    if component is None:
+        with _progress(fmt == "text") as progress:
+            rows = api.upgrades(_state().directory, list(roots), _state().branch, progress)
+        if fmt == "json":
+            click.echo(to_json(rows), nl=False)
+        else:
+            click.echo(table(["CHART", "PINNED", "VERSIONS FILE", "NEWEST CACHED", "APPLICATIONS"],
+                             [[r["chart"], ", ".join(r["pinned"]), r["versionsFile"] or "-",
+                               r["newest"] or "-", ", ".join(r["applications"])] for r in rows],
+                             _colour(sys.stdout)), nl=False)
+        return
+    with _progress(fmt == "text") as progress:
+        result = api.upgrade(_state().directory, component, to, force, allow_collateral,
+                             dry_run, make_commit, list(roots), _state().branch, progress)
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if fmt == "json":
+        click.echo(to_json(result.to_json()), nl=False)
+    else:
+        click.echo(f"upgrade {result.chart} {result.current} → {result.target} "
+                   f"({len({(p.environment, p.application) for p in result.pins})} "
+                   "Applications × environments)")
+        for n in result.notes:
+            extra = f" [{n['platform']}]" if "platform" in n else ""
+            click.echo(f"  note {n['version']}: {n['note']}{extra}")
+        for e in result.edits:
+            click.echo(f"edit {e.path}: {e.what}")
+            click.echo(e.lines().rstrip("\n"))
+        click.echo(f"rendered effect: {len(result.effect.intended)} intended, "
+                   f"{len(result.effect.collateral)} collateral")
+        for c in result.effect.intended[:50]:
+            click.echo(f"  {c.environment} / {c.application}: {c.resource} ({c.change})")
+    if not result.edits:
+        click.echo(f"nothing to upgrade: {result.chart} is at {result.target}", err=True)
+    elif result.effect.collateral and not allow_collateral:
+        click.echo(f"error: {len(result.effect.collateral)} rendered objects change beyond "
+                   "the upgraded Applications; nothing written", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    elif not result.written:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        click.echo(f"wrote {len(result.edits)} files" +
+                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""

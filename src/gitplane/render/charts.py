@@ -142,6 +142,16 @@ def resolve(spec: str, versions: list[str]) -> str | None:
 
 
 # -- the cache ----------------------------------------------------------------------------
+def known_versions(repo_url: str, chart: str) -> list[str] | None:
+    """The versions of ``chart`` in the last index of ``repo_url`` gitplane cached, or
+    None when it has none (nothing is fetched)."""
+    try:
+        known = json.loads(_index_file(repo_url, chart).read_text())
+    except (OSError, ValueError):
+        return None
+    return [str(e.get("version")) for e in known if isinstance(e, dict) and e.get("version")]
+
+
 def cached(repo_url: str, chart: str, spec: str) -> Cached | None:
     """The cached chart ``spec`` names (a range through the last index seen), or None."""
     version = spec.strip() if is_exact(spec) else None

@@ -239,12 +239,33 @@ def init(directory: Path, envs: list[str] | None = None, repo_url: str | None = 
               "INGRESS_CLASS": ingress}
     plan = plan_platform(directory, envs, values, variants=(ingress,))
     plan.add(CONFIG_FILE, _config_text(url))
+    plan.add(f"deployments/{VERSIONS_FILE}", versions_text(plan))
     if ci != "none" and (top is None or top.resolve() == absolute.resolve()):
         plan.add(CI_FILES[ci], workflow_text(envs) if ci == "github" else gitlab_ci_text(envs))
     written = plan.commit(force=force)
     if top is None:
         git.init(directory)
     return directory, written, url
+
+
+VERSIONS_FILE = "versions.yaml"
+
+
+def versions_text(plan: Plan) -> str:
+    """``deployments/versions.yaml``: every chart the planned platform installs, with its
+    repository and version (what ``gitplane upgrade`` keeps in step with the manifests)."""
+    texts = [t if isinstance(t, str) else t.decode("utf-8", "replace")
+             for t in plan.files.values()]
+    lines = ["# Every chart version this platform pins, in one place. `gitplane upgrade CHART",
+             "# --to VERSION` changes it here and in every Application that installs the chart",
+             "# in one edit, shows the rendered difference and the upgrade notes crossed;",
+             "# `gitplane upgrade` lists them.", "charts:"]
+    for entry in sorted(versions().values(), key=lambda e: str(e.get("chart", ""))):
+        chart = entry.get("chart")
+        if chart and any(f"chart: {chart}\n" in t for t in texts):
+            lines += [f"  {chart}:", f"    repoURL: {entry['repo']}",
+                      f"    version: {json.dumps(str(entry['version']))}"]
+    return "\n".join(lines) + "\n"
 
 
 def _ignored(directory: Path, top: Path) -> bool:
