@@ -96,3 +96,30 @@ def test_release_refuses(run: RunFn, platform: Path, tmp_path: Path) -> None:
     write(plain / "apps/app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     code, _, err = run("-C", str(plain), "release", "--root", "apps")
     assert code == 2 and "Git repository" in err
+
+
+def test_release_in_another_layout(run: RunFn, tmp_path: Path) -> None:
+    """A repository with its roots in gitplane.yaml (no deployments/ folder)."""
+    root = tmp_path / "r"
+    write(root / "gitplane.yaml", "roots: [argocd]\nrepoURLs: [https://example.com/r.git]\n")
+    write(root / "argocd/web.yaml", """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: "https://example.com/r.git", path: web, targetRevision: HEAD}
+  destination: {server: "https://kubernetes.default.svc", namespace: web}
+""")
+    write(root / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, "
+          "namespace: web}\ndata: {a: '1'}\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "web")
+    assert run("-C", str(root), "release")[0] == 0
+    (root / "web/cm.yaml").write_text((root / "web/cm.yaml").read_text().replace("'1'", "'2'"))
+    git(root, "commit", "-qam", "a=2")
+    code, out, err = run("-C", str(root), "release")
+    assert code == 0, err
+    assert "## platform/v0.1.1" in out and "modified ConfigMap/web" in out
+    assert (root / "releases/v0.1.1.json").is_file()

@@ -185,3 +185,13 @@ def test_seal_refuses(run: RunFn, platform: Path, tmp_path: Path) -> None:
     assert run(*base, "--app", "web-app", "--env", "staging")[0] == 0
     code, _, err = run(*base, "--app", "web-app", "--env", "staging")
     assert code == 2 and "exists" in err
+
+
+def test_seal_warns_of_a_certificate_about_to_expire(run: RunFn, platform: Path,
+                                                     tmp_path: Path) -> None:
+    _repo(platform, days=10)
+    value = tmp_path / "v"
+    value.write_text(SECRET)
+    code, _, err = run("-C", str(platform), "seal", "db", "--app", "web-app", "--env",
+                       "staging", "--from-file", f"password={value}", "--dry-run")
+    assert code == 0 and "warning:" in err and "expires on" in err
