@@ -190,3 +190,14 @@ def test_promote_check_reports_status(run: RunFn, platform: Path) -> None:
     assert status["backup"]["status"] == "equal"
     assert status["argo-cd"]["status"] == "not rendered"  # a chart not cached
     assert git(platform, "status", "--porcelain") == ""
+
+
+def test_promotion_and_sealing_settings_are_validated(run: RunFn, platform: Path) -> None:
+    cfg = platform / "gitplane.yaml"
+    original = cfg.read_text()
+    for bad, said in (("promotion:\n  web-app: [../../base/x.yaml]\n", "leaves the app's"),
+                      ("promotion:\n  web-app: settings.yaml\n", "must list file names"),
+                      ("sealingCertificate: /etc/cert.pem\n", "naming {env}")):
+        cfg.write_text(original + bad)
+        code, _, err = run("-C", str(platform), "envs")
+        assert code == 2 and said in err, err

@@ -541,6 +541,14 @@ def compare(env_a: str, env_b: str, app: str | None, roots: tuple[str, ...], fmt
                      _colour(sys.stdout)), nl=False)
 
 
+_COLLATERAL = click.option("--allow-collateral", is_flag=True, help="Write even when other "
+                           "rendered objects change too.")
+_COMMIT = click.option("--commit", "make_commit", is_flag=True, help="Commit the edits (one "
+                       "commit, with trailers).")
+_TEXT_OR_JSON = click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]),
+                             default="text", show_default=True)
+
+
 def _promotion_text(result: Any, dry_run: bool) -> str:
     from gitplane.report.text import table
 
@@ -578,17 +586,14 @@ def _promotion_text(result: Any, dry_run: bool) -> str:
 @click.option("--include", "include", type=click.Choice(["config"]), multiple=True,
               help="Also move the files the app declares promotable (gitplane.yaml "
                    "promotion:).")
-@click.option("--allow-collateral", is_flag=True, help="Write even when other rendered "
-              "objects change too.")
+@_COLLATERAL
 @click.option("--check", "status_only", is_flag=True, help="Only say, per Application, "
               "whether the target is equal, behind or diverged, and why a promotion would be "
               "blocked.")
 @click.option("--dry-run", is_flag=True, help="Show the edits and their rendered effect; "
               "write nothing.")
-@click.option("--commit", "make_commit", is_flag=True, help="Commit the edits (one commit, "
-              "with trailers).")
-@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@_COMMIT
+@_TEXT_OR_JSON
 @_ROOT
 def promote(apps: tuple[str, ...], everything: bool, source: str, target: str,
             include: tuple[str, ...], allow_collateral: bool, status_only: bool,
@@ -701,8 +706,7 @@ def _secret_values(from_files: tuple[str, ...], env_files: tuple[Path, ...],
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--commit", "make_commit", is_flag=True, help="Commit the new files (one "
               "commit, with trailers).")
-@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@_TEXT_OR_JSON
 @_ROOT
 def seal(name: str, app: str, env: str, from_files: tuple[str, ...],
          env_files: tuple[Path, ...], stdin_key: str | None, prompts: tuple[str, ...],
@@ -741,8 +745,7 @@ def seal(name: str, app: str, env: str, from_files: tuple[str, ...],
               help="The version part to raise (default: proposed from the rendered change).")
 @click.option("--dry-run", is_flag=True, help="Show the changelog; write, commit and tag "
               "nothing.")
-@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@_TEXT_OR_JSON
 @_ROOT
 def release(bump: str | None, dry_run: bool, fmt: str, roots: tuple[str, ...]) -> None:
     """Tag the platform platform/vX.Y.Z (annotated) with a changelog of what renders
@@ -773,14 +776,11 @@ def release(bump: str | None, dry_run: bool, fmt: str, roots: tuple[str, ...]) -
 @click.option("--to", "to", metavar="VERSION", help="The version to move to (default: the "
               "newest stable version of the chart repository's cached index).")
 @click.option("--force", is_flag=True, help="Allow a downgrade.")
-@click.option("--allow-collateral", is_flag=True, help="Write even when other rendered "
-              "objects change too.")
+@_COLLATERAL
 @click.option("--dry-run", is_flag=True, help="Show the edits, notes and rendered effect; "
               "write nothing.")
-@click.option("--commit", "make_commit", is_flag=True, help="Commit the edits (one commit, "
-              "with trailers).")
-@click.option("-o", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@_COMMIT
+@_TEXT_OR_JSON
 @_ROOT
 def upgrade(component: str | None, to: str | None, force: bool, allow_collateral: bool,
             dry_run: bool, make_commit: bool, fmt: str, roots: tuple[str, ...]) -> None:
