@@ -99,15 +99,22 @@ def test_promote_refuses(run: RunFn, platform: Path) -> None:
     code, _, err = run(*base, "web-app", "--from", "staging", "--to", "production")
     assert code == 2 and "uncommitted changes" in err and prod.read_text().endswith("# mine\n")
     git(platform, "checkout", "-q", "--", ".")
-    # a file whose own style a round trip cannot keep (mixed sequence indentation): refused
-    # rather than re-indented
+    # a file whose own style a round trip cannot keep (mixed sequence indentation), where an
+    # entry must be added: refused rather than re-indented
     prod.write_text(prod.read_text().replace("resources:\n  - ../../base\n  - ingress.yaml",
-                                             "resources:\n- ../../base\n- ingress.yaml") +
-                    f"images:\n- name: {IMAGE}\n  newTag: 1.27.3\n")
+                                             "resources:\n- ../../base\n- ingress.yaml"))
     git(platform, "commit", "-qam", "mixed style")
     before = prod.read_bytes()
     code, _, err = run(*base, "web-app", "--from", "staging", "--to", "production")
     assert code == 2 and "cannot be made exactly" in err and prod.read_bytes() == before
+    # with the entry there, its tag is replaced in the text: one line, whatever the style
+    prod.write_text(prod.read_text() + f"images:\n- name: {IMAGE}\n  newTag: 1.27.3  # pin\n")
+    git(platform, "commit", "-qam", "entry")
+    before = prod.read_text()
+    code, _, err = run(*base, "web-app", "--from", "staging", "--to", "production")
+    assert code == 0, err
+    assert _lines_changed(before, prod.read_text()) == ["-  newTag: 1.27.3  # pin",
+                                                        "+  newTag: 1.27.4  # pin"]
 
 
 def test_promote_keeps_kustomize_edits_style(run: RunFn, platform: Path) -> None:

@@ -95,3 +95,29 @@ def test_upgrade_refuses(run: RunFn, platform: Path) -> None:
     code, _, err = run(*base, "argo-cd", "--to", "10.0.0", "--force")
     assert code == 0 and "downgrade 10.1.1 → 10.0.0, forced" in err
     assert "targetRevision: 10.0.0" in a.read_text()
+
+
+def test_upgrade_keeps_block_scalars_byte_for_byte(run: RunFn, tmp_path: Path) -> None:
+    """An Application whose Helm values are a literal block with trailing spaces (as real
+    repositories have): only the version's text changes; a YAML round trip would strip
+    them."""
+    from conftest import write
+
+    root = tmp_path / "r"
+    app = write(root / "argocd/adapter.yaml", (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n"
+        "  name: adapter\n  namespace: argocd\nspec:\n  project: default\n"
+        "  destination: {server: 'https://kubernetes.default.svc', namespace: mon}\n"
+        "  source:\n    repoURL: https://charts.example.com\n    chart: adapter\n"
+        "    targetRevision: '2.12.1'   # pinned\n    helm:\n      values: |\n"
+        "        replicas: 2\n        \n        window: 3m        \n"))
+    write(root / "gitplane.yaml", "roots: [argocd]\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "adapter")
+    before = app.read_text()
+    code, out, err = run("-C", str(root), "upgrade", "adapter", "--to", "2.13.0")
+    assert code == 0, err
+    assert _changed(before, app.read_text()) == [
+        "-    targetRevision: '2.12.1'   # pinned", "+    targetRevision: '2.13.0'   # pinned"]
+    assert "window: 3m        \n" in app.read_text() and "\n        \n" in app.read_text()

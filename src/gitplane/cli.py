@@ -795,6 +795,10 @@ def upgrade(component: str | None, to: str | None, force: bool, allow_collateral
             rows = api.upgrades(_state().directory, list(roots), _state().branch, progress)
         if fmt == "json":
             click.echo(to_json(rows), nl=False)
+        elif not rows:
+            click.echo("no Application installs a chart of a Helm repository (OCI charts and "
+                       "charts of Git repositories are upgraded by their targetRevision by "
+                       "hand)", err=True)
         else:
             click.echo(table(["CHART", "PINNED", "VERSIONS FILE", "NEWEST CACHED", "APPLICATIONS"],
                              [[r["chart"], ", ".join(r["pinned"]), r["versionsFile"] or "-",

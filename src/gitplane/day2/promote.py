@@ -25,7 +25,7 @@ from gitplane.errors import GitplaneError
 from gitplane.model import Resource
 from gitplane.platform import AppResult, Platform
 from gitplane.repo import Repository
-from gitplane.scaffold.edit import edit, edit_all
+from gitplane.scaffold.edit import edit, edit_all, set_scalars
 
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 #: files an environment owns: never promoted, even when declared
@@ -161,7 +161,36 @@ def _set_version(item: Any, img: Image) -> None:
         item.pop("digest", None)
 
 
+def _in_place(repo: Repository, rel: str, moves: list[tuple[str, Image]]) -> Edit | None:
+    """The edit when every move only changes the tag or digest an entry already sets: the
+    values replaced in the text, nothing else of the file touched; None otherwise."""
+    path = repo.top / rel
+    plain = parsed(path.read_bytes(), rel)[0] or {}
+    for name, img in moves:
+        item = _entry_for(plain.get("images"), name)
+        if item is None or ("digest" if img.digest else "newTag") not in item or \
+                ("newTag" if img.digest else "digest") in item:
+            return None
+
+    def find(docs: list[Any]) -> list[tuple[Any, Any, str]]:
+        out = []
+        for name, img in moves:
+            item = _entry_for(docs[0].get("images"), name)
+            out.append((item, "digest", img.digest) if img.digest else
+                       (item, "newTag", img.tag))
+        return out
+
+    old = path.read_bytes()
+    e = Edit(rel, old, set_scalars(path, find, rel),
+             "images: " + ", ".join(f"{n} → {i.version}" for n, i in moves))
+    check_minimal(e, replaced=len(moves), inserted=0)
+    return e
+
+
 def _kustomization_edit(repo: Repository, rel: str, moves: list[tuple[str, Image]]) -> Edit:
+    in_place = _in_place(repo, rel, moves)
+    if in_place is not None:
+        return in_place
     path = repo.top / rel
     old = path.read_bytes()
     added = [0]

@@ -21,7 +21,7 @@ from gitplane.errors import GitplaneError
 from gitplane.platform import Platform
 from gitplane.render import charts
 from gitplane.repo import Repository, normalize_url
-from gitplane.scaffold.edit import edit, edit_all
+from gitplane.scaffold.edit import set_scalars
 
 VERSIONS_FILE = "versions.yaml"
 
@@ -151,19 +151,11 @@ def _declared(repo: Repository) -> dict[str, dict[str, str]]:
             if isinstance(v, dict)}
 
 
-def _set(node: Any, key: str, value: str) -> None:
-    """``node[key] = value`` in the style (quotes) the old value had."""
-    old = node.get(key)
-    node[key] = type(old)(value) if old is not None and type(old) is not str and \
-        isinstance(old, str) else value
-
-
 def _edit_file(repo: Repository, rel: str, mine: list[Pin], chart: str, target: str) -> Edit:
     path = repo.top / rel
-    old = path.read_bytes()
-    done = [0]
 
-    def change(docs: list[Any]) -> None:
+    def find(docs: list[Any]) -> list[tuple[Any, Any, str]]:
+        out = []
         for doc in docs:
             if not isinstance(doc, dict):
                 continue
@@ -179,17 +171,25 @@ def _edit_file(repo: Repository, rel: str, mine: list[Pin], chart: str, target: 
             sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
             sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
             for s in sources:
-                if s.get("chart") != chart:
+                if s.get("chart") != chart or "targetRevision" not in s:
                     continue
                 if "{{" in str(s.get("targetRevision", "")):
                     raise GitplaneError(f"{rel}: {name}'s targetRevision is templated; edit "
                                         "it by hand; nothing written")
-                _set(s, "targetRevision", target)
-                done[0] += 1
+                out.append((s, "targetRevision", target))
+        return out
 
-    new = edit_all(path, change, rel)
-    e = Edit(rel, old, new, f"{chart} targetRevision → {target} ({done[0]})")
-    check_minimal(e, replaced=done[0], inserted=0)
+    old = path.read_bytes()
+    count = [0]
+
+    def counted(docs: list[Any]) -> list[tuple[Any, Any, str]]:
+        found = find(docs)
+        count[0] = len(found)
+        return found
+
+    new = set_scalars(path, counted, rel)
+    e = Edit(rel, old, new, f"{chart} targetRevision → {target} ({count[0]})")
+    check_minimal(e, replaced=count[0], inserted=0)
     return e
 
 
@@ -250,8 +250,8 @@ def upgrade(repo: Repository, component: str, to: str | None, force: bool = Fals
     vfile = _versions_file(repo)
     if vfile is not None and declared is not None:
         old = (repo.top / vfile).read_bytes()
-        new = edit(repo.top / vfile, lambda d: _set(d["charts"][component], "version", to),
-                   vfile)
+        new = set_scalars(repo.top / vfile, lambda docs: [(docs[0]["charts"][component],
+                                                           "version", to)], vfile)
         e = Edit(vfile, old, new, f"{component}: {current} → {to}")
         check_minimal(e, replaced=1, inserted=0)
         result.edits.append(e)

@@ -118,3 +118,77 @@ def append_item(seq: Any, item: Any) -> None:
         new_key = list(item.keys())[-1]
         item.ca.items[new_key] = [None, None, tokens[2], None]
         tokens[2] = None
+
+
+def set_scalars(path: Path, find: Callable[[list[Any]], list[tuple[Any, Any, str]]],
+                shown: str) -> bytes:
+    """Replace, in place, the scalar values ``find`` names (``(mapping, key, new value)`` of
+    the file's documents), keeping each one's quoting, and nothing else of the file:
+    the text of those values alone changes (block scalars, trailing spaces and comments
+    elsewhere stay byte for byte). The result is parsed again and must equal the documents
+    with those values set; a value that is not a one-line scalar is refused."""
+    import yaml
+    from ruamel.yaml.error import YAMLError
+
+    if path.is_symlink():
+        raise GitplaneError(f"{shown}: is a symlink; refusing to edit it")
+    try:
+        raw = read_regular(path)
+        text, encoding, newline = _decode(raw, shown)
+        docs = list(_yaml(text).load_all(text))
+    except (OSError, YAMLError) as exc:
+        raise GitplaneError(f"{shown}: cannot edit: {exc}") from None
+    lines = text.split("\n")
+    targets = find(docs)
+    for node, key, value in sorted(targets, key=lambda t: tuple(t[0].lc.value(t[1])),
+                                   reverse=True):
+        line, col = node.lc.value(key)
+        current = lines[line]
+        rest = current[col:]
+        if rest[:1] in ("'", '"'):
+            end = rest.find(rest[0], 1)
+            if end < 0 or rest[0] == '"' and "\\" in rest[:end]:
+                raise GitplaneError(f"{shown}:{line + 1}: the value is not a simple "
+                                    "one-line string; edit it by hand")
+            token, new = rest[:end + 1], rest[0] + value + rest[0]
+        else:
+            token = re.split(r"\s+#|\s*$", rest, maxsplit=1)[0].rstrip()
+            if not token or token[:1] in "|>&*!{[":
+                raise GitplaneError(f"{shown}:{line + 1}: the value is not a plain one-line "
+                                    "scalar; edit it by hand")
+            new = value
+        lines[line] = current[:col] + new + rest[len(token):]
+    out = "\n".join(lines)
+    # parsed again, it must be the old documents with exactly those values set
+    try:
+        want = list(yaml.safe_load_all(text))
+        got = list(yaml.safe_load_all(out))
+    except yaml.YAMLError as exc:
+        raise GitplaneError(f"{shown}: the edit does not parse ({exc}); nothing written") \
+            from None
+    for node, key, value in targets:
+        path_ = _path_to(docs, node)
+        if path_ is None:
+            raise GitplaneError(f"{shown}: cannot locate the edited value")
+        cur: Any = want
+        for step in path_:
+            cur = cur[step]
+        cur[key] = value if not isinstance(cur.get(key), (int, float)) else yaml.safe_load(value)
+    if got != want:
+        raise GitplaneError(f"{shown}: the edit cannot be made exactly; edit it by hand; "
+                            "nothing written")
+    return out.replace("\n", newline).encode(encoding)
+
+
+def _path_to(root: Any, target: Any, trail: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The keys and indexes from ``root`` to the node ``target`` (by identity)."""
+    if root is target:
+        return trail
+    items = root.items() if isinstance(root, dict) else enumerate(root) \
+        if isinstance(root, list) else []
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            found = _path_to(v, target, (*trail, k))
+            if found is not None:
+                return found
+    return None
