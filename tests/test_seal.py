@@ -195,3 +195,38 @@ def test_seal_warns_of_a_certificate_about_to_expire(run: RunFn, platform: Path,
     code, _, err = run("-C", str(platform), "seal", "db", "--app", "web-app", "--env",
                        "staging", "--from-file", f"password={value}", "--dry-run")
     assert code == 0 and "warning:" in err and "expires on" in err
+
+
+def test_seal_in_another_layout(run: RunFn, tmp_path: Path) -> None:
+    """A repository with its roots in gitplane.yaml and the certificate where it says."""
+    from conftest import write
+
+    root = tmp_path / "r"
+    write(root / "gitplane.yaml", "roots: [argocd]\nrepoURLs: [https://example.com/r.git]\n"
+          "sealingCertificate: certs/{env}.pem\n")
+    write(root / "argocd/web.yaml", """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: "https://example.com/r.git", path: web, targetRevision: HEAD}
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+""")
+    write(root / "web/kustomization.yaml", "resources: [cm.yaml]\n")
+    write(root / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n")
+    key, pem = _cert()
+    (root / "certs").mkdir()
+    (root / "certs/default.pem").write_bytes(pem)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "web")
+    value = tmp_path / "v"
+    value.write_text(SECRET)
+    code, out, err = run("-C", str(root), "seal", "db", "--app", "web", "--env", "default",
+                         "--from-file", f"password={value}")
+    assert code == 0, err
+    assert "shop/db" in out  # no namespace in the overlay: the destination's
+    obj = next(d for d in yaml.safe_load_all((root / "web/sealed-db.yaml").read_text()) if d)
+    assert unseal(key, obj["spec"]["encryptedData"]["password"], b"shop/db").decode() == SECRET
+    assert "sealed-db.yaml" in (root / "web/kustomization.yaml").read_text()

@@ -121,3 +121,35 @@ def test_upgrade_keeps_block_scalars_byte_for_byte(run: RunFn, tmp_path: Path) -
     assert _changed(before, app.read_text()) == [
         "-    targetRevision: '2.12.1'   # pinned", "+    targetRevision: '2.13.0'   # pinned"]
     assert "window: 3m        \n" in app.read_text() and "\n        \n" in app.read_text()
+
+
+def test_upgrade_refuses_a_templated_revision(run: RunFn, tmp_path: Path) -> None:
+    from conftest import write
+
+    root = tmp_path / "r"
+    write(root / "gitplane.yaml", "roots: [argocd]\n")
+    write(root / "argocd/addons.yaml", """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: addons, namespace: argocd}
+spec:
+  goTemplate: true
+  generators:
+    - list:
+        elements:
+          - {name: adapter, version: 2.12.1}
+  template:
+    metadata: {name: '{{.name}}'}
+    spec:
+      project: default
+      source: {repoURL: "https://charts.example.com", chart: adapter,
+               targetRevision: '{{.version}}'}
+      destination: {server: "https://kubernetes.default.svc", namespace: mon}
+""")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "addons")
+    before = (root / "argocd/addons.yaml").read_bytes()
+    code, _, err = run("-C", str(root), "upgrade", "adapter", "--to", "2.13.0")
+    assert code == 2 and "templated" in err
+    assert (root / "argocd/addons.yaml").read_bytes() == before

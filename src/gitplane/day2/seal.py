@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitplane.day2 import Edit, Effect, check_minimal, effect, load, require_clean, \
-    scratch_platform
+from gitplane.day2 import Edit, Effect, check_minimal, effect, load, parsed, \
+    require_clean, scratch_platform
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository
 from gitplane.scaffold.edit import append_item, edit
@@ -209,7 +209,14 @@ def seal(repo: Repository, name: str, app: str, env: str, values: dict[str, byte
 
     kust_new = edit(repo.top / kust, add, kust)
     kust_edit = Edit(kust, kust_old, kust_new, f"resources: + {posixpath.basename(file)}")
-    check_minimal(kust_edit, replaced=0, inserted=2)
+    # one line added (or, for a flow sequence, its one line rewritten); nothing else
+    check_minimal(kust_edit, replaced=1, inserted=2)
+    want = parsed(kust_old, kust)[0] or {}
+    if not listed[0]:
+        want["resources"] = [*(want.get("resources") or []), posixpath.basename(file)]
+    if parsed(kust_new, kust)[0] != want:
+        raise GitplaneError(f"{kust}: the edit cannot be made exactly; add "
+                            f"{posixpath.basename(file)} to its resources by hand")
     # the name and namespace the Application renders the object with
     placeholder = Edit(file, old_file, dump_all([_document(
         name, "", scope, ("", name), {k: "AA==" for k in values}, secret_type)]).encode(),
