@@ -208,3 +208,21 @@ def test_promotion_and_sealing_settings_are_validated(run: RunFn, platform: Path
         cfg.write_text(original + bad)
         code, _, err = run("-C", str(platform), "envs")
         assert code == 2 and said in err, err
+
+
+def test_a_promotable_link_out_of_the_repository_is_never_read(run: RunFn, platform: Path,
+                                                               tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\n"
+                       "data: {key: from-outside-the-repository}\n")
+    _repo(platform, "")
+    (platform / f"{WEB}/environments/staging/settings.yaml").symlink_to(outside)
+    (platform / "gitplane.yaml").write_text((platform / "gitplane.yaml").read_text() +
+                                            "promotion:\n  web-app: [settings.yaml]\n")
+    git(platform, "add", "-A")
+    git(platform, "commit", "-qm", "link")
+    code, out, err = run("-C", str(platform), "promote", "--all", "--from", "staging", "--to",
+                         "production", "--include", "config")
+    assert "from-outside-the-repository" not in out + err
+    assert not (platform / f"{WEB}/environments/production/settings.yaml").exists()
+    assert "not a file of the repository" in out

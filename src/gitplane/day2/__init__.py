@@ -26,6 +26,7 @@ from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.repo import Repository
 from gitplane.scaffold.files import write_all
+from gitplane.yamlio import read_regular
 
 
 @dataclass
@@ -58,6 +59,26 @@ class Effect:
     def to_json(self) -> dict[str, Any]:
         return {"intended": [c.to_json() for c in self.intended],
                 "collateral": [c.to_json() for c in self.collateral]}
+
+
+def read_inside(repo: Repository, rel: str) -> bytes:
+    """The bytes of the repository file ``rel``: a regular file whose path, through every
+    link, stays inside the repository (a link out of it is refused, never followed)."""
+    full = repo.top / rel
+    try:
+        repo.boundary.check(full, rel)
+        return read_regular(full)
+    except OSError as exc:
+        raise GitplaneError(f"{rel}: cannot read it ({exc.strerror or exc})") from None
+
+
+def exists_inside(repo: Repository, rel: str) -> bool:
+    """Whether ``rel`` is a regular file of the repository (a link leaving it is not)."""
+    try:
+        read_inside(repo, rel)
+    except GitplaneError:
+        return False
+    return True
 
 
 def engine_for(repo: Repository) -> Engine:
@@ -187,5 +208,5 @@ def commit(repo: Repository, edits: list[Edit], subject: str, trailers: dict[str
     return res.stdout.decode().strip()
 
 
-__all__ = ["Edit", "Effect", "load", "require_clean", "scratch_platform", "effect",
+__all__ = ["Edit", "Effect", "load", "read_inside", "exists_inside", "require_clean", "scratch_platform", "effect",
            "check_minimal", "parsed", "write", "commit", "engine_for"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import k8s
-from gitplane.day2 import (Edit, Effect, check_minimal, effect, load, parsed, require_clean,
-                           scratch_platform)
+from gitplane.day2 import (Edit, Effect, check_minimal, effect, exists_inside, load, parsed,
+                           read_inside, require_clean, scratch_platform)
 from gitplane.errors import GitplaneError
 from gitplane.model import Resource
 from gitplane.platform import AppResult, Platform
@@ -165,7 +165,7 @@ def _in_place(repo: Repository, rel: str, moves: list[tuple[str, Image]]) -> Edi
     """The edit when every move only changes the tag or digest an entry already sets: the
     values replaced in the text, nothing else of the file touched; None otherwise."""
     path = repo.top / rel
-    plain = parsed(path.read_bytes(), rel)[0] or {}
+    plain = parsed(read_inside(repo, rel), rel)[0] or {}
     for name, img in moves:
         item = _entry_for(plain.get("images"), name)
         if item is None or ("digest" if img.digest else "newTag") not in item or \
@@ -180,7 +180,7 @@ def _in_place(repo: Repository, rel: str, moves: list[tuple[str, Image]]) -> Edi
                        (item, "newTag", img.tag))
         return out
 
-    old = path.read_bytes()
+    old = read_inside(repo, rel)
     e = Edit(rel, old, set_scalars(path, find, rel),
              "images: " + ", ".join(f"{n} → {i.version}" for n, i in moves))
     check_minimal(e, replaced=len(moves), inserted=0)
@@ -192,7 +192,7 @@ def _kustomization_edit(repo: Repository, rel: str, moves: list[tuple[str, Image
     if in_place is not None:
         return in_place
     path = repo.top / rel
-    old = path.read_bytes()
+    old = read_inside(repo, rel)
     added = [0]
 
     def change(data: Any) -> None:
@@ -248,7 +248,7 @@ def _override_edit(repo: Repository, ar: AppResult, moves: list[tuple[str, Image
                             "environment; edit it by hand")
     rel = ar.app.origin.file
     path = repo.top / rel
-    old = path.read_bytes()
+    old = read_inside(repo, rel)
 
     def change(docs: list[Any]) -> None:
         for doc in docs:
@@ -271,11 +271,11 @@ def _override_edit(repo: Repository, ar: AppResult, moves: list[tuple[str, Image
 
 
 def _copy_edit(repo: Repository, src: str, dst: str, what: str) -> Edit | None:
-    data = (repo.top / src).read_bytes()
+    data = read_inside(repo, src)
     target = repo.top / dst
     if target.is_symlink():
         raise GitplaneError(f"{dst}: is a symlink; refusing to replace it")
-    old = target.read_bytes() if target.exists() else None
+    old = read_inside(repo, dst) if target.exists() else None
     if old == data:
         return None
     return Edit(dst, old, data, what)
@@ -345,12 +345,12 @@ def plan(repo: Repository, platform: Platform, source: str, target: str,
                 elif overlay_a is None or overlay_b is None:
                     ap.status = "blocked"
                     ap.reasons.append("its source is not a kustomize folder of this repository")
-                elif not (repo.top / overlay_a[0] / f).is_file():
+                elif not exists_inside(repo, f"{overlay_a[0]}/{f}"):
                     ap.status = "blocked"
-                    ap.reasons.append(f"{overlay_a[0]}/{f} does not exist")
-                elif (repo.top / overlay_a[0] / f).read_bytes() != (
-                        (repo.top / overlay_b[0] / f).read_bytes()
-                        if (repo.top / overlay_b[0] / f).is_file() else None):
+                    ap.reasons.append(f"{overlay_a[0]}/{f} is not a file of the repository")
+                elif read_inside(repo, f"{overlay_a[0]}/{f}") != (
+                        read_inside(repo, f"{overlay_b[0]}/{f}")
+                        if exists_inside(repo, f"{overlay_b[0]}/{f}") else None):
                     ap.files.append(f)
         if ap.status == "equal" and (ap.images or ap.files):
             ap.status = "behind"

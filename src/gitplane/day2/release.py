@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import proc
-from gitplane.day2 import Edit, engine_for, load, require_clean
+from gitplane.day2 import Edit, engine_for, load, read_inside, require_clean
 from gitplane.day2.promote import images_of
 from gitplane.diff import compare_platforms, platform_at
 from gitplane.errors import GitplaneError
@@ -276,9 +276,9 @@ def release(repo: Repository, bump: str | None = None, roots: list[str] | None =
     base = "" if root in ("", ".") else f"{root}/"
     changelog = f"{base}{CHANGELOG}"
     path = repo.top / changelog
-    old = path.read_bytes() if path.exists() else None
     if path.is_symlink():
         raise GitplaneError(f"{changelog}: is a symlink; refusing to edit it")
+    old = read_inside(repo, changelog) if path.exists() else None
     body = old.decode("utf-8") if old is not None else HEADER
     marker = "\n## "
     at = body.find(marker)

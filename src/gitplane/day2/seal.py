@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitplane.day2 import Edit, Effect, check_minimal, effect, load, parsed, \
+from gitplane.day2 import Edit, Effect, check_minimal, effect, load, parsed, read_inside, \
     require_clean, scratch_platform
 from gitplane.errors import GitplaneError
 from gitplane.repo import Repository
@@ -191,8 +191,8 @@ def seal(repo: Repository, name: str, app: str, env: str, values: dict[str, byte
     target = repo.top / file
     if target.is_symlink() or (target.exists() and not force):
         raise GitplaneError(f"{file}: exists; nothing written (--force seals it again)")
-    old_file = target.read_bytes() if target.exists() else None
-    kust_old = (repo.top / kust).read_bytes()
+    old_file = read_inside(repo, file) if target.exists() else None
+    kust_old = read_inside(repo, kust)
     listed = [False]
 
     def add(data: Any) -> None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from gitplane.day2 import Edit, Effect, check_minimal, effect, load, require_clean, \
-    scratch_platform
+from gitplane.day2 import Edit, Effect, check_minimal, effect, load, read_inside, \
+    require_clean, scratch_platform
 from gitplane.errors import GitplaneError
 from gitplane.platform import Platform
 from gitplane.render import charts
@@ -143,8 +143,8 @@ def _declared(repo: Repository) -> dict[str, dict[str, str]]:
     if rel is None:
         return {}
     try:
-        data = yaml.safe_load((repo.top / rel).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_inside(repo, rel).decode("utf-8")) or {}
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise GitplaneError(f"{rel}: cannot read it ({exc})") from None
     found = data.get("charts") if isinstance(data, dict) else None
     return {str(k): {kk: str(vv) for kk, vv in v.items()} for k, v in (found or {}).items()
@@ -179,7 +179,7 @@ def _edit_file(repo: Repository, rel: str, mine: list[Pin], chart: str, target: 
                 out.append((s, "targetRevision", target))
         return out
 
-    old = path.read_bytes()
+    old = read_inside(repo, rel)
     count = [0]
 
     def counted(docs: list[Any]) -> list[tuple[Any, Any, str]]:
@@ -249,7 +249,7 @@ def upgrade(repo: Repository, component: str, to: str | None, force: bool = Fals
                                        component, to))
     vfile = _versions_file(repo)
     if vfile is not None and declared is not None:
-        old = (repo.top / vfile).read_bytes()
+        old = read_inside(repo, vfile)
         new = set_scalars(repo.top / vfile, lambda docs: [(docs[0]["charts"][component],
                                                            "version", to)], vfile)
         e = Edit(vfile, old, new, f"{component}: {current} → {to}")
