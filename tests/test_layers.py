@@ -29,7 +29,7 @@ LAYERS = {
     "argocd": 7,
     "checks": 8,
     "diff": 9, "compare": 9, "scaffold": 9,
-    "report": 10, "day2": 10,
+    "report": 10, "day2": 10, "operate": 10,
     "api": 11,
     "cli": 12,
     "__main__": 13,

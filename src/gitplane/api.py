@@ -561,3 +561,73 @@ def upgrades(path: Path | None, roots: list[str] | None = None, branch: str | No
 
     repo = repository(path, branch=branch)
     return upgrading.inventory(repo, day2.load(repo, roots, progress))
+
+
+def doctor(path: Path | None = None, context: str | None = None,
+           kubeconfig: str | None = None, allow_network: bool = False,
+           roots: list[str] | None = None, branch: str | None = None,
+           progress: Progress | None = None, timeout: float | None = None,
+           extra: list[Any] | None = None) -> tuple[list[Any], Any, Repository]:
+    """Every doctor check (see ``gitplane.operate.doctor``), ``extra`` ones after them: their
+    outcomes, the repository check's result (None when it could not be made), the
+    repository."""
+    from gitplane.operate import doctor as doc
+
+    repo = repository(path, branch=branch)
+
+    def made() -> checks.Result:
+        return check(load(path, None, None, None, roots, branch))
+
+    repo_checks, result_of = doc.repository_checks(made)
+
+    def engine_version() -> str:
+        engine = _engine(repo)
+        try:
+            return engine.version()
+        finally:
+            engine.close()
+
+    try:
+        env_names = [e.name for e in repo.environments(roots)] if repo.seed_layout else \
+            [repo.config.environment]
+    except GitplaneError:
+        env_names = []
+
+    def sealing() -> list[tuple[str, str]]:
+        from gitplane.day2.seal import certificate
+
+        out = []
+        for er in result_of().platform.envs:
+            for ar in er.apps:
+                for s in ar.app.sources:
+                    if s.chart != "sealed-secrets":
+                        continue
+                    from gitplane.k8s import as_dict
+
+                    helm = as_dict(s.raw.get("helm"))
+                    values = as_dict(helm.get("valuesObject"))
+                    name = str(values.get("fullnameOverride") or helm.get("releaseName") or
+                               "sealed-secrets-controller")
+                    ns = str(ar.app.destination.get("namespace") or "kube-system")
+                    try:
+                        rel, _, _ = certificate(repo, er.env.name)
+                    except GitplaneError:
+                        continue
+                    out.append((f"{ns}/{name}", (repo.top / rel).read_text("utf-8")))
+        return sorted(set(out))
+
+    kube = doc.Kube(context, kubeconfig) if context else None
+    all_checks = [*repo_checks, doc.tools_check(engine_version),
+                  doc.certificates_check(repo, env_names), doc.credentials_check(result_of),
+                  doc.reachability_check(result_of, allow_network, repo.is_self),
+                  *doc.cluster_checks(kube, result_of, repo.config.kubernetes_version,
+                                      sealing), *(extra or [])]
+    if timeout is not None:
+        for c in all_checks:
+            c.timeout = timeout
+    outcomes = doc.run_checks(all_checks, progress)
+    try:
+        result = result_of()
+    except GitplaneError:
+        result = None
+    return outcomes, result, repo

@@ -839,6 +839,61 @@ def upgrade(component: str | None, to: str | None, force: bool, allow_collateral
                    (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
 
 
+@cli.command()
+@click.option("--context", metavar="NAME", help="Check the cluster of this kube context too "
+              "(through kubectl, reading only).")
+@click.option("--kubeconfig", metavar="PATH", help="The kubeconfig kubectl reads (default: "
+              "its own).")
+@click.option("--allow-network", is_flag=True, help="Check that the source and chart "
+              "repositories are reachable.")
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each check may take "
+              "(default: per check).")
+@click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write a redacted support bundle into this new folder.")
+@click.option("--json", "as_json", is_flag=True, help="The outcomes as JSON.")
+@_ROOT
+def doctor(context: str | None, kubeconfig: str | None, allow_network: bool, strict: bool,
+           timeout: float | None, bundle_dir: Path | None, as_json: bool,
+           roots: tuple[str, ...]) -> None:
+    """The seed's troubleshooting as checks: each ✔, !, ✗ or skipped, with a one-line fix."""
+    from gitplane import api
+    from gitplane.operate import doctor as doc
+    from gitplane.report import to_json
+
+    with _progress(not as_json) as progress:
+        outcomes, result, repo = api.doctor(_state().directory, context, kubeconfig,
+                                            allow_network, list(roots), _state().branch,
+                                            progress, timeout)
+    if as_json:
+        click.echo(to_json([o.to_json() for o in outcomes]), nl=False)
+    else:
+        colours = {"ok": "green", "warn": "yellow", "fail": "red", "skipped": None}
+        tty = _colour(sys.stdout)
+        for o in outcomes:
+            mark = doc.SYMBOL[o.status]
+            if tty and colours[o.status]:
+                mark = click.style(mark, fg=colours[o.status], bold=True)
+            click.echo(f"{mark} {o.title}: {o.summary}")
+            if o.fix and o.status != "ok":
+                click.echo(f"    fix: {o.fix}")
+            shown = o.details[:5] if o.status in ("warn", "fail") else []
+            for line in shown:
+                click.echo(f"    {line}")
+            if len(o.details) > len(shown) and shown:
+                click.echo(f"    … and {len(o.details) - len(shown)} more (--json shows them)")
+        counts = {s: sum(1 for o in outcomes if o.status == s)
+                  for s in ("ok", "warn", "fail", "skipped")}
+        click.echo(f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed, "
+                   f"{counts['skipped']} skipped")
+    if bundle_dir is not None:
+        written = doc.bundle(bundle_dir, outcomes, result, repo)
+        click.echo(f"wrote the support bundle {bundle_dir} ({len(written)} files)", err=True)
+    code = doc.exit_code(outcomes, strict)
+    if code:
+        raise SystemExit(code)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""
