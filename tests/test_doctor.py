@@ -235,3 +235,24 @@ contexts: [{name: gone, context: {cluster: gone, user: me}}]
     got = _statuses(out)
     assert code == 1 and got["api-server"]["status"] == "fail"
     assert got["yaml"]["status"] == "ok"  # the repository side still ran
+
+
+def test_doctor_skips_sealing_where_the_platform_does_not_seal(run: RunFn,
+                                                              tmp_path: Path) -> None:
+    from conftest import write
+
+    root = tmp_path / "r"
+    write(root / "gitplane.yaml", "roots: [argocd]\n")
+    write(root / "argocd/web.yaml", """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: "https://example.com/other.git", path: web, targetRevision: HEAD}
+  destination: {server: "https://kubernetes.default.svc", namespace: web}
+""")
+    code, out, _ = run("-C", str(root), "doctor", "--json")
+    got = _statuses(out)
+    assert got["certificates"]["status"] == "skipped"
+    assert "neither installs sealed-secrets" in got["certificates"]["summary"]

@@ -618,7 +618,9 @@ def doctor(path: Path | None = None, context: str | None = None,
 
     kube = doc.Kube(context, kubeconfig) if context else None
     all_checks = [*repo_checks, doc.tools_check(engine_version),
-                  doc.certificates_check(repo, env_names), doc.credentials_check(result_of),
+                  doc.certificates_check(repo, env_names,
+                                         lambda: doc.uses_sealing(result_of())),
+                  doc.credentials_check(result_of),
                   doc.reachability_check(result_of, allow_network, repo.is_self),
                   *doc.cluster_checks(kube, result_of, repo.config.kubernetes_version,
                                       sealing), *(extra or [])]

@@ -208,7 +208,19 @@ def tools_check(engine_version: Callable[[], str]) -> Check:
     return Check("tools", "Tools", run, timeout=60)
 
 
-def certificates_check(repo: Any, envs: list[str]) -> Check:
+def uses_sealing(result: Any) -> bool:
+    """Whether the platform installs the sealed-secrets controller or holds a
+    SealedSecret."""
+    for er in result.platform.envs:
+        for ar in er.apps:
+            if any(s.chart == "sealed-secrets" for s in ar.app.sources):
+                return True
+            if any(r.kind == "SealedSecret" for r in ar.resources):
+                return True
+    return False
+
+
+def certificates_check(repo: Any, envs: list[str], sealing: Callable[[], bool]) -> Check:
     def run() -> Outcome:
         import datetime
 
@@ -218,6 +230,10 @@ def certificates_check(repo: Any, envs: list[str]) -> Check:
         if not envs:
             return Outcome("certificates", "Bootstrap: certificate validity", "skipped",
                            "no environment")
+        if not sealing():
+            return Outcome("certificates", "Bootstrap: certificate validity", "skipped",
+                           "the platform neither installs sealed-secrets nor holds a "
+                           "SealedSecret")
         for env in envs:
             try:
                 rel, _, expires = certificate(repo, env)
