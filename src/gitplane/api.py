@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from gitplane import cache, checks, diff as diffs
+from gitplane import cache, checks, diff as diffs, proc
 from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import discover
 from gitplane.platform import Platform, Progress
@@ -633,3 +633,32 @@ def doctor(path: Path | None = None, context: str | None = None,
     except GitplaneError:
         result = None
     return outcomes, result, repo
+
+
+def bootstrap(path: Path | None, env: str, context: str | None = None,
+              kubeconfig: str | None = None, dry_run: bool = False, resume: bool = False,
+              roots: list[str] | None = None, branch: str | None = None,
+              progress: Progress | None = None,
+              say: Callable[[str], None] | None = None) -> Any:
+    """Bootstrap Argo CD for ``env`` (see ``gitplane.operate.bootstrap``): the plan, and
+    unless ``dry_run`` its phases run through kubectl."""
+    from gitplane.operate import bootstrap as boot
+    from gitplane.operate.doctor import _kubectl
+
+    kubectl = _kubectl()
+    if kubectl is None:
+        raise GitplaneError("kubectl is not installed; reinstall gitplane")
+    base = [kubectl] + (["--kubeconfig", kubeconfig] if kubeconfig else [])
+    current = None
+    if context is None and env not in boot.PRODUCTION:
+        res = proc.run([*base, "config", "current-context"], timeout=20,
+                       env={k: v for k, v in os.environ.items()
+                            if k in ("HOME", "PATH", "KUBECONFIG")})
+        current = res.stdout.decode().strip() or None
+    platform = load(path, env, None, progress, roots, branch)
+    plan = boot.plan(platform, env, context, current)
+    if dry_run:
+        return plan
+    if plan.blockers:
+        raise GitplaneError("cannot bootstrap: " + "; ".join(plan.blockers))
+    return boot.run(plan, base, resume, platform, say or (lambda _: None))

@@ -894,6 +894,58 @@ def doctor(context: str | None, kubeconfig: str | None, allow_network: bool, str
         raise SystemExit(code)
 
 
+@cli.command()
+@click.option("--env", "env", required=True, help="The environment to bootstrap.")
+@click.option("--context", metavar="NAME", help="The kube context (required for production; "
+              "default: kubectl's current context).")
+@click.option("--kubeconfig", metavar="PATH", help="The kubeconfig kubectl reads.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the exact manifests; "
+              "touch no cluster.")
+@click.option("--resume", is_flag=True, help="Continue after the phases an earlier run "
+              "recorded.")
+@_TEXT_OR_JSON
+@_ROOT
+def bootstrap(env: str, context: str | None, kubeconfig: str | None, dry_run: bool,
+              resume: bool, fmt: str, roots: tuple[str, ...]) -> None:
+    """Install Argo CD from the pinned chart onto the cluster of ENV and hand it over to the
+    environment's root Application, in phases, resumable."""
+    from gitplane import api
+    from gitplane.report import to_json
+
+    def say(line: str) -> None:
+        if fmt == "text":
+            click.echo(line, err=True)
+
+    with _progress(fmt == "text") as progress:
+        plan = api.bootstrap(_state().directory, env, context, kubeconfig, dry_run, resume,
+                             list(roots), _state().branch, progress, say)
+    if fmt == "json":
+        click.echo(to_json(plan.to_json()), nl=False)
+    elif dry_run:
+        from gitplane.operate.bootstrap import PHASES
+
+        click.echo(f"# bootstrap plan of {plan.env} (context {plan.context}, namespace "
+                   f"{plan.namespace})")
+        for blocker in plan.blockers:
+            click.echo(f"# blocked: {blocker}")
+        for note in plan.notes:
+            click.echo(f"# note: {note}")
+        for phase in PHASES:
+            for n, step in enumerate(plan.phase(phase), 1):
+                click.echo(f"# {phase} {n}: {step.what}")
+                click.echo("kubectl " + " ".join(step.args))
+                if step.secret:
+                    click.echo("# (the manifest holds credentials from the environment: "
+                               "not shown)")
+                elif step.manifest:
+                    click.echo(step.manifest.rstrip("\n"))
+    else:
+        click.echo(f"bootstrapped {plan.env}: Argo CD runs and the root Application is "
+                   "Synced", err=True)
+    if dry_run and plan.blockers:
+        raise SystemExit(EXIT_FINDINGS)
+
+
 @cli.group()
 def appset() -> None:
     """ApplicationSets, offline."""
