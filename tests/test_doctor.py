@@ -56,7 +56,7 @@ def test_doctor_offline_on_the_reference_platform(run: RunFn, platform: Path,
     assert set(got) >= {"yaml", "render", "bootstrap", "overlays", "config-secrets", "quotas",
                         "permissions", "tools", "certificates", "credentials", "network",
                         "api-server", "applications", "controller-certificate",
-                        "quota-usage"}
+                        "quota-usage", "cluster-permissions"}
     assert got["tools"]["status"] == "ok" and got["network"]["status"] == "skipped"
     # --strict: the warnings fail
     assert run("-C", str(platform), "doctor", "--strict")[0] == 1
@@ -124,6 +124,8 @@ class FakeKube:
         self.apps: list[dict[str, Any]] = []
         self.quotas: list[dict[str, Any]] = []
         self.minor = "37"
+        self.denied: set[str] = set()
+        self.reviews: list[dict[str, Any]] = []
 
     def serve(self) -> tuple[http.server.ThreadingHTTPServer, str]:
         fake = self
@@ -151,6 +153,29 @@ class FakeKube:
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    raw = b""
+                    while True:
+                        size = int(self.rfile.readline().strip(), 16)
+                        if not size:
+                            self.rfile.readline()
+                            break
+                        raw += self.rfile.read(size)
+                        self.rfile.readline()
+                else:
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                review = json.loads(raw)
+                attrs = review["spec"]["resourceAttributes"]
+                fake.reviews.append(attrs)
+                review["status"] = {"allowed": attrs["resource"] not in fake.denied}
+                data = json.dumps(review).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -202,6 +227,10 @@ def test_doctor_cluster_checks_through_kubectl(run: RunFn, platform: Path,
     assert got["applications"]["summary"] == "2 of 2 Synced and Healthy"
     assert got["controller-certificate"]["status"] == "ok"
     assert got["quota-usage"]["status"] == "ok"
+    assert got["cluster-permissions"]["status"] == "ok", got["cluster-permissions"]
+    asked = {(a["group"], a["resource"], a.get("namespace", "")) for a in fake.reviews}
+    assert ("apps", "deployments", "applications") in asked
+    assert ("", "namespaces", "") in asked and ("", "resourcequotas", "applications") in asked
     assert "/api/v1/namespaces/kube-system/services/sealed-secrets-controller:8080/proxy/v1/" \
            "cert.pem" in [p.split("?")[0] for p in fake.paths]
     # what goes wrong in a cluster
@@ -210,6 +239,7 @@ def test_doctor_cluster_checks_through_kubectl(run: RunFn, platform: Path,
                           "rpc error: code = Unknown desc = repo-server: manifest failed"))
     fake.quotas[0]["status"]["used"]["requests.cpu"] = "4"
     fake.pem = _pem()  # the controller's key was rotated
+    fake.denied = {"namespaces"}
     code, out, _ = run(*base)
     got = _statuses(out)
     assert code == 1
@@ -219,6 +249,8 @@ def test_doctor_cluster_checks_through_kubectl(run: RunFn, platform: Path,
     assert got["controller-certificate"]["status"] == "fail"
     assert got["quota-usage"]["status"] == "fail"
     assert "requests.cpu 4 of 4 (100%)" in got["quota-usage"]["details"][0]
+    assert got["cluster-permissions"]["status"] == "fail"
+    assert "create namespaces (cluster-wide)" in got["cluster-permissions"]["details"]
 
 
 def test_doctor_unreachable_cluster_is_one_failure_each(run: RunFn, platform: Path,

@@ -360,18 +360,32 @@ class Kube:
         self.kubeconfig = kubeconfig
         self.timeout = timeout
 
-    def raw(self, path: str) -> Any:
+    def allowed(self, verb: str, group: str, resource: str, namespace: str) -> bool:
+        """A SelfSubjectAccessReview, as ``kubectl auth can-i`` makes it (sent as JSON with
+        ``create --raw``: no discovery needed)."""
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"resourceAttributes": {
+                      "verb": verb, "group": group, "resource": resource,
+                      **({"namespace": namespace} if namespace else {})}}}
+        answer = self.raw("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                          json.dumps(review))
+        return bool(isinstance(answer, dict) and (answer.get("status") or {}).get("allowed"))
+
+    def raw(self, path: str, body: str | None = None) -> Any:
         binary = _kubectl()
         if binary is None:
             raise GitplaneError("kubectl is not installed")
         args = [binary, "--context", self.context, "--request-timeout",
                 f"{int(self.timeout)}s", "get", "--raw", path]
+        if body is not None:
+            args[-3:] = ["create", "--raw", path, "-f", "-"]
         if self.kubeconfig:
             args[1:1] = ["--kubeconfig", self.kubeconfig]
         import os
 
         env = {k: v for k, v in os.environ.items() if k in ("HOME", "PATH", "KUBECONFIG")}
-        res = proc.run(args, timeout=self.timeout + 10, env=env)
+        res = proc.run(args, timeout=self.timeout + 10, env=env,
+                       stdin=body.encode() if body is not None else None)
         if res.returncode != 0:
             raise GitplaneError(f"kubectl get --raw {path}: {res.stderr.strip()[:300]}")
         text = res.stdout.decode("utf-8", "replace")
@@ -392,7 +406,8 @@ def cluster_checks(kube: Kube | None, result_of: Callable[[], Any], kubernetes_v
         return [skipped("api-server", "Cluster: API server version"),
                 skipped("applications", "Sync issues: Applications' sync, health and errors"),
                 skipped("controller-certificate", "Bootstrap: sealed-secrets certificate"),
-                skipped("quota-usage", "Environment misconfiguration: quotas in use")]
+                skipped("quota-usage", "Environment misconfiguration: quotas in use"),
+                skipped("cluster-permissions", "Bootstrap: permissions in the cluster")]
     assert kube is not None
 
     def api_server() -> Outcome:
@@ -486,13 +501,63 @@ def cluster_checks(kube: Kube | None, result_of: Callable[[], Any], kubernetes_v
                        "raise the ResourceQuota in platform-config or lower requests",
                        details)
 
+    def permissions() -> Outcome:
+        from gitplane import k8s
+
+        result = result_of()
+        objects = [r.obj for er in result.platform.envs for ar in er.apps for r in ar.resources]
+        crds = k8s.crd_scopes(objects)
+        plurals = {(str((o.get("spec") or {}).get("group")),
+                    str(((o.get("spec") or {}).get("names") or {}).get("kind"))):
+                   str(((o.get("spec") or {}).get("names") or {}).get("plural"))
+                   for o in objects if o.get("kind") == "CustomResourceDefinition"}
+        wanted: set[tuple[str, str, str]] = set()
+        for er in result.platform.envs:
+            for ar in er.apps:
+                dest = str(ar.app.destination.get("namespace") or "")
+                for r in ar.resources:
+                    group = k8s.group_of(r.api_version)
+                    resource = plurals.get((group, r.kind)) or _plural(r.kind)
+                    ns = (r.namespace or dest) if k8s.namespaced(r.api_version, r.kind, crds) \
+                        else ""
+                    wanted.add((group, resource, ns))
+        denied, asked = [], 0
+        for group, resource, ns in sorted(wanted)[:80]:
+            asked += 1
+            if not kube.allowed("create", group, resource, ns):
+                denied.append(f"create {resource}{'.' + group if group else ''}"
+                              f"{' in ' + ns if ns else ' (cluster-wide)'}")
+        more = f" (the first 80 of {len(wanted)})" if len(wanted) > 80 else ""
+        if denied:
+            return Outcome("cluster-permissions", "Bootstrap: permissions in the cluster",
+                           "fail", f"{len(denied)} of {asked} denied{more}",
+                           "grant the context's user what is denied, or bootstrap with a "
+                           "context that has it", denied[:20])
+        return Outcome("cluster-permissions", "Bootstrap: permissions in the cluster", "ok",
+                       f"the context may create all {asked} kinds and namespaces the "
+                       f"platform applies{more}")
+
     return [Check("api-server", "Cluster: API server version", api_server, 30),
             Check("applications", "Sync issues: Applications' sync, health and errors",
                   applications, 60),
             Check("controller-certificate", "Bootstrap: sealed-secrets certificate",
                   controller_certificate, 60),
             Check("quota-usage", "Environment misconfiguration: quotas in use", quota_usage,
-                  60)]
+                  60),
+            Check("cluster-permissions", "Bootstrap: permissions in the cluster", permissions,
+                  300)]
+
+
+def _plural(kind: str) -> str:
+    """A kind's resource name, as Kubernetes forms it for the kinds it serves."""
+    low = kind.lower()
+    if low in ("endpoints",):
+        return low
+    if low.endswith("y") and low[-2:-1] not in ("a", "e", "o", "u"):
+        return low[:-1] + "ies"
+    if low.endswith(("s", "x", "ch", "sh")):
+        return low + "es"
+    return low + "s"
 
 
 def _fingerprint(pem: str) -> str:
