@@ -187,3 +187,16 @@ contexts: [{name: gone, context: {cluster: gone, user: me}}]
     code, _, err = run("-C", str(platform), "bootstrap", "--env", "staging", "--context",
                        "gone", "--kubeconfig", str(kubeconfig))
     assert code == 2 and "preflight: the API server answers: kubectl failed" in err
+
+
+def test_progress_is_recorded_and_read_back() -> None:
+    """What --resume reads: the ConfigMap each phase writes, as kubectl returns it."""
+    from gitplane.operate import bootstrap as boot
+
+    plan = boot.Plan("staging", "ctx", "argocd")
+    doc = yaml.safe_load(boot.progress_manifest(plan, "argo-cd", "abc123"))
+    assert doc["metadata"] == {"name": "gitplane-bootstrap", "namespace": "argocd"}
+    assert doc["data"] == {"environment": "staging", "phase": "argo-cd", "commit": "abc123"}
+    assert boot.done_phases(json.dumps(doc)) == ["preflight", "crds", "namespace", "argo-cd"]
+    assert boot.done_phases("") == []
+    assert boot.done_phases(json.dumps({"data": {"phase": "unknown"}})) == []
