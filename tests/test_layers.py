@@ -29,10 +29,11 @@ LAYERS = {
     "argocd": 7,
     "checks": 8,
     "diff": 9, "compare": 9, "scaffold": 9,
-    "report": 10, "day2": 10, "operate": 10,
-    "api": 11,
-    "cli": 12,
-    "__main__": 13,
+    "report": 10, "day2": 10,
+    "operate": 11,  # doctor and bootstrap use the day-2 seal's certificate reading
+    "api": 12,
+    "cli": 13,
+    "__main__": 14,
 }
 
 

@@ -231,7 +231,7 @@ def github_comment(repo: str, number: int, body_file: Any, run_url: str, author:
 
 @cli.group()
 def gitlab() -> None:
-    """GitLab merge requests."""
+    """Publish to GitLab (network: only these commands, only when run)."""
 
 
 @gitlab.command("note")
