@@ -79,18 +79,17 @@ def test_bootstrap_plan_orders_and_commands(run: RunFn, platform: Path) -> None:
     # the recorded kubectl sequence
     apply = ["apply", "--server-side", "--field-manager=gitplane-bootstrap",
              "--force-conflicts", "-f", "-"]
+    review = ["create", "--raw", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+              "-f", "-"]
+    crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
     assert [(p, c[2:]) for p, c in commands] == [
         ("preflight", ["get", "--raw", "/version"]),
-        ("preflight", ["auth", "can-i", "create",
-                       "customresourcedefinitions.apiextensions.k8s.io"]),
-        ("preflight", ["auth", "can-i", "create", "clusterroles.rbac.authorization.k8s.io"]),
-        ("preflight", ["get", "namespace", "argocd", "--ignore-not-found", "-o", "json"]),
-        ("preflight", ["-n", "argocd", "get", "configmap", "gitplane-bootstrap",
-                       "--ignore-not-found", "-o", "json"]),
-        ("preflight", ["get", "customresourcedefinition/applications.argoproj.io",
-                       "--ignore-not-found", "-o", "json"]),
-        ("preflight", ["get", "customresourcedefinition/appprojects.argoproj.io",
-                       "--ignore-not-found", "-o", "json"]),
+        ("preflight", review), ("preflight", review),
+        ("preflight", ["get", "--raw", "/api/v1/namespaces/argocd"]),
+        ("preflight", ["get", "--raw", "/api/v1/namespaces/argocd/configmaps/"
+                       "gitplane-bootstrap"]),
+        ("preflight", ["get", "--raw", crd + "applications.argoproj.io"]),
+        ("preflight", ["get", "--raw", crd + "appprojects.argoproj.io"]),
         ("crds", apply), ("namespace", apply), ("argo-cd", apply),
         ("wait", ["wait", "--for=condition=Established", "--timeout=120s",
                   "customresourcedefinition/applications.argoproj.io"]),
@@ -103,8 +102,9 @@ def test_bootstrap_plan_orders_and_commands(run: RunFn, platform: Path) -> None:
         ("handover", apply),
         ("verify", ["-n", "argocd", "wait", "--for=jsonpath={.status.sync.status}=Synced",
                     "--timeout=600s", "applications.argoproj.io/argocd"])]
-    manifests = {p["name"]: [d for s in p["steps"] for d in yaml.safe_load_all(s["manifest"])
-                             if d] for p in plan["phases"]}
+    manifests = {p["name"]: [d for s in p["steps"] if "apply" in s["kubectl"]
+                             for d in yaml.safe_load_all(s["manifest"]) if d]
+                 for p in plan["phases"]}
     assert [d["kind"] for d in manifests["crds"]] == ["CustomResourceDefinition"] * 2
     # Argo CD's own objects in Argo CD's sync order, in its namespace
     assert [d["kind"] for d in manifests["argo-cd"]] == ["ServiceAccount", "Deployment",
@@ -125,7 +125,8 @@ def test_bootstrap_manifests_match_their_schemas(run: RunFn, platform: Path,
     _stand_in_chart()
     plan = _plan(run, platform, "--env", "production", "--context", "prod")
     out = tmp_path / "applied"
-    docs = [s["manifest"] for p in plan["phases"] for s in p["steps"] if s["manifest"]]
+    docs = [s["manifest"] for p in plan["phases"] for s in p["steps"]
+            if "apply" in s["kubectl"]]
     write(out / "manifests/all.yaml", "".join(docs))
     write(out / "apps/applied.yaml", """apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -200,3 +201,60 @@ def test_progress_is_recorded_and_read_back() -> None:
     assert boot.done_phases(json.dumps(doc)) == ["preflight", "crds", "namespace", "argo-cd"]
     assert boot.done_phases("") == []
     assert boot.done_phases(json.dumps({"data": {"phase": "unknown"}})) == []
+
+
+# -- the preflight against a Kubernetes API on 127.0.0.1, through the real kubectl -----------
+@pytest.fixture
+def kube(tmp_path: Path) -> Any:
+    from test_doctor import FakeKube
+
+    fake = FakeKube("")
+    server, url = fake.serve()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: fake, cluster: {{server: "{url}"}}}}]
+users: [{{name: me, user: {{token: not-a-real-token}}}}]
+contexts: [{{name: test, context: {{cluster: fake, user: me}}}}]
+""")
+    yield fake, kubeconfig
+    server.shutdown()
+
+
+def test_bootstrap_preflight_refuses_before_applying_anything(run: RunFn, platform: Path,
+                                                               kube: Any) -> None:
+    _stand_in_chart()
+    fake, kubeconfig = kube
+    base = ["-C", str(platform), "bootstrap", "--env", "staging", "--context", "test",
+            "--kubeconfig", str(kubeconfig)]
+    # a permission the context lacks
+    fake.denied = {"clusterroles"}
+    code, _, err = run(*base)
+    assert code == 2 and "may create what Argo CD needs cluster-wide: no" in err
+    fake.denied = set()
+    # the namespace belongs to something else
+    fake.objects["/api/v1/namespaces/argocd"] = {"metadata": {"name": "argocd"}}
+    code, _, err = run(*base)
+    assert code == 2 and "neither Argo CD's nor an earlier bootstrap's" in err
+    fake.objects["/api/v1/namespaces/argocd"] = {"metadata": {
+        "name": "argocd", "managedFields": [{"manager": "gitplane-bootstrap"}]}}
+    # a CRD version the cluster serves that the pinned chart no longer does
+    crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/applications.argoproj.io"
+    fake.objects[crd] = {"spec": {"versions": [{"name": "v1alpha1", "served": True},
+                                               {"name": "v1beta1", "served": True}]}}
+    code, _, err = run(*base)
+    assert code == 2 and "serves v1beta1" in err and "a downgrade" in err
+    del fake.objects[crd]
+    # an earlier run stopped: only --resume continues it
+    progress = "/api/v1/namespaces/argocd/configmaps/gitplane-bootstrap"
+    fake.objects[progress] = {"data": {"environment": "staging", "phase": "argo-cd"}}
+    code, _, err = run(*base)
+    assert code == 2 and "stopped after 'argo-cd': --resume continues it" in err
+    # every refusal came before any write: the cluster saw reads and access reviews only
+    assert all(not p.startswith("/api/v1/namespaces/argocd/configmaps?") for p in fake.paths)
+    # with --resume the recorded phases are skipped; the next write (the progress record
+    # after the credentials phase) is the first command this API, which serves no
+    # discovery, cannot answer
+    code, _, err = run(*base, "--resume")
+    assert "crds: done in an earlier run" in err and "argo-cd: done in an earlier run" in err
+    assert code == 2 and "credentials: record progress: kubectl failed" in err

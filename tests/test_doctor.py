@@ -125,6 +125,7 @@ class FakeKube:
         self.quotas: list[dict[str, Any]] = []
         self.minor = "37"
         self.denied: set[str] = set()
+        self.objects: dict[str, Any] = {}  # path → object, served as they are
         self.reviews: list[dict[str, Any]] = []
 
     def serve(self) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -138,7 +139,9 @@ class FakeKube:
                 fake.paths.append(self.path)
                 path = self.path.split("?")[0]
                 ctype, body = "application/json", None
-                if path == "/version":
+                if path in fake.objects:
+                    body = fake.objects[path]
+                elif path == "/version":
                     body = {"major": "1", "minor": fake.minor, "gitVersion": "v1.x"}
                 elif path == "/apis/argoproj.io/v1alpha1/applications":
                     body = {"kind": "ApplicationList", "items": fake.apps}
@@ -147,8 +150,14 @@ class FakeKube:
                 elif path.endswith("/services/sealed-secrets-controller:8080/proxy/v1/cert.pem"):
                     ctype, body = "text/plain", fake.pem
                 if body is None:
+                    data = json.dumps({"kind": "Status", "apiVersion": "v1", "status":
+                                       "Failure", "reason": "NotFound", "code": 404,
+                                       "message": f"{path} not found"}).encode()
                     self.send_response(404)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
+                    self.wfile.write(data)
                     return
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(200)

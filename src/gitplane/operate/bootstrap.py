@@ -72,6 +72,17 @@ def _apply(phase: str, what: str, objects: list[dict[str, Any]], secret: bool = 
                               "--force-conflicts", "-f", "-"], dump_all(objects), secret)
 
 
+def _review(what: str, group: str, resource: str) -> Step:
+    """A SelfSubjectAccessReview for creating ``resource`` cluster-wide (``kubectl auth
+    can-i``, sent as JSON)."""
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": "create", "group": group,
+                                              "resource": resource}}}
+    return Step("preflight", what, ["create", "--raw",
+                                    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                                    "-f", "-"], json.dumps(review))
+
+
 def _in_order(resources: list[Resource]) -> list[dict[str, Any]]:
     """Objects in Argo CD's sync order, each once (a hook of two phases is applied once)."""
     seen: set[int] = set()
@@ -135,22 +146,21 @@ def plan(platform: Platform, env: str, context: str | None, current_context: str
                                f"{env} --allow-network' first")
     crds = [r for r in argo.resources if r.kind == "CustomResourceDefinition"]
     rest = [r for r in argo.resources if r.kind != "CustomResourceDefinition"]
-    # preflight: read only
+    # preflight: read only (raw API paths and access reviews: nothing needs discovery)
     result.steps += [
         Step("preflight", "the API server answers", ["get", "--raw", "/version"]),
-        Step("preflight", "the context may create CRDs",
-             ["auth", "can-i", "create", "customresourcedefinitions.apiextensions.k8s.io"]),
-        Step("preflight", "the context may create what Argo CD needs cluster-wide",
-             ["auth", "can-i", "create", "clusterroles.rbac.authorization.k8s.io"]),
+        _review("the context may create CRDs", "apiextensions.k8s.io",
+                "customresourcedefinitions"),
+        _review("the context may create what Argo CD needs cluster-wide",
+                "rbac.authorization.k8s.io", "clusterroles"),
         Step("preflight", f"the namespace {namespace} is free or already Argo CD's",
-             ["get", "namespace", namespace, "--ignore-not-found", "-o", "json"]),
+             ["get", "--raw", f"/api/v1/namespaces/{namespace}"]),
         Step("preflight", "progress of an earlier run",
-             ["-n", namespace, "get", "configmap", PROGRESS, "--ignore-not-found", "-o",
-              "json"]),
+             ["get", "--raw", f"/api/v1/namespaces/{namespace}/configmaps/{PROGRESS}"]),
     ]
     result.steps += [Step("preflight", f"{c.name}: never downgraded",
-                          ["get", f"customresourcedefinition/{c.name}", "--ignore-not-found",
-                           "-o", "json"]) for c in crds]
+                          ["get", "--raw", "/apis/apiextensions.k8s.io/v1/"
+                           f"customresourcedefinitions/{c.name}"]) for c in crds]
     if crds:
         result.steps.append(_apply("crds", f"{len(crds)} CRDs of Argo CD",
                                    _in_order(crds)))
@@ -229,23 +239,27 @@ def run(plan_: Plan, kubectl: list[str], resume: bool, platform: Platform,
 
     env = {k: v for k, v in os.environ.items() if k in ("HOME", "PATH", "KUBECONFIG")}
 
-    def kube(step: Step, check: bool = True) -> str:
+    def kube(step: Step, absent_ok: bool = False) -> str:
         res = proc.run([*kubectl, *step.args], timeout=900, env=env,
                        stdin=step.manifest.encode() if step.manifest else None)
         out = res.stdout.decode("utf-8", "replace")
-        if check and res.returncode != 0:
+        if res.returncode != 0:
+            if absent_ok and "NotFound" in res.stderr:
+                return ""
             raise GitplaneError(f"{step.phase}: {step.what}: kubectl failed: "
                                 f"{res.stderr.strip()[:400]}")
-        return out if res.returncode == 0 else ""
+        return out
 
     done: list[str] = []
     for step in plan_.phase("preflight"):
         say(f"preflight: {step.what}")
-        if step.args[2:4] == ["auth", "can-i"]:
-            if kube(step, check=False).strip() != "yes":
+        if "selfsubjectaccessreviews" in " ".join(step.args):
+            answer = json.loads(kube(step) or "{}")
+            if not (answer.get("status") or {}).get("allowed"):
                 raise GitplaneError(f"preflight: {step.what}: no; nothing applied")
             continue
-        out = kube(step)
+        out = kube(step, absent_ok=step.args[2:4] == ["get", "--raw"] and
+                   step.what != "the API server answers")
         if step.what == "progress of an earlier run":
             done = done_phases(out)
             if done and not resume:
