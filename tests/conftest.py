@@ -99,3 +99,27 @@ def json_key(v: object) -> str:
     import json
 
     return json.dumps(num(v), sort_keys=True)
+
+
+def kubeconfig(path: Path, server: str, context: str) -> Path:
+    """A kubeconfig with one context naming ``server`` (a token that is not a real one)."""
+    path.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
+users: [{{name: me, user: {{token: not-a-real-token}}}}]
+contexts: [{{name: {context}, context: {{cluster: c, user: me}}}}]
+""")
+    return path
+
+
+def application(name: str, path: str, namespace: str,
+                repo_url: str = "https://example.com/r.git") -> str:
+    """An Argo CD Application of a folder of ``repo_url``."""
+    return f"""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}, namespace: argocd}}
+spec:
+  project: default
+  source: {{repoURL: "{repo_url}", path: {path}, targetRevision: HEAD}}
+  destination: {{server: "https://kubernetes.default.svc", namespace: {namespace}}}
+"""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import RunFn, write
+from conftest import RunFn, application, kubeconfig, write
 from gitplane.render import charts
 
 ARGO_REPO = "https://argoproj.github.io/argo-helm"
@@ -128,14 +128,8 @@ def test_bootstrap_manifests_match_their_schemas(run: RunFn, platform: Path,
     docs = [s["manifest"] for p in plan["phases"] for s in p["steps"]
             if "apply" in s["kubectl"]]
     write(out / "manifests/all.yaml", "".join(docs))
-    write(out / "apps/applied.yaml", """apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: applied, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://example.com/applied.git", path: manifests, targetRevision: HEAD}
-  destination: {server: "https://kubernetes.default.svc", namespace: argocd}
-""")
+    write(out / "apps/applied.yaml", application("applied", "manifests", "argocd",
+                                                 "https://example.com/applied.git"))
     write(out / "gitplane.yaml", "roots: [apps]\nrepoURLs: [https://example.com/applied.git]\n")
     code, text, _ = run("-C", str(out), "check", "--format", "json")
     data = json.loads(text)
@@ -178,15 +172,9 @@ def test_bootstrap_against_a_cluster_that_does_not_answer(run: RunFn, platform: 
                                                           tmp_path: Path) -> None:
     """The first preflight step fails: nothing is applied, the error names the step."""
     _stand_in_chart()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("""apiVersion: v1
-kind: Config
-clusters: [{name: gone, cluster: {server: "http://127.0.0.1:9"}}]
-users: [{name: me, user: {token: x}}]
-contexts: [{name: gone, context: {cluster: gone, user: me}}]
-""")
+    config = kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:9", "gone")
     code, _, err = run("-C", str(platform), "bootstrap", "--env", "staging", "--context",
-                       "gone", "--kubeconfig", str(kubeconfig))
+                       "gone", "--kubeconfig", str(config))
     assert code == 2 and "preflight: the API server answers: kubectl failed" in err
 
 
@@ -210,14 +198,7 @@ def kube(tmp_path: Path) -> Any:
 
     fake = FakeKube("")
     server, url = fake.serve()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: fake, cluster: {{server: "{url}"}}}}]
-users: [{{name: me, user: {{token: not-a-real-token}}}}]
-contexts: [{{name: test, context: {{cluster: fake, user: me}}}}]
-""")
-    yield fake, kubeconfig
+    yield fake, kubeconfig(tmp_path / "kubeconfig", url, "test")
     server.shutdown()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RunFn, git
+from conftest import RunFn, application, git, kubeconfig
 from gitplane import api
 from gitplane.operate import doctor as doc
 
@@ -199,15 +199,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[FakeKube, Path, str]]:
     pem = _pem()
     fake = FakeKube(pem)
     server, url = fake.serve()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: fake, cluster: {{server: "{url}"}}}}]
-users: [{{name: me, user: {{token: not-a-real-token}}}}]
-contexts: [{{name: test, context: {{cluster: fake, user: me}}}}]
-current-context: test
-""")
-    yield fake, kubeconfig, pem
+    yield fake, kubeconfig(tmp_path / "kubeconfig", url, "test"), pem
     server.shutdown()
 
 
@@ -264,15 +256,9 @@ def test_doctor_cluster_checks_through_kubectl(run: RunFn, platform: Path,
 
 def test_doctor_unreachable_cluster_is_one_failure_each(run: RunFn, platform: Path,
                                                         tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("""apiVersion: v1
-kind: Config
-clusters: [{name: gone, cluster: {server: "http://127.0.0.1:9"}}]
-users: [{name: me, user: {token: x}}]
-contexts: [{name: gone, context: {cluster: gone, user: me}}]
-""")
+    config = kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:9", "gone")
     code, out, err = run("-C", str(platform), "doctor", "--json", "--context", "gone",
-                         "--kubeconfig", str(kubeconfig), "--timeout", "20")
+                         "--kubeconfig", str(config), "--timeout", "20")
     got = _statuses(out)
     assert code == 1 and got["api-server"]["status"] == "fail"
     assert got["yaml"]["status"] == "ok"  # the repository side still ran
@@ -284,15 +270,8 @@ def test_doctor_skips_sealing_where_the_platform_does_not_seal(run: RunFn,
 
     root = tmp_path / "r"
     write(root / "gitplane.yaml", "roots: [argocd]\n")
-    write(root / "argocd/web.yaml", """\
-apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: web, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://example.com/other.git", path: web, targetRevision: HEAD}
-  destination: {server: "https://kubernetes.default.svc", namespace: web}
-""")
+    write(root / "argocd/web.yaml", application("web", "web", "web",
+                                                "https://example.com/other.git"))
     code, out, _ = run("-C", str(root), "doctor", "--json")
     got = _statuses(out)
     assert got["certificates"]["status"] == "skipped"

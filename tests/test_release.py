@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import RunFn, git, write
+from conftest import RunFn, application, git, write
 
 WEB = "deployments/domains/applications/apps/web-app"
 
@@ -102,15 +102,7 @@ def test_release_in_another_layout(run: RunFn, tmp_path: Path) -> None:
     """A repository with its roots in gitplane.yaml (no deployments/ folder)."""
     root = tmp_path / "r"
     write(root / "gitplane.yaml", "roots: [argocd]\nrepoURLs: [https://example.com/r.git]\n")
-    write(root / "argocd/web.yaml", """\
-apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: web, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://example.com/r.git", path: web, targetRevision: HEAD}
-  destination: {server: "https://kubernetes.default.svc", namespace: web}
-""")
+    write(root / "argocd/web.yaml", application("web", "web", "web"))
     write(root / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, "
           "namespace: web}\ndata: {a: '1'}\n")
     git(root, "init", "-q")

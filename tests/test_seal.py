@@ -199,20 +199,12 @@ def test_seal_warns_of_a_certificate_about_to_expire(run: RunFn, platform: Path,
 
 def test_seal_in_another_layout(run: RunFn, tmp_path: Path) -> None:
     """A repository with its roots in gitplane.yaml and the certificate where it says."""
-    from conftest import write
+    from conftest import application, write
 
     root = tmp_path / "r"
     write(root / "gitplane.yaml", "roots: [argocd]\nrepoURLs: [https://example.com/r.git]\n"
           "sealingCertificate: certs/{env}.pem\n")
-    write(root / "argocd/web.yaml", """\
-apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: web, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://example.com/r.git", path: web, targetRevision: HEAD}
-  destination: {server: "https://kubernetes.default.svc", namespace: shop}
-""")
+    write(root / "argocd/web.yaml", application("web", "web", "shop"))
     write(root / "web/kustomization.yaml", "resources: [cm.yaml]\n")
     write(root / "web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n")
     key, pem = _cert()

@@ -549,6 +549,15 @@ _TEXT_OR_JSON = click.option("-o", "--format", "fmt", type=click.Choice(["text",
                              default="text", show_default=True)
 
 
+def _written(result: Any) -> None:
+    """What a day-2 command wrote (or, on a dry run, did not)."""
+    if not result.written:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        click.echo(f"wrote {len(result.edits)} files" +
+                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+
+
 def _promotion_text(result: Any, dry_run: bool) -> str:
     from gitplane.report.text import table
 
@@ -635,11 +644,8 @@ def promote(apps: tuple[str, ...], everything: bool, source: str, target: str,
         click.echo(f"warning: {a.application} not promoted: {', '.join(a.reasons)}", err=True)
     if not result.edits:
         click.echo(f"nothing to promote: {target} runs what {source} runs", err=True)
-    elif not result.written:
-        click.echo("dry run: nothing written", err=True)
     else:
-        click.echo(f"wrote {len(result.edits)} files" +
-                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+        _written(result)
 
 
 def _secret_values(from_files: tuple[str, ...], env_files: tuple[Path, ...],
@@ -733,11 +739,7 @@ def seal(name: str, app: str, env: str, from_files: tuple[str, ...],
             click.echo(f"{'create' if e.old is None else 'edit'} {e.path}: {e.what}")
         click.echo(f"rendered effect: {len(result.effect.intended)} intended, "
                    f"{len(result.effect.collateral)} collateral")
-    if not result.written:
-        click.echo("dry run: nothing written", err=True)
-    else:
-        click.echo(f"wrote {len(result.edits)} files" +
-                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+    _written(result)
 
 
 @cli.command()
@@ -832,11 +834,8 @@ def upgrade(component: str | None, to: str | None, force: bool, allow_collateral
         click.echo(f"error: {len(result.effect.collateral)} rendered objects change beyond "
                    "the upgraded Applications; nothing written", err=True)
         raise SystemExit(EXIT_FINDINGS)
-    elif not result.written:
-        click.echo("dry run: nothing written", err=True)
     else:
-        click.echo(f"wrote {len(result.edits)} files" +
-                   (f"; committed {result.commit[:12]}" if result.commit else ""), err=True)
+        _written(result)
 
 
 @cli.command()
