@@ -165,7 +165,6 @@ def test_bootstrap_credentials_come_from_the_environment_and_are_never_printed(
     assert "# credentials 1: repository credentials" in out and "not shown" in out
     plan = _plan(run, platform, "--env", "staging", "--context", "x")
     assert "pw-never-printed" not in json.dumps(plan)
-    os.environ.pop("GITPLANE_REPO_PASSWORD", None)
 
 
 def test_bootstrap_against_a_cluster_that_does_not_answer(run: RunFn, platform: Path,
@@ -239,3 +238,31 @@ def test_bootstrap_preflight_refuses_before_applying_anything(run: RunFn, platfo
     code, _, err = run(*base, "--resume")
     assert "crds: done in an earlier run" in err and "argo-cd: done in an earlier run" in err
     assert code == 2 and "credentials: record progress: kubectl failed" in err
+
+
+@pytest.mark.parametrize("env, context", [("staging", "kind-staging"),
+                                          ("production", "prod-admin")])
+def test_bootstrap_dry_run_golden(run: RunFn, platform: Path, env: str, context: str,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole printed plan of each environment, commands and manifests, as golden files
+    (GITPLANE_UPDATE_GOLDEN=1 writes them); the same bytes on a second run."""
+    for name in ("GITPLANE_REPO_USERNAME", "GITPLANE_REPO_PASSWORD",
+                 "GITPLANE_REPO_SSH_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    _stand_in_chart()
+    code, out, err = run("-C", str(platform), "bootstrap", "--env", env, "--context", context,
+                         "--dry-run")
+    assert code == 0, err
+    assert run("-C", str(platform), "bootstrap", "--env", env, "--context", context,
+               "--dry-run")[1] == out
+    golden = Path(__file__).parent / "golden" / f"bootstrap-{env}.txt"
+    if os.environ.get("GITPLANE_UPDATE_GOLDEN"):
+        golden.write_text(out)
+    assert out == golden.read_text()
+    phases = [line.split()[1] for line in out.splitlines()
+              if line.startswith("# ") and line.split()[1] in (
+                  "preflight", "crds", "namespace", "argo-cd", "credentials", "wait",
+                  "handover", "verify")]
+    order = ["preflight", "crds", "namespace", "argo-cd", "credentials", "wait", "handover",
+             "verify"]
+    assert phases == sorted(phases, key=order.index)  # phases never interleave
