@@ -207,6 +207,21 @@ def test_bootstrap_preflight_refuses_before_applying_anything(run: RunFn, platfo
     fake, kubeconfig = kube
     base = ["-C", str(platform), "bootstrap", "--env", "staging", "--context", "test",
             "--kubeconfig", str(kubeconfig)]
+    # the environment's inventory names its cluster: a context pointing elsewhere is refused
+    inventory = platform / "deployments/environments/staging/clusters.yaml"
+    original = inventory.read_text()
+    inventory.write_text(original + """---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: staging-east
+  namespace: argocd
+  labels: {argocd.argoproj.io/secret-type: cluster, gitplane.io/environment: staging}
+stringData: {name: staging-east, server: "https://staging-east.k8s.example.com"}
+""")
+    code, _, err = run(*base)
+    assert code == 2 and "points at http://127.0.0.1" in err and "staging-east" in err
+    inventory.write_text(original)
     # a permission the context lacks
     fake.denied = {"clusterroles"}
     code, _, err = run(*base)

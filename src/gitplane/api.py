@@ -617,7 +617,7 @@ def doctor(path: Path | None = None, context: str | None = None,
         return sorted(set(out))
 
     kube = doc.Kube(context, kubeconfig) if context else None
-    all_checks = [*repo_checks, doc.tools_check(engine_version),
+    all_checks = [*repo_checks, doc.tools_check(engine_version, repo.config.render_memory_mib),
                   doc.certificates_check(repo, env_names,
                                          lambda: doc.uses_sealing(result_of())),
                   doc.credentials_check(result_of),

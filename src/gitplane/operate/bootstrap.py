@@ -28,6 +28,7 @@ from gitplane.yamlio import dump_all
 FIELD_MANAGER = "gitplane-bootstrap"
 PROGRESS = "gitplane-bootstrap"
 PRODUCTION = ("production", "prod")
+IN_CLUSTER = "https://kubernetes.default.svc"
 PHASES = ("preflight", "crds", "namespace", "argo-cd", "credentials", "wait", "handover",
           "verify")
 _SECRET_KEYS = ("password", "sshPrivateKey", "githubAppPrivateKey", "bearerToken")
@@ -146,6 +147,18 @@ def plan(platform: Platform, env: str, context: str | None, current_context: str
                                f"{env} --allow-network' first")
     crds = [r for r in argo.resources if r.kind == "CustomResourceDefinition"]
     rest = [r for r in argo.resources if r.kind != "CustomResourceDefinition"]
+    # the context must be the environment's cluster where its inventory says which
+    servers = sorted({str((c.get("data") or {}).get("server") or "").rstrip("/")
+                      for c in er.clusters if isinstance(c, dict)} - {"", IN_CLUSTER})
+    if servers:
+        result.steps.append(Step("preflight", "the context is the environment's cluster ("
+                                 + ", ".join(servers) + ")",
+                                 ["config", "view", "--minify", "-o",
+                                  "jsonpath={.clusters[0].cluster.server}"]))
+    else:
+        result.notes.append(f"the inventory of {env} names no cluster by its address (Argo "
+                            "CD runs in the cluster it manages): the context's cluster is "
+                            "taken as given")
     # preflight: read only (raw API paths and access reviews: nothing needs discovery)
     result.steps += [
         Step("preflight", "the API server answers", ["get", "--raw", "/version"]),
@@ -260,6 +273,13 @@ def run(plan_: Plan, kubectl: list[str], resume: bool, platform: Platform,
             continue
         out = kube(step, absent_ok=step.args[2:4] == ["get", "--raw"] and
                    step.what != "the API server answers")
+        if step.args[2:4] == ["config", "view"]:
+            wanted = step.what.split("(", 1)[1].rstrip(")").split(", ")
+            if out.strip().rstrip("/") not in wanted:
+                raise GitplaneError(f"preflight: context {plan_.context} points at "
+                                    f"{out.strip() or 'no server'}, not {plan_.env}'s cluster "
+                                    f"({', '.join(wanted)}); nothing applied")
+            continue
         if step.what == "progress of an earlier run":
             done = done_phases(out)
             if done and not resume:

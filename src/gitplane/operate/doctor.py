@@ -180,7 +180,18 @@ def _kubectl() -> str | None:
     return str(candidate) if candidate.exists() else shutil.which("kubectl")
 
 
-def tools_check(engine_version: Callable[[], str]) -> Check:
+def applied_memory_limit(mib: int) -> str:
+    """What a render process gets as its address-space limit, read back from one."""
+    code = ("import resource, time; time.sleep(0.3); "
+            "print(resource.getrlimit(resource.RLIMIT_AS)[0])")
+    res = proc.run([sys.executable, "-I", "-c", code], timeout=20, memory=mib * 2**20)
+    got = res.stdout.decode().strip()
+    if not got.lstrip("-").isdigit() or int(got) < 0:
+        return f"render memory limit {mib} MiB: not applied on this system"
+    return f"render memory limit {mib} MiB: applied ({int(got) // 2**20} MiB read back)"
+
+
+def tools_check(engine_version: Callable[[], str], memory_mib: int = 2048) -> Check:
     def run() -> Outcome:
         details = [f"gitplane {__version__} on Python {host.python_version()}"]
         status = "ok"
@@ -200,6 +211,7 @@ def tools_check(engine_version: Callable[[], str]) -> Check:
         details.append(res.stdout.decode(errors="replace").strip() or "git: not found")
         lim = limits.current()
         details.append(f"limits: {lim.file_bytes // 2**20} MiB per file")
+        details.append(applied_memory_limit(memory_mib))
         kubectl = _kubectl()
         details.append(f"kubectl: {kubectl or 'not found'}")
         return Outcome("tools", "Tools", status, "; ".join(details[1:3]),
