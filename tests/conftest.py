@@ -1,10 +1,12 @@
 """Shared fixtures: real git repositories in temporary folders, the real kustomize engine."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -123,3 +125,32 @@ spec:
   source: {{repoURL: "{repo_url}", path: {path}, targetRevision: HEAD}}
   destination: {{server: "https://kubernetes.default.svc", namespace: {namespace}}}
 """
+
+
+def read_body(handler: Any) -> bytes:
+    """The request body a fake server's handler received, with a length or chunked (as
+    kubectl sends it)."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        raw = b""
+        while True:
+            size = int(handler.rfile.readline().strip(), 16)
+            if not size:
+                handler.rfile.readline()
+                return raw
+            raw += handler.rfile.read(size)
+            handler.rfile.readline()
+    return bytes(handler.rfile.read(int(handler.headers.get("Content-Length") or 0)))
+
+
+def send(handler: Any, code: int, body: Any, headers: dict[str, str] | None = None,
+         content_type: str = "application/json") -> None:
+    """A fake server's answer: ``body`` as JSON (or as it is, when bytes or text)."""
+    data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) \
+        else json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(data)

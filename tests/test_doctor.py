@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RunFn, application, git, kubeconfig
+from conftest import RunFn, application, git, kubeconfig, read_body, send
 from gitplane import api
 from gitplane.operate import doctor as doc
 
@@ -150,44 +150,18 @@ class FakeKube:
                 elif path.endswith("/services/sealed-secrets-controller:8080/proxy/v1/cert.pem"):
                     ctype, body = "text/plain", fake.pem
                 if body is None:
-                    data = json.dumps({"kind": "Status", "apiVersion": "v1", "status":
-                                       "Failure", "reason": "NotFound", "code": 404,
-                                       "message": f"{path} not found"}).encode()
-                    self.send_response(404)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    send(self, 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                     "reason": "NotFound", "code": 404,
+                                     "message": f"{path} not found"})
                     return
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, 200, body, content_type=ctype)
 
             def do_POST(self) -> None:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    raw = b""
-                    while True:
-                        size = int(self.rfile.readline().strip(), 16)
-                        if not size:
-                            self.rfile.readline()
-                            break
-                        raw += self.rfile.read(size)
-                        self.rfile.readline()
-                else:
-                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                review = json.loads(raw)
+                review = json.loads(read_body(self))
                 attrs = review["spec"]["resourceAttributes"]
                 fake.reviews.append(attrs)
                 review["status"] = {"allowed": attrs["resource"] not in fake.denied}
-                data = json.dumps(review).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, 201, review)
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from conftest import RunFn, git
+from conftest import RunFn, git, read_body, send
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "templates" / "gitplane.yml"
@@ -48,14 +48,7 @@ class FakeGitLab:
 
             def _send(self, code: int, body: Any, headers: dict[str, str] | None = None
                       ) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, code, body, headers)
 
             def _seen(self, method: str) -> None:
                 fake.calls.append((method, self.path))
@@ -75,8 +68,7 @@ class FakeGitLab:
                            {"X-Next-Page": str(page + 1) if more else ""})
 
             def _body(self) -> dict[str, Any] | None:
-                n = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(n) or b"{}")
+                body = json.loads(read_body(self) or b"{}")
                 if fake.refuse:
                     self._send(fake.refuse, {"message": "403 Forbidden"})
                     return None

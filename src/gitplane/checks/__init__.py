@@ -288,8 +288,7 @@ def run(platform: Platform, only_app: str | None = None, strict: bool = False,
     units = list(ctx.units())
     chosen = [a for er in platform.envs for a in er.apps
               if not only_app or a.app.name == only_app]
-    unrendered = sum(1 for a in chosen if not a.rendered or
-                     set(a.app.kinds) - {"kustomize", "directory", "ref", "helm"})
+    unrendered = sum(1 for a in chosen if not a.fully_rendered)
     return Result(platform, sorted(found), len(chosen), sum(len(u.resources) for u in units),
                   unrendered)
 

@@ -17,14 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gitplane import proc
-from gitplane.argocd import roots as root_finder
-from gitplane.argocd.discover import discover
-from gitplane.diff import Change, compare_platforms
+from gitplane.diff import Change, compare_platforms, platform_at
 from gitplane.errors import GitplaneError
-from gitplane.platform import Platform, Progress
-from gitplane.proc import Engine
-from gitplane.render import Rendered
-from gitplane.repo import Repository
+from gitplane.platform import Platform, Progress, engine_for
+from gitplane.repo import Repository, Revisions
 from gitplane.scaffold.files import write_all
 from gitplane.yamlio import read_regular
 
@@ -81,24 +77,17 @@ def exists_inside(repo: Repository, rel: str) -> bool:
     return True
 
 
-def engine_for(repo: Repository) -> Engine:
-    engine = Engine(repo.config.kustomize, repo.top)
-    engine.kube_version = repo.config.kubernetes_version
-    return engine
-
-
 def load(repo: Repository, roots: list[str] | None = None,
          progress: Progress | None = None) -> Platform:
-    """Discover and render ``repo`` as its tree holds it."""
+    """Discover and render ``repo`` as its tree holds it (diff's side of one tree)."""
     engine = engine_for(repo)
+    revisions = Revisions(repo)
     try:
-        memo: dict[str, Rendered] = {}
-        envs, found = root_finder.environments(repo, engine, roots, memo, progress=progress)
-        platform = discover(repo, engine, envs, progress=progress, memo=memo)
-        root_finder.never_silent(platform, found)
+        return platform_at(revisions, None, engine, roots=roots, progress=progress,
+                           missing_ok=False)
     finally:
+        revisions.close()
         engine.close()
-    return platform
 
 
 def require_clean(repo: Repository, paths: list[str]) -> None:
@@ -209,4 +198,4 @@ def commit(repo: Repository, edits: list[Edit], subject: str, trailers: dict[str
 
 
 __all__ = ["Edit", "Effect", "load", "read_inside", "exists_inside", "require_clean", "scratch_platform", "effect",
-           "check_minimal", "parsed", "write", "commit", "engine_for"]
+           "check_minimal", "parsed", "write", "commit"]

@@ -23,7 +23,7 @@ from gitplane.day2 import (Edit, Effect, check_minimal, effect, exists_inside, l
                            read_inside, require_clean, scratch_platform)
 from gitplane.errors import GitplaneError
 from gitplane.model import Resource
-from gitplane.platform import AppResult, Platform
+from gitplane.platform import RENDERED_KINDS, AppResult, Platform
 from gitplane.repo import Repository
 from gitplane.scaffold.edit import edit, edit_all, set_scalars
 
@@ -307,14 +307,13 @@ def plan(repo: Repository, platform: Platform, source: str, target: str,
             ap.reasons.append(f"not deployed in {source if a is None else target}")
             continue
         failed = [env for env, x in ((source, a), (target, b)) if not x.rendered and
-                  not set(x.app.kinds) - {"kustomize", "directory", "ref", "helm"}]
+                  not set(x.app.kinds) - RENDERED_KINDS]
         if failed:
             ap.status = "blocked"
             ap.reasons.append(f"its render fails in {' and '.join(failed)} (see gitplane "
                               "check)")
             continue
-        unseen = [x for x in (a, b) if not x.rendered or
-                  set(x.app.kinds) - {"kustomize", "directory", "ref", "helm"}]
+        unseen = [x for x in (a, b) if not x.fully_rendered]
         if unseen:
             ap.status = "not rendered"
             ap.reasons.append("gitplane does not render its source (" +

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitplane import proc
-from gitplane.day2 import Edit, engine_for, load, read_inside, require_clean
+from gitplane.day2 import Edit, load, read_inside, require_clean
 from gitplane.day2.promote import images_of
 from gitplane.diff import compare_platforms, platform_at
 from gitplane.errors import GitplaneError
-from gitplane.platform import AppResult, Platform
+from gitplane.platform import AppResult, Platform, engine_for
 from gitplane.repo import Repository, Revisions
 
 PREFIX = "platform/v"

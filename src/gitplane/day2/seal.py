@@ -25,7 +25,7 @@ from typing import Any
 from gitplane.day2 import Edit, Effect, check_minimal, effect, load, parsed, read_inside, \
     require_clean, scratch_platform
 from gitplane.errors import GitplaneError
-from gitplane.repo import Repository
+from gitplane.repo import NAME_RE, Repository
 from gitplane.scaffold.edit import append_item, edit
 from gitplane.yamlio import dump_all, read_regular
 
@@ -34,7 +34,6 @@ NS_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 SEALED_FOR = "gitplane.io/sealed-for"
 KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 EXPIRY_WARNING_DAYS = 30
 
 
@@ -154,7 +153,7 @@ def seal(repo: Repository, name: str, app: str, env: str, values: dict[str, byte
          scope: str = "strict", secret_type: str = "Opaque", cert_path: str | None = None,
          force: bool = False, roots: list[str] | None = None, progress: Any = None) -> Sealed:
     """The SealedSecret planned and rendered (not written)."""
-    if not NAME.match(name) or len(name) > 253:
+    if not NAME_RE.match(name) or len(name) > 253:
         raise GitplaneError(f"'{name}' is not a valid Secret name")
     if scope not in SCOPES:
         raise GitplaneError(f"unknown scope '{scope}' (known: {', '.join(SCOPES)})")

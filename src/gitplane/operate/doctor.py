@@ -15,9 +15,7 @@ import hashlib
 import json
 import platform as host
 import re
-import shutil
 import sys
-import sysconfig
 import threading
 import time
 import urllib.error
@@ -175,11 +173,6 @@ def repository_checks(load: Callable[[], Any]) -> tuple[list[Check], Callable[[]
     ], result
 
 
-def _kubectl() -> str | None:
-    candidate = Path(sysconfig.get_path("scripts")) / "kubectl"
-    return str(candidate) if candidate.exists() else shutil.which("kubectl")
-
-
 def applied_memory_limit(mib: int) -> str:
     """What a render process gets as its address-space limit, read back from one."""
     code = ("import resource, time; time.sleep(0.3); "
@@ -212,7 +205,7 @@ def tools_check(engine_version: Callable[[], str], memory_mib: int = 2048) -> Ch
         lim = limits.current()
         details.append(f"limits: {lim.file_bytes // 2**20} MiB per file")
         details.append(applied_memory_limit(memory_mib))
-        kubectl = _kubectl()
+        kubectl = proc.kubectl_binary()
         details.append(f"kubectl: {kubectl or 'not found'}")
         return Outcome("tools", "Tools", status, "; ".join(details[1:3]),
                        "" if status == "ok" else "pip install helm-python-sdk", details)
@@ -384,7 +377,7 @@ class Kube:
         return bool(isinstance(answer, dict) and (answer.get("status") or {}).get("allowed"))
 
     def raw(self, path: str, body: str | None = None) -> Any:
-        binary = _kubectl()
+        binary = proc.kubectl_binary()
         if binary is None:
             raise GitplaneError("kubectl is not installed")
         args = [binary, "--context", self.context, "--request-timeout",

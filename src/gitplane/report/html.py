@@ -40,8 +40,6 @@ SEVERITIES = ("error", "warning", "info")
 _RANK = {"error": 3, "warning": 2, "info": 1, "": 0}
 #: findings that say a source did not render at all
 _RENDER_RULES = {"kustomize-build", "helm-template", "yaml-syntax", "yaml-duplicate-key"}
-#: source types gitplane renders (others: another repository, a plugin, a chart not cached)
-_RENDERED_KINDS = {"kustomize", "directory", "ref", "helm"}
 
 
 @dataclass
@@ -263,7 +261,7 @@ def _cell(er: EnvResult, ar: AppResult, findings: list[Any], changes: list[Any] 
     worst = max((f.severity for f in findings), key=_RANK.__getitem__, default="")
     if any(f.rule in _RENDER_RULES and f.severity == "error" for f in findings):
         status = "failed"
-    elif not ar.rendered or set(ar.app.kinds) - _RENDERED_KINDS:
+    elif not ar.fully_rendered:
         status = "not rendered"
     else:
         status = "rendered"
@@ -346,27 +344,18 @@ def _graph(er: EnvResult, anchors: dict[str, str]) -> Graph:
     drawn = len(nodes) <= GRAPH_NODES
     row = [0]
 
-    def place(n: Node, depth: int) -> None:
+    def place(n: Node, depth: int) -> int:
+        """Lay ``n`` and its subtree out; the deepest level reached."""
         n.x = 12 + depth * 250
         if not n.children:
             n.y = 12 + row[0] * 36
             row[0] += 1
-            return
-        for c in n.children:
-            place(c, depth + 1)
+            return depth
+        deepest = max(place(c, depth + 1) for c in n.children)
         n.y = n.children[0].y
+        return deepest
 
-    depth_of: dict[str, int] = {}
-
-    def depth(n: Node, d: int) -> None:
-        depth_of[n.id] = d
-        for c in n.children:
-            depth(c, d + 1)
-
-    for top in roots:
-        place(top, 0)
-        depth(top, 0)
-    width = 24 + (max(depth_of.values(), default=0) + 1) * 250
+    width = 24 + (max((place(top, 0) for top in roots), default=0) + 1) * 250
     height = 24 + max(row[0], 1) * 36
     return Graph(er.env.name, sorted(nodes.values(), key=lambda n: n.id), edges, roots,
                  width, height, drawn)
